@@ -1,0 +1,290 @@
+//! The demo territory: a procedural town (terrain, streets, buildings, trees, a river) sampled
+//! like an airborne LiDAR scan, written as LAZ. No download, no file to find; also the large
+//! synthetic input of the benchmarks.
+
+use crate::pointcloud::las::{Vlr, encode_laz_chunk, fixed_str};
+use byteorder::{ByteOrder, LittleEndian as LE};
+use laz::{LazItemRecordBuilder, LazVlrBuilder};
+use rayon::prelude::*;
+use std::io::Write;
+use std::path::Path;
+
+/// Points per LAZ chunk of the generated file.
+const CHUNK_POINTS: u64 = 50_000;
+/// Lambert-93 south-west corner of the demo town (near Rennes).
+pub const DEMO_ORIGIN_L93: [f64; 2] = [350_000.0, 6_788_000.0];
+/// Scan density, points per square metre (IGN LiDAR HD is about 10).
+const DENSITY_PER_M2: f64 = 10.0;
+const BLOCK_M: f64 = 80.0;
+const STREET_M: f64 = 12.0;
+
+/// SplitMix64: small, fast and deterministic across platforms.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn hash2(a: i64, b: i64, salt: u64) -> f64 {
+    let mut r = Rng((a as u64).wrapping_mul(0x1234_5678_9ABC_DEF1)
+        ^ (b as u64).wrapping_mul(0x0FED_CBA9_8765_4321)
+        ^ salt);
+    r.unit()
+}
+
+/// Ground height at a local position (metres above IGN69).
+pub fn terrain_z(x: f64, y: f64) -> f64 {
+    40.0 + 8.0 * (x / 150.0).sin() * (y / 210.0).cos() + 3.0 * (x / 37.0 + y / 91.0).sin()
+}
+
+fn river_distance(x: f64, y: f64) -> f64 {
+    (y - (220.0 + 60.0 * (x / 180.0).sin())).abs()
+}
+
+/// What lies at a local position: (classification, surface height, colour).
+fn surface(x: f64, y: f64, rng: &mut Rng) -> (u8, f64, [u16; 3], u8, u8) {
+    let ground = terrain_z(x, y);
+    if river_distance(x, y) < 15.0 {
+        return (9, 36.0, [40, 70, 120], 1, 1);
+    }
+    let (bx, by) = ((x / BLOCK_M).floor(), (y / BLOCK_M).floor());
+    let (lx, ly) = (x - bx * BLOCK_M, y - by * BLOCK_M);
+    if lx < STREET_M || ly < STREET_M {
+        return (2, ground, [110, 110, 115], 1, 1);
+    }
+    // Up to four buildings per block, on a 2×2 plot grid.
+    let (px, py) = (
+        ((lx - STREET_M) / ((BLOCK_M - STREET_M) / 2.0)).floor(),
+        ((ly - STREET_M) / ((BLOCK_M - STREET_M) / 2.0)).floor(),
+    );
+    let plot = |salt| hash2((bx * 2.0 + px) as i64, (by * 2.0 + py) as i64, salt);
+    let plot_m = (BLOCK_M - STREET_M) / 2.0;
+    let (ox, oy) = (lx - STREET_M - px * plot_m, ly - STREET_M - py * plot_m);
+    if plot(1) < 0.7 {
+        let margin = 3.0 + 5.0 * plot(2);
+        if ox > margin && oy > margin && ox < plot_m - margin && oy < plot_m - margin {
+            let height = 6.0 + 20.0 * plot(3).powi(2);
+            let base = terrain_z((bx * BLOCK_M) + STREET_M, (by * BLOCK_M) + STREET_M);
+            // Gable roofs on low houses, flat roofs on tall ones.
+            let roof = if height < 12.0 {
+                3.0 * (1.0 - (2.0 * (ox - margin) / (plot_m - 2.0 * margin) - 1.0).abs())
+            } else {
+                0.0
+            };
+            let shade = (150.0 + 80.0 * plot(4)) as u16;
+            return (
+                6,
+                base + height + roof,
+                [shade, shade / 2 + 40, shade / 3 + 30],
+                1,
+                1,
+            );
+        }
+    }
+    // Gardens with trees.
+    let (tx, ty) = ((x / 9.0).floor(), (y / 9.0).floor());
+    let cx = tx * 9.0 + 4.5 + 2.0 * (hash2(tx as i64, ty as i64, 7) - 0.5);
+    let cy = ty * 9.0 + 4.5 + 2.0 * (hash2(tx as i64, ty as i64, 8) - 0.5);
+    let radius = 2.5 + 2.0 * hash2(tx as i64, ty as i64, 9);
+    let d = ((x - cx).powi(2) + (y - cy).powi(2)).sqrt();
+    if hash2(tx as i64, ty as i64, 10) < 0.45 && d < radius {
+        if rng.unit() < 0.3 {
+            return (2, ground, [70, 90, 50], 2, 2);
+        }
+        let crown = 8.0 + 6.0 * hash2(tx as i64, ty as i64, 11);
+        let z = ground + crown * (1.0 - (d / radius).powi(2) * 0.4) - 2.0 * rng.unit();
+        let class = if crown - (z - ground) > crown * 0.5 {
+            4
+        } else {
+            5
+        };
+        return (class, z, [40, (110.0 + 60.0 * rng.unit()) as u16, 40], 1, 2);
+    }
+    (2, ground, [90, 140, 70], 1, 1)
+}
+
+/// Side of the square town holding `points` at the demo density, in metres.
+pub fn side_m(points: u64) -> f64 {
+    (points as f64 / DENSITY_PER_M2).sqrt().max(10.0)
+}
+
+/// Point format 7 records (36 bytes) of chunk `index`, scanned along the x axis.
+fn chunk_records(index: u64, count: u64, total: u64, seed: u64) -> Vec<u8> {
+    let side = side_m(total);
+    let mut rng = Rng(seed ^ index.wrapping_mul(0xA24B_AED4_963E_E407));
+    let mut out = vec![0u8; (count * 36) as usize];
+    // Chunks sweep the town in strips, like flight lines.
+    let strip_len = total.div_ceil(CHUNK_POINTS).max(1) as f64;
+    let y0 = side * (index as f64 / strip_len);
+    let y1 = side * ((index + 1) as f64 / strip_len);
+    for (i, r) in out.chunks_exact_mut(36).enumerate() {
+        let x = rng.unit() * side;
+        let y = y0 + rng.unit() * (y1 - y0);
+        let (class, z, rgb, return_number, returns) = surface(x, y, &mut rng);
+        let z = z + 0.03 * (rng.unit() - 0.5);
+        LE::write_i32(
+            &mut r[0..],
+            ((x + DEMO_ORIGIN_L93[0]) * 100.0).round() as i32 - 35_000_000,
+        );
+        LE::write_i32(
+            &mut r[4..],
+            ((y + DEMO_ORIGIN_L93[1]) * 100.0).round() as i32 - 678_800_000,
+        );
+        LE::write_i32(&mut r[8..], (z * 100.0).round() as i32);
+        let intensity = match class {
+            6 => 900,
+            9 => 80,
+            2 => 600,
+            _ => 300,
+        } + (rng.unit() * 200.0) as u16;
+        LE::write_u16(&mut r[12..], intensity);
+        r[14] = return_number | (returns << 4);
+        r[16] = class;
+        LE::write_u16(&mut r[20..], (index % 7) as u16 + 1);
+        LE::write_f64(
+            &mut r[22..],
+            3.0e8 + (index * CHUNK_POINTS + i as u64) as f64 * 1e-5,
+        );
+        for (c, v) in rgb.iter().enumerate() {
+            let jitter = (rng.unit() * 20.0) as u16;
+            LE::write_u16(&mut r[30 + 2 * c..], (v + jitter).min(255) * 256);
+        }
+    }
+    out
+}
+
+/// Writes the demo town as a LAS 1.4 point format 7 LAZ file in Lambert-93 (EPSG:2154).
+pub fn write_demo_laz(
+    path: &Path,
+    points: u64,
+    seed: u64,
+    progress: &indicatif::ProgressBar,
+) -> std::io::Result<()> {
+    let items =
+        LazItemRecordBuilder::default_for_point_format_id(7, 0).map_err(std::io::Error::other)?;
+    let laz_vlr = LazVlrBuilder::new(items)
+        .with_fixed_chunk_size(CHUNK_POINTS as u32)
+        .build();
+    let mut laz_data = Vec::new();
+    laz_vlr.write_to(&mut laz_data)?;
+    let mut wkt = crate::georef::wkt_for_epsg(2154)
+        .unwrap_or_default()
+        .as_bytes()
+        .to_vec();
+    wkt.push(0);
+    let vlrs = [
+        Vlr {
+            user_id: "laszip encoded".into(),
+            record_id: 22204,
+            description: "https://laszip.org".into(),
+            data: laz_data,
+            extended: false,
+        },
+        Vlr {
+            user_id: "LASF_Projection".into(),
+            record_id: 2112,
+            description: "OGC WKT".into(),
+            data: wkt,
+            extended: false,
+        },
+    ];
+    let mut vlr_bytes = Vec::new();
+    for v in &vlrs {
+        v.write_to(&mut vlr_bytes);
+    }
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let data_start = 375 + vlr_bytes.len() as u64;
+    file.write_all(&vec![0u8; data_start as usize + 8])?;
+    let chunks = points.div_ceil(CHUNK_POINTS);
+    let mut table = laz::laszip::ChunkTable::with_capacity(chunks as usize);
+    let mut min = [f64::INFINITY; 3];
+    let mut max = [f64::NEG_INFINITY; 3];
+    let mut by_return = [0u64; 15];
+    let mut position = data_start + 8;
+    let group = (rayon::current_num_threads() * 4) as u64;
+    for first in (0..chunks).step_by(group as usize) {
+        let encoded: Vec<(Vec<u8>, u64, [f64; 6], [u64; 2])> = (first..(first + group).min(chunks))
+            .into_par_iter()
+            .map(|i| {
+                let count = CHUNK_POINTS.min(points - i * CHUNK_POINTS);
+                let records = chunk_records(i, count, points, seed);
+                let mut b = [
+                    f64::INFINITY,
+                    f64::INFINITY,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    f64::NEG_INFINITY,
+                    f64::NEG_INFINITY,
+                ];
+                let mut returns = [0u64; 2];
+                for r in records.chunks_exact(36) {
+                    for a in 0..3 {
+                        let v = f64::from(LE::read_i32(&r[4 * a..]));
+                        b[a] = b[a].min(v);
+                        b[a + 3] = b[a + 3].max(v);
+                    }
+                    returns[usize::from((r[14] & 0x0f) - 1).min(1)] += 1;
+                }
+                let bytes = encode_laz_chunk(&laz_vlr, &records).map_err(std::io::Error::other)?;
+                Ok((bytes, count, b, returns))
+            })
+            .collect::<std::io::Result<_>>()?;
+        for (bytes, count, b, returns) in encoded {
+            file.write_all(&bytes)?;
+            table.push(laz::laszip::ChunkTableEntry {
+                point_count: count,
+                byte_count: bytes.len() as u64,
+            });
+            position += bytes.len() as u64;
+            for a in 0..3 {
+                min[a] = min[a].min(b[a]);
+                max[a] = max[a].max(b[a + 3]);
+            }
+            by_return[0] += returns[0];
+            by_return[1] += returns[1];
+            progress.inc(count);
+        }
+    }
+    let table_offset = position;
+    table.write_to(&mut file, &laz_vlr)?;
+    let mut file = file.into_inner().map_err(|e| e.into_error())?;
+    let scale = 0.01;
+    let offset = [350_000.0, 6_788_000.0, 0.0];
+    let mut h = vec![0u8; 375];
+    h[0..4].copy_from_slice(b"LASF");
+    LE::write_u16(&mut h[6..], 0x11);
+    h[24] = 1;
+    h[25] = 4;
+    h[26..58].copy_from_slice(&fixed_str::<32>("Jumeau synthetic scan"));
+    h[58..90].copy_from_slice(&fixed_str::<32>("jumeau demo"));
+    LE::write_u16(&mut h[94..], 375);
+    LE::write_u32(&mut h[96..], data_start as u32);
+    LE::write_u32(&mut h[100..], vlrs.len() as u32);
+    h[104] = 7 | 0x80;
+    LE::write_u16(&mut h[105..], 36);
+    for a in 0..3 {
+        LE::write_f64(&mut h[131 + 8 * a..], scale);
+        LE::write_f64(&mut h[155 + 8 * a..], offset[a]);
+        LE::write_f64(&mut h[179 + 16 * a..], max[a] * scale + offset[a]);
+        LE::write_f64(&mut h[187 + 16 * a..], min[a] * scale + offset[a]);
+    }
+    LE::write_u64(&mut h[247..], points);
+    for (i, n) in by_return.iter().enumerate() {
+        LE::write_u64(&mut h[255 + 8 * i..], *n);
+    }
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(&h)?;
+    file.write_all(&vlr_bytes)?;
+    file.write_all(&(table_offset as i64).to_le_bytes())?;
+    file.sync_all()
+}

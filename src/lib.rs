@@ -1,0 +1,22 @@
+//! # Jumeau — a territorial digital-twin engine
+//!
+//! Jumeau streams LiDAR point clouds (LAS/LAZ/COPC) into a 3D twin of a territory. This crate is
+//! organised in layers, data flowing top to bottom:
+//!
+//! | layer | modules |
+//! |---|---|
+//! | sources | [`io`]: file, HTTP range requests, memory — one [`io::ByteSource`] trait |
+//! | formats | [`pointcloud::las`] (LAS/LAZ), [`pointcloud::copc`] (COPC read), [`pointcloud::convert`] (COPC write) |
+//! | model | [`pointcloud::octree`], [`pointcloud::lod`] (`select_nodes`), [`georef`] (CRS) |
+//! | front ends | [`cli`]: `jumeau info`, `jumeau convert`, `jumeau bench` |
+//!
+//! Model code is pure: no GPU, no window, no blocking I/O outside [`io`].
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+pub mod demo;
+pub mod georef;
+pub mod io;
+pub mod pointcloud;

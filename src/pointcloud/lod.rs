@@ -1,0 +1,330 @@
+//! Level-of-detail selection: which octree nodes to show for a camera and a point budget.
+//!
+//! Potree's rule: nodes are visited in order of projected screen size (biggest first), frustum
+//! culled, and refined only while their point spacing is still visible on screen; the walk stops
+//! when the next node would exceed the point budget. Parents always come before their children.
+
+use super::octree::{Aabb, Hierarchy, NO_NODE, VoxelKey};
+use glam::{DMat4, DVec3, DVec4};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// A perspective camera in the dataset's CRS (f64, so Lambert-93 coordinates keep their precision).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct View {
+    pub position: DVec3,
+    /// Clip space from CRS coordinates (projection × view), wgpu depth range 0..1.
+    pub clip_from_world: DMat4,
+    /// `projection[1][1]`: 1 / tan(fov_y / 2).
+    pub projection_scale_y: f64,
+    pub viewport_height_px: f64,
+}
+
+impl View {
+    /// A camera at `eye` looking at `target`, with `up` the CRS's up axis (usually +Z).
+    pub fn look_at(
+        eye: DVec3,
+        target: DVec3,
+        up: DVec3,
+        fov_y_radians: f64,
+        aspect: f64,
+        viewport_height_px: f64,
+    ) -> Self {
+        let view = DMat4::look_at_rh(eye, target, up);
+        let distance = (target - eye).length().max(1e-3);
+        let projection =
+            DMat4::perspective_rh(fov_y_radians, aspect, distance * 1e-4, distance * 1e4);
+        Self {
+            position: eye,
+            clip_from_world: projection * view,
+            projection_scale_y: projection.y_axis.y,
+            viewport_height_px,
+        }
+    }
+
+    /// A camera that frames `aabb` whole: from the south, 45° above the horizon.
+    pub fn framing(aabb: &Aabb, fov_y_radians: f64, aspect: f64, viewport_height_px: f64) -> Self {
+        let radius = aabb.size().length() * 0.5;
+        let fov = if aspect < 1.0 {
+            fov_y_radians * aspect
+        } else {
+            fov_y_radians
+        };
+        let distance = radius / (fov * 0.5).sin();
+        let direction = DVec3::new(0.0, -1.0, 1.0).normalize();
+        Self::look_at(
+            aabb.center() + direction * distance,
+            aabb.center(),
+            DVec3::Z,
+            fov_y_radians,
+            aspect,
+            viewport_height_px,
+        )
+    }
+
+    /// Frustum planes (Gribb–Hartmann), normals pointing inwards.
+    fn planes(&self) -> [DVec4; 6] {
+        let m = self.clip_from_world.transpose();
+        let (r0, r1, r2, r3) = (m.x_axis, m.y_axis, m.z_axis, m.w_axis);
+        [r3 + r0, r3 - r0, r3 + r1, r3 - r1, r2, r3 - r2]
+    }
+}
+
+/// How many points may be shown, and when refining stops paying off.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PointBudget {
+    pub max_points: u64,
+    /// A node is refined while its point spacing covers at least this many pixels.
+    pub min_spacing_px: f64,
+}
+
+impl PointBudget {
+    pub fn points(max_points: u64) -> Self {
+        Self {
+            max_points,
+            min_spacing_px: 1.0,
+        }
+    }
+}
+
+impl From<u64> for PointBudget {
+    fn from(max_points: u64) -> Self {
+        Self::points(max_points)
+    }
+}
+
+/// One node chosen for display.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SelectedNode {
+    pub index: u32,
+    pub key: VoxelKey,
+    pub point_count: u64,
+    /// Projected size of the node's bounding sphere, in pixels (the priority).
+    pub screen_size_px: f64,
+}
+
+/// The result of [`select_nodes`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selection {
+    /// In display priority order; parents before children.
+    pub nodes: Vec<SelectedNode>,
+    /// Nodes the camera wants whose hierarchy page is not loaded yet.
+    pub pages_wanted: Vec<VoxelKey>,
+    pub total_points: u64,
+}
+
+struct Candidate {
+    priority: f64,
+    index: u32,
+}
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Candidate {}
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Ties broken by index so the result does not depend on heap internals.
+        self.priority
+            .total_cmp(&other.priority)
+            .then(other.index.cmp(&self.index))
+    }
+}
+
+fn outside(planes: &[DVec4; 6], aabb: &Aabb) -> bool {
+    planes.iter().any(|p| {
+        let n = p.truncate();
+        let positive = DVec3::select(n.cmpge(DVec3::ZERO), aabb.max, aabb.min);
+        n.dot(positive) + p.w < 0.0
+    })
+}
+
+/// Chooses the nodes to show. Pure: same inputs, same output; no I/O.
+pub fn select_nodes(
+    hierarchy: &Hierarchy,
+    view: &View,
+    budget: impl Into<PointBudget>,
+) -> Selection {
+    let budget = budget.into();
+    let planes = view.planes();
+    let pixels_per_radian = view.projection_scale_y * view.viewport_height_px * 0.5;
+    let mut selection = Selection::default();
+    let Some(root) = hierarchy.root() else {
+        return selection;
+    };
+    let priority_of = |aabb: &Aabb| {
+        let radius = aabb.size().length() * 0.5;
+        let distance = (aabb.center() - view.position).length();
+        if distance <= radius {
+            f64::INFINITY
+        } else {
+            radius / distance * pixels_per_radian
+        }
+    };
+    let mut heap = BinaryHeap::new();
+    let root_box = hierarchy.cube.bounds(VoxelKey::ROOT);
+    if !outside(&planes, &root_box) {
+        heap.push(Candidate {
+            priority: priority_of(&root_box),
+            index: root,
+        });
+    }
+    while let Some(Candidate { priority, index }) = heap.pop() {
+        let node = hierarchy.node(index);
+        let Some(data) = node.data else {
+            if node.page.is_some() {
+                selection.pages_wanted.push(node.key);
+            }
+            continue;
+        };
+        if selection.total_points + data.point_count > budget.max_points {
+            break;
+        }
+        selection.total_points += data.point_count;
+        selection.nodes.push(SelectedNode {
+            index,
+            key: node.key,
+            point_count: data.point_count,
+            screen_size_px: priority,
+        });
+        // Refine while this level's spacing is still bigger than a pixel or so on screen.
+        let aabb = hierarchy.cube.bounds(node.key);
+        let distance = (aabb.center() - view.position).length().max(1e-9);
+        let spacing_px = hierarchy.spacing_at(node.key.level) / distance * pixels_per_radian;
+        if spacing_px < budget.min_spacing_px && priority.is_finite() {
+            continue;
+        }
+        for &child in node.children.iter().filter(|&&c| c != NO_NODE) {
+            let child_box = hierarchy.cube.bounds(hierarchy.node(child).key);
+            if !outside(&planes, &child_box) {
+                heap.push(Candidate {
+                    priority: priority_of(&child_box),
+                    index: child,
+                });
+            }
+        }
+    }
+    selection
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pointcloud::octree::{Cube, NodeData};
+
+    /// A full octree of `depth` levels over a 1 km cube, `points` per node.
+    fn full_tree(depth: i32, points: u64) -> Hierarchy {
+        let mut h = Hierarchy::new(
+            Cube {
+                center: DVec3::new(500.0, 500.0, 500.0),
+                halfsize: 500.0,
+            },
+            10.0,
+        );
+        let mut level = vec![VoxelKey::ROOT];
+        for _ in 0..depth {
+            let mut next = Vec::new();
+            for key in level {
+                h.insert(
+                    key,
+                    Some(NodeData {
+                        offset: 0,
+                        byte_size: 1,
+                        point_count: points,
+                    }),
+                    None,
+                );
+                next.extend((0..8).map(|i| key.child(i)));
+            }
+            level = next;
+        }
+        h
+    }
+
+    fn overview() -> View {
+        View::look_at(
+            DVec3::new(500.0, -1500.0, 2000.0),
+            DVec3::new(500.0, 500.0, 500.0),
+            DVec3::Z,
+            1.0,
+            1.5,
+            1000.0,
+        )
+    }
+
+    #[test]
+    fn respects_budget_and_puts_parents_first() {
+        let h = full_tree(5, 1000);
+        let s = select_nodes(&h, &overview(), 50_000);
+        assert!(s.total_points <= 50_000);
+        assert_eq!(s.nodes.len(), 50);
+        let mut seen = std::collections::HashSet::new();
+        for n in &s.nodes {
+            if let Some(parent) = n.key.parent() {
+                assert!(seen.contains(&parent), "{} came before its parent", n.key);
+            }
+            seen.insert(n.key);
+        }
+        assert_eq!(s.nodes[0].key, VoxelKey::ROOT);
+    }
+
+    #[test]
+    fn culls_what_is_behind_the_camera() {
+        let h = full_tree(4, 10);
+        // Standing at the west edge looking west: only nodes near x = 0 can be seen.
+        let view = View::look_at(
+            DVec3::new(1.0, 500.0, 500.0),
+            DVec3::new(-100.0, 500.0, 500.0),
+            DVec3::Z,
+            1.0,
+            1.0,
+            500.0,
+        );
+        let s = select_nodes(&h, &view, 1_000_000);
+        assert!(
+            s.nodes
+                .iter()
+                .all(|n| h.cube.bounds(n.key).min.x < 1.0 + 1e-9)
+        );
+        assert!(s.nodes.len() < 1 + 8 + 64 + 512);
+        let all = select_nodes(&h, &overview(), 1_000_000);
+        assert_eq!(all.nodes.len(), 1 + 8 + 64 + 512);
+    }
+
+    #[test]
+    fn far_cameras_stop_refining() {
+        let h = full_tree(5, 10);
+        let far = View::look_at(
+            DVec3::new(500.0, -500_000.0, 500.0),
+            DVec3::new(500.0, 500.0, 500.0),
+            DVec3::Z,
+            1.0,
+            1.0,
+            500.0,
+        );
+        let s = select_nodes(&h, &far, 1_000_000);
+        assert_eq!(s.nodes.len(), 1);
+    }
+
+    #[test]
+    fn unread_pages_are_reported() {
+        let mut h = full_tree(1, 10);
+        h.insert(
+            VoxelKey::ROOT.child(0),
+            None,
+            Some(crate::pointcloud::octree::PageRef {
+                offset: 10,
+                byte_size: 32,
+            }),
+        );
+        let s = select_nodes(&h, &overview(), 1_000_000);
+        assert_eq!(s.pages_wanted, vec![VoxelKey::ROOT.child(0)]);
+    }
+}
