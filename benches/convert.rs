@@ -1,1 +1,53 @@
-fn main() {}
+//! Convert throughput on the IGN tile (from ../shared/data) against its own floor measured in
+//! the same run: decoding the input, and decoding + re-encoding it as COPC chunks.
+//! The 50 M-point comparison with py3dtiles is `jumeau bench convert` (too long for criterion).
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use jumeau::io::{ByteSource, FileSource};
+use jumeau::pointcloud::convert::{ConvertSettings, convert};
+use jumeau::pointcloud::las::LasFile;
+use laz::DecompressionSelection;
+use rayon::prelude::*;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn ign_tile() -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/lidar/test_semis_2023_0292_6833_LA93_IGN69.laz");
+    path.exists().then_some(path).or_else(|| {
+        eprintln!("SKIPPED: ../shared/data not found");
+        None
+    })
+}
+
+fn convert_bench(c: &mut Criterion) {
+    let Some(input) = ign_tile() else { return };
+    let open = || {
+        LasFile::open(Arc::new(FileSource::open(&input).unwrap()) as Arc<dyn ByteSource>).unwrap()
+    };
+    let file = open();
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("ign.copc.laz");
+    let mut group = c.benchmark_group("convert_ign_tile");
+    group.throughput(Throughput::Elements(file.header.point_count));
+    group.sample_size(10);
+    group.bench_function("baseline_decode", |b| {
+        b.iter(|| {
+            file.blocks
+                .par_iter()
+                .map(|blk| {
+                    file.decode_block(blk, DecompressionSelection::all())
+                        .unwrap()
+                        .len()
+                })
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("jumeau_convert", |b| {
+        b.iter(|| convert(&[open()], &output, &ConvertSettings::default()).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, convert_bench);
+criterion_main!(benches);

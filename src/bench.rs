@@ -226,20 +226,33 @@ fn bench_convert(
         let convert_secs = median(convert_secs);
         let peer = match &py3dtiles {
             Some(py) => {
-                let out = work.join("py3dtiles-out");
+                let out = std::fs::canonicalize(&work)?.join("py3dtiles-out");
                 let mut secs = Vec::new();
                 for _ in 0..runs {
                     let _ = std::fs::remove_dir_all(&out);
-                    let (elapsed, _, ok) = run_measured(
-                        std::process::Command::new(py)
-                            .arg("convert")
-                            .arg(&input)
-                            .arg("--out")
-                            .arg(&out)
-                            .arg("--overwrite")
-                            .arg("--jobs")
-                            .arg(rayon::current_num_threads().to_string()),
-                    )?;
+                    // Flags found to work with py3dtiles 12: no reprojection, classification and
+                    // intensity kept; `--color_scale 1` avoids a hang in its colour probe on LAZ.
+                    let mut command = std::process::Command::new(py);
+                    command
+                        .current_dir(std::env::temp_dir())
+                        .arg("convert")
+                        .arg(std::fs::canonicalize(&input)?)
+                        .arg("--out")
+                        .arg(&out)
+                        .arg("--overwrite");
+                    command
+                        .arg("--jobs")
+                        .arg(rayon::current_num_threads().to_string())
+                        .arg("--no-rgb")
+                        .arg("--color_scale")
+                        .arg("1");
+                    command.args([
+                        "--extra-fields",
+                        "classification",
+                        "--extra-fields",
+                        "intensity",
+                    ]);
+                    let (elapsed, _, ok) = run_measured(&mut command)?;
                     if ok {
                         secs.push(elapsed.as_secs_f64());
                     }
@@ -340,7 +353,7 @@ fn bench_select(nodes: usize, budget: u64, runs: usize) {
             },
         );
         let mut all_times = Vec::new();
-        for _ in 0..runs.max(1).min(20) {
+        for _ in 0..runs.clamp(1, 20) {
             let started = Instant::now();
             let _ = select_nodes(
                 &h,

@@ -162,6 +162,9 @@ fn chunk_records(index: u64, count: u64, total: u64, seed: u64) -> Vec<u8> {
     out
 }
 
+/// A compressed chunk with its point count, raw bounds (min xyz, max xyz) and return counts.
+type EncodedChunk = (Vec<u8>, u64, [f64; 6], [u64; 2]);
+
 /// Writes the demo town as a LAS 1.4 point format 7 LAZ file in Lambert-93 (EPSG:2154).
 pub fn write_demo_laz(
     path: &Path,
@@ -212,7 +215,7 @@ pub fn write_demo_laz(
     let mut position = data_start + 8;
     let group = (rayon::current_num_threads() * 4) as u64;
     for first in (0..chunks).step_by(group as usize) {
-        let encoded: Vec<(Vec<u8>, u64, [f64; 6], [u64; 2])> = (first..(first + group).min(chunks))
+        let encoded: Vec<EncodedChunk> = (first..(first + group).min(chunks))
             .into_par_iter()
             .map(|i| {
                 let count = CHUNK_POINTS.min(points - i * CHUNK_POINTS);

@@ -159,10 +159,11 @@ pub fn crs_from_wkt(wkt: &str) -> Option<Crs> {
                         .split(',')
                         .map(|p| p.trim().trim_matches('"'))
                         .collect();
-                    if parts.len() >= 2 && parts[0].eq_ignore_ascii_case("EPSG") {
-                        if let Ok(code) = parts[1].parse() {
-                            codes.push((depth + 1, code));
-                        }
+                    if parts.len() >= 2
+                        && parts[0].eq_ignore_ascii_case("EPSG")
+                        && let Ok(code) = parts[1].parse()
+                    {
+                        codes.push((depth + 1, code));
                     }
                     // Leave the bracket to the depth counter.
                     i += keyword.len() - 1;

@@ -95,7 +95,14 @@ impl HttpSource {
         if status >= 500 || status == 429 {
             return Attempt::Retry(format!("HTTP {status} for bytes {offset}..{end}"));
         }
-        if status != 206 && status != 200 {
+        if status == 200 {
+            // The whole file is coming: a range server is required to stream.
+            return Attempt::Done(Err(SourceError::NoRangeSupport {
+                source_name: self.url.clone(),
+                status,
+            }));
+        }
+        if status != 206 {
             return Attempt::Done(Err(SourceError::HttpStatus {
                 source_name: self.url.clone(),
                 status,

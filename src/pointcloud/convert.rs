@@ -236,8 +236,8 @@ fn make_plan<S: ByteSource>(
     } else {
         let mut s = first.header.scale;
         for f in inputs {
-            for a in 0..3 {
-                s[a] = s[a].min(f.header.scale[a]);
+            for (mine, theirs) in s.iter_mut().zip(f.header.scale) {
+                *mine = mine.min(theirs);
             }
         }
         s
@@ -273,7 +273,7 @@ fn make_plan<S: ByteSource>(
     };
     let total: u64 = inputs.iter().map(|f| f.header.point_count).sum();
     // One partition must fit a quarter of the budget with its work copies (about 3×).
-    let per_partition = (budget / 4 / (record_len as u64 * 3)).max(200_000);
+    let per_partition = (budget / 4 / (record_len as u64 * 3)).max(10_000);
     let mut partition_level = 0;
     while total / 4u64.pow(partition_level as u32) > per_partition && partition_level < 8 {
         partition_level += 1;
@@ -579,10 +579,14 @@ pub fn convert<S: ByteSource>(
             let crss: Vec<Option<Crs>> =
                 inputs.iter().map(|f| crs_from_vlrs(f.all_vlrs())).collect();
             let first = crss[0].clone();
-            if crss.iter().any(|c| {
-                c.as_ref().map(|c| c.horizontal_code())
-                    != first.as_ref().map(|c| c.horizontal_code())
-            }) {
+            // Compared through their labels: plain strings, one per input.
+            let label = |c: &Option<Crs>| {
+                c.as_ref().map_or_else(String::new, |c| {
+                    format!("{:?}/{:?}", c.horizontal_code(), c.name)
+                })
+            };
+            let first_label = label(&first);
+            if crss.iter().any(|c| label(c) != first_label) {
                 return Err(ConvertError::Crs(
                     "the inputs declare different CRSs; pick one with --assign-crs".into(),
                 ));
@@ -772,7 +776,7 @@ pub fn convert<S: ByteSource>(
         emit(key, records)?;
     }
     let threads = rayon::current_num_threads().max(1) as u64;
-    let max_partition_bytes = (settings.memory_budget_bytes / 2 / threads / 3).max(16 << 20);
+    let max_partition_bytes = (settings.memory_budget_bytes / 2 / threads / 3).max(1 << 20);
     let mut partitions: Vec<VoxelKey> = spill_counts.keys().copied().collect();
     partitions.sort_by_key(|k| std::cmp::Reverse(spill_counts[k]));
     partitions.par_iter().try_for_each(|&key| {

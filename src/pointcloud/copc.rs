@@ -274,7 +274,7 @@ impl<S: ByteSource> CopcReader<S> {
     }
 
     fn read_page(&mut self, page: PageRef) -> Result<(), LasError> {
-        if page.byte_size % 32 != 0
+        if !page.byte_size.is_multiple_of(32)
             || page.offset.saturating_add(page.byte_size) > self.file_len
             || page.byte_size == 0
         {

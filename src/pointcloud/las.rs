@@ -570,6 +570,7 @@ pub struct Block {
 }
 
 /// An opened LAS/LAZ file: validated header, VLRs, EVLRs and its point blocks.
+#[derive(Debug)]
 pub struct LasFile<S: ByteSource> {
     pub source: S,
     pub header: LasHeader,
