@@ -125,15 +125,7 @@ fn decode_encode_floor(
                 .decode_block(b, DecompressionSelection::all())
                 .map_err(|e| e.to_string())?;
             if encode {
-                let n = raw.len() / converter.src_len;
-                let mut out = vec![0u8; n * converter.dst_len];
-                for (r, o) in raw
-                    .chunks_exact(converter.src_len)
-                    .zip(out.chunks_exact_mut(converter.dst_len))
-                {
-                    converter.convert(r, o);
-                }
-                encode_laz_chunk(&vlr, &out)?;
+                encode_laz_chunk(&vlr, &converter.convert_all(&raw))?;
             }
             Ok(())
         })?;
@@ -317,23 +309,23 @@ pub fn synthetic_hierarchy(nodes: usize) -> Hierarchy {
     h
 }
 
-fn bench_select(nodes: usize, budget: u64, runs: usize) {
-    let h = synthetic_hierarchy(nodes);
+/// The two cameras of the `select_nodes` benchmarks over [`synthetic_hierarchy`].
+pub fn select_views(h: &Hierarchy) -> [(&'static str, View); 2] {
     let bounds = h.cube.bounds(VoxelKey::ROOT);
-    let views = [
+    let street_eye = DVec3::new(652_400.0, 6_862_300.0, 30.0);
+    let street_target = DVec3::new(652_600.0, 6_862_700.0, 0.0);
+    [
         ("overview", View::framing(&bounds, 1.0, 16.0 / 9.0, 1080.0)),
         (
             "street level",
-            View::look_at(
-                DVec3::new(652_400.0, 6_862_300.0, 30.0),
-                DVec3::new(652_600.0, 6_862_700.0, 0.0),
-                DVec3::Z,
-                1.0,
-                16.0 / 9.0,
-                1080.0,
-            ),
+            View::look_at(street_eye, street_target, DVec3::Z, 1.0, 16.0 / 9.0, 1080.0),
         ),
-    ];
+    ]
+}
+
+fn bench_select(nodes: usize, budget: u64, runs: usize) {
+    let h = synthetic_hierarchy(nodes);
+    let views = select_views(&h);
     println!("hierarchy: {} nodes", h.nodes().len());
     for (name, view) in views {
         let mut times = Vec::new();

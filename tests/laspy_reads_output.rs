@@ -14,18 +14,40 @@ use std::sync::Arc;
 fn laspy_copc_reader_reads_what_we_write() {
     let dir = require_data!();
     let Some(python) = std::env::var_os("JUMEAU_PYTHON") else {
-        eprintln!("SKIPPED: set JUMEAU_PYTHON to a python with laspy[lazrs] to run the reference-reader check");
+        eprintln!(
+            "SKIPPED: set JUMEAU_PYTHON to a python with laspy[lazrs] to run the reference-reader check"
+        );
         return;
     };
     let out = tempfile::tempdir().unwrap();
-    for name in ["test_semis_2023_0292_6833_LA93_IGN69.laz", "las_with_several_extra_byte_bloc.laz", "fullwave.laz", "autzen_trim.las", "32-1-472-150-76.laz"] {
+    for name in [
+        "test_semis_2023_0292_6833_LA93_IGN69.laz",
+        "las_with_several_extra_byte_bloc.laz",
+        "fullwave.laz",
+        "autzen_trim.las",
+        "32-1-472-150-76.laz",
+    ] {
         let input = dir.join("lidar").join(name);
         let output = out.path().join(format!("{name}.copc.laz"));
         let source: Arc<dyn ByteSource> = Arc::new(FileSource::open(&input).unwrap());
-        convert(&[LasFile::open(source.clone()).unwrap()], &output, &ConvertSettings::default()).unwrap();
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/laspy_check.py");
-        let run = std::process::Command::new(&python).arg(&script).arg(&output).output().unwrap();
-        assert!(run.status.success(), "{name}: laspy failed: {}", String::from_utf8_lossy(&run.stderr));
+        convert(
+            &[LasFile::open(source.clone()).unwrap()],
+            &output,
+            &ConvertSettings::default(),
+        )
+        .unwrap();
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/laspy_check.py");
+        let run = std::process::Command::new(&python)
+            .arg(&script)
+            .arg(&output)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{name}: laspy failed: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
         let seen: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
         let ours = info(source).unwrap();
         assert_eq!(seen["count"], ours.point_count, "{name}");
@@ -34,10 +56,22 @@ fn laspy_copc_reader_reads_what_we_write() {
             assert_eq!(seen["classes"][&code], count, "{name}: class {code}");
         }
         for axis in 0..3 {
-            let (lo, hi) = (seen["min"][axis].as_f64().unwrap(), seen["max"][axis].as_f64().unwrap());
-            assert!((lo - ours.min[axis]).abs() < 0.01 && (hi - ours.max[axis]).abs() < 0.01, "{name}: axis {axis}: {lo}..{hi} vs {:?}..{:?}", ours.min, ours.max);
+            let (lo, hi) = (
+                seen["min"][axis].as_f64().unwrap(),
+                seen["max"][axis].as_f64().unwrap(),
+            );
+            assert!(
+                (lo - ours.min[axis]).abs() < 0.01 && (hi - ours.max[axis]).abs() < 0.01,
+                "{name}: axis {axis}: {lo}..{hi} vs {:?}..{:?}",
+                ours.min,
+                ours.max
+            );
         }
         let dims = seen["extra_dims"].as_array().unwrap().len();
-        assert!(dims >= ours.extra_bytes.len(), "{name}: extra dims {:?}", seen["extra_dims"]);
+        assert!(
+            dims >= ours.extra_bytes.len(),
+            "{name}: extra dims {:?}",
+            seen["extra_dims"]
+        );
     }
 }

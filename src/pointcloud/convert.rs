@@ -899,15 +899,7 @@ fn distribute<S: ByteSource>(
                 .par_iter()
                 .map(|block| {
                     let raw = file.decode_block(block, DecompressionSelection::all())?;
-                    let n = raw.len() / converter.src_len;
-                    let mut out = vec![0u8; n * converter.dst_len];
-                    for (r, o) in raw
-                        .chunks_exact(converter.src_len)
-                        .zip(out.chunks_exact_mut(converter.dst_len))
-                    {
-                        converter.convert(r, o);
-                    }
-                    Ok(out)
+                    Ok(converter.convert_all(&raw))
                 })
                 .collect::<Result<_, LasError>>()?;
             for records in converted {

@@ -137,6 +137,19 @@ pub struct RecordConverter {
 }
 
 impl RecordConverter {
+    /// Converts a run of source records into a new buffer of destination records.
+    pub fn convert_all(&self, records: &[u8]) -> Vec<u8> {
+        let n = records.len() / self.src_len;
+        let mut out = vec![0u8; n * self.dst_len];
+        for (r, o) in records
+            .chunks_exact(self.src_len)
+            .zip(out.chunks_exact_mut(self.dst_len))
+        {
+            self.convert(r, o);
+        }
+        out
+    }
+
     /// Writes the converted record into `out` (exactly `dst_len` bytes).
     pub fn convert(&self, r: &[u8], out: &mut [u8]) {
         out.fill(0);

@@ -294,7 +294,10 @@ mod tests {
                 .all(|n| h.cube.bounds(n.key).min.x < 1.0 + 1e-9)
         );
         assert!(s.nodes.len() < 1 + 8 + 64 + 512);
-        let everything = PointBudget { max_points: 1_000_000, min_spacing_px: 0.0 };
+        let everything = PointBudget {
+            max_points: 1_000_000,
+            min_spacing_px: 0.0,
+        };
         let all = select_nodes(&h, &overview(), everything);
         assert_eq!(all.nodes.len(), 1 + 8 + 64 + 512);
     }
