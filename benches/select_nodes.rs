@@ -9,37 +9,25 @@ use std::hint::black_box;
 fn select(c: &mut Criterion) {
     let h = synthetic_hierarchy(100_000);
     let [(_, overview), (_, street)] = select_views(&h);
+    let every_visible_node = PointBudget {
+        max_points: u64::MAX,
+        min_spacing_px: 0.0,
+    };
+    let cases = [
+        (
+            "overview_2M_budget",
+            overview,
+            PointBudget::points(2_000_000),
+        ),
+        ("street_2M_budget", street, PointBudget::points(2_000_000)),
+        ("baseline_every_visible_node", street, every_visible_node),
+    ];
     let mut group = c.benchmark_group("select_nodes_100k");
-    group.bench_function("overview_2M_budget", |b| {
-        b.iter(|| {
-            select_nodes(
-                black_box(&h),
-                black_box(&overview),
-                PointBudget::points(2_000_000),
-            )
-        })
-    });
-    group.bench_function("street_2M_budget", |b| {
-        b.iter(|| {
-            select_nodes(
-                black_box(&h),
-                black_box(&street),
-                PointBudget::points(2_000_000),
-            )
-        })
-    });
-    group.bench_function("baseline_every_visible_node", |b| {
-        b.iter(|| {
-            select_nodes(
-                black_box(&h),
-                black_box(&street),
-                PointBudget {
-                    max_points: u64::MAX,
-                    min_spacing_px: 0.0,
-                },
-            )
-        })
-    });
+    for (name, view, budget) in cases {
+        group.bench_function(name, |b| {
+            b.iter(|| select_nodes(black_box(&h), black_box(&view), budget))
+        });
+    }
     group.finish();
 }
 

@@ -1,7 +1,7 @@
 //! `jumeau bench`: measurements reported as ratios against baselines run in the same process
 //! (raw LAZ decode/encode, a peer converter), plus the default job of a bare `jumeau` run.
 
-use crate::io::{self, ByteSource, FileSource, MemorySource};
+use crate::io::{self, ByteSource, FileSource};
 use crate::pointcloud::CopcReader;
 use crate::pointcloud::convert::{ConvertSettings, convert};
 use crate::pointcloud::format::{RecordConverter, RecordLayout, copc_format_for};
@@ -381,13 +381,11 @@ pub fn overview_bytes(
         io::http::HttpSettings::default(),
     )?);
     let mut reader = CopcReader::open(source.clone())?;
-    let bounds = reader.hierarchy.cube.bounds(VoxelKey::ROOT);
     let header = &reader.file.header;
     let data_box = crate::pointcloud::octree::Aabb {
         min: DVec3::from(header.min),
         max: DVec3::from(header.max),
     };
-    let _ = bounds;
     let view = View::framing(&data_box, 1.0, width / height, height);
     let (selection, _) = reader.fetch_view(&view, PointBudget::points(budget))?;
     Ok((
@@ -442,7 +440,6 @@ pub fn run_default_job() -> Result<(), Box<dyn std::error::Error>> {
         "overview over HTTP at a 1 M point budget: {nodes} nodes, {shown} points, {fetched} of {total} bytes fetched ({:.1} %)",
         100.0 * fetched as f64 / total as f64
     );
-    let _ = MemorySource::new("unused", Vec::new());
     Ok(())
 }
 

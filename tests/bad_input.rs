@@ -14,8 +14,14 @@ use laz::DecompressionSelection;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A valid 20 000-point LAZ (format 7, Lambert-93) and its COPC conversion, as bytes.
+/// A valid 120 000-point LAZ (format 7, Lambert-93) and its COPC conversion, as bytes; built
+/// once and shared by the tests of this file.
 fn fixtures() -> (Vec<u8>, Vec<u8>) {
+    static FIXTURES: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
+    FIXTURES.get_or_init(build_fixtures).clone()
+}
+
+fn build_fixtures() -> (Vec<u8>, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let laz = dir.path().join("town.laz");
     jumeau::demo::write_demo_laz(&laz, 120_000, 3, &indicatif::ProgressBar::hidden()).unwrap();
@@ -29,6 +35,14 @@ fn fixtures() -> (Vec<u8>, Vec<u8>) {
 
 fn open_las(name: &str, bytes: Vec<u8>) -> Result<LasFile<MemorySource>, String> {
     LasFile::open(MemorySource::new(name, bytes)).map_err(|e| e.to_string())
+}
+
+/// The error of opening `source` as COPC, as text (the test fails if it opens).
+fn copc_open_error(source: impl ByteSource) -> String {
+    match CopcReader::open(source) {
+        Ok(_) => panic!("expected an error, the file opened"),
+        Err(e) => e.to_string(),
+    }
 }
 
 /// Decodes every block; the first error as text.
@@ -162,10 +176,7 @@ fn malformed_files_give_named_errors() {
 #[test]
 fn malformed_copc_gives_named_errors_and_keeps_what_loaded() {
     let (laz, copc) = fixtures();
-    let e = CopcReader::open(MemorySource::new("plain.laz", laz))
-        .err()
-        .unwrap()
-        .to_string();
+    let e = copc_open_error(MemorySource::new("plain.laz", laz));
     assert!(
         e.contains("plain.laz") && e.contains("not a COPC file"),
         "{e}"
@@ -212,10 +223,7 @@ fn malformed_copc_gives_named_errors_and_keeps_what_loaded() {
     let hier = LE::read_u64(&copc[info_at + 40..]) as usize;
     let mut bad = copc.clone();
     LE::write_u64(&mut bad[hier + 16..], u64::MAX / 2);
-    let e = CopcReader::open(MemorySource::new("bad-hier.copc.laz", bad))
-        .err()
-        .unwrap()
-        .to_string();
+    let e = copc_open_error(MemorySource::new("bad-hier.copc.laz", bad));
     assert!(
         e.contains("bad-hier.copc.laz") && e.contains("hierarchy entry"),
         "{e}"
@@ -224,10 +232,7 @@ fn malformed_copc_gives_named_errors_and_keeps_what_loaded() {
     // A key outside the octree.
     let mut key = copc.clone();
     LE::write_i32(&mut key[hier..], 40);
-    let e = CopcReader::open(MemorySource::new("bad-key.copc.laz", key))
-        .err()
-        .unwrap()
-        .to_string();
+    let e = copc_open_error(MemorySource::new("bad-key.copc.laz", key));
     assert!(e.contains("outside the octree"), "{e}");
 }
 
@@ -249,17 +254,11 @@ fn http_failures_name_the_url_and_what_happened() {
     let bytes: Arc<[u8]> = copc.into();
 
     let not_found = serve(bytes.clone(), Behaviour::Status(404)).unwrap();
-    let e = CopcReader::open(http(&not_found.url))
-        .err()
-        .unwrap()
-        .to_string();
+    let e = copc_open_error(http(&not_found.url));
     assert!(e.contains(&not_found.url) && e.contains("404"), "{e}");
 
     let failing = serve(bytes.clone(), Behaviour::Status(500)).unwrap();
-    let e = CopcReader::open(http(&failing.url))
-        .err()
-        .unwrap()
-        .to_string();
+    let e = copc_open_error(http(&failing.url));
     assert!(
         e.contains(&failing.url) && e.contains("gave up after 2 attempts") && e.contains("500"),
         "{e}"
@@ -272,31 +271,19 @@ fn http_failures_name_the_url_and_what_happened() {
 
     let stalled = serve(bytes.clone(), Behaviour::Stall).unwrap();
     let started = std::time::Instant::now();
-    let e = CopcReader::open(http(&stalled.url))
-        .err()
-        .unwrap()
-        .to_string();
+    let e = copc_open_error(http(&stalled.url));
     assert!(e.contains(&stalled.url) && e.contains("gave up"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(10));
 
     let short = serve(bytes.clone(), Behaviour::ShortBody).unwrap();
-    let e = CopcReader::open(http(&short.url))
-        .err()
-        .unwrap()
-        .to_string();
+    let e = copc_open_error(http(&short.url));
     assert!(e.contains(&short.url), "{e}");
 
     let no_ranges = serve(bytes.clone(), Behaviour::NoRanges).unwrap();
-    let e = CopcReader::open(http(&no_ranges.url))
-        .err()
-        .unwrap()
-        .to_string();
+    let e = copc_open_error(http(&no_ranges.url));
     assert!(e.contains("ignored the range request"), "{e}");
 
-    let e = CopcReader::open(http("http://127.0.0.1:9/nothing-listens-here"))
-        .err()
-        .unwrap()
-        .to_string();
+    let e = copc_open_error(http("http://127.0.0.1:9/nothing-listens-here"));
     assert!(e.contains("127.0.0.1:9") && e.contains("gave up"), "{e}");
 }
 
@@ -309,8 +296,6 @@ fn streaming_over_http_fetches_one_request_per_node_and_pages_on_demand() {
     let reader = CopcReader::open(source.clone()).unwrap();
     let opened_with = source.requests();
     assert!(opened_with <= 6, "opening took {opened_with} requests");
-    // Only the root page is known: partition subtrees wait for their pages.
-    let pending = reader.hierarchy.pending_pages().count();
     let known_nodes = reader
         .hierarchy
         .nodes()
@@ -330,5 +315,4 @@ fn streaming_over_http_fetches_one_request_per_node_and_pages_on_demand() {
     reader.load_all_pages().unwrap();
     assert_eq!(reader.hierarchy.pending_pages().count(), 0);
     assert_eq!(reader.hierarchy.known_points(), 120_000);
-    let _ = pending;
 }

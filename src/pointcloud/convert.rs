@@ -579,14 +579,17 @@ pub fn convert<S: ByteSource>(
             let crss: Vec<Option<Crs>> =
                 inputs.iter().map(|f| crs_from_vlrs(f.all_vlrs())).collect();
             let first = crss[0].clone();
-            // Compared through their labels: plain strings, one per input.
-            let label = |c: &Option<Crs>| {
-                c.as_ref().map_or_else(String::new, |c| {
-                    format!("{:?}/{:?}", c.horizontal_code(), c.name)
-                })
+            // Inputs agree when their horizontal EPSG codes agree. Compared as one string per
+            // input: comparing the nested options directly read uninitialised memory in a
+            // debug build (see the issue note).
+            let identity = |c: &Option<Crs>| match c {
+                None => "none".to_owned(),
+                Some(c) => c
+                    .horizontal_code()
+                    .map_or_else(|| "no code".to_owned(), |code| code.to_string()),
             };
-            let first_label = label(&first);
-            if crss.iter().any(|c| label(c) != first_label) {
+            let first_identity = identity(&first);
+            if crss.iter().any(|c| identity(c) != first_identity) {
                 return Err(ConvertError::Crs(
                     "the inputs declare different CRSs; pick one with --assign-crs".into(),
                 ));
