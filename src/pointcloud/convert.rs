@@ -150,15 +150,29 @@ impl Plan {
 
     /// Global sampling-cell index of `p` for nodes at `level`.
     fn cell(&self, p: DVec3, level: i32) -> u64 {
+        pack_cell(self.cell_coords(p, level))
+    }
+
+    /// Sampling-cell coordinates of `p` on the grid of `level` (`GRID << level` cells a side).
+    /// The grid of `level - 1` is this one shifted right by one bit: multiplying by a power of
+    /// two is exact in floating point, so `floor` commutes with the halving.
+    fn cell_coords(&self, p: DVec3, level: i32) -> [u64; 3] {
         let cells = f64::from(GRID) * f64::from(1u32 << level as u32);
         let rel = (p - (self.cube.center - DVec3::splat(self.cube.halfsize)))
             / (2.0 * self.cube.halfsize)
             * cells;
         let max = cells - 1.0;
         let c = |v: f64| v.floor().clamp(0.0, max) as u64;
-        (c(rel.x) << 42) | (c(rel.y) << 21) | c(rel.z)
+        [c(rel.x), c(rel.y), c(rel.z)]
     }
 }
+
+fn pack_cell(c: [u64; 3]) -> u64 {
+    (c[0] << 42) | (c[1] << 21) | c[2]
+}
+
+/// log2 of [`GRID`]: a node at level `l` is `GRID_BITS + l` bits of cell coordinates.
+const GRID_BITS: u32 = GRID.trailing_zeros();
 
 fn same_dims(a: &[ExtraBytesDim], b: &[ExtraBytesDim]) -> bool {
     a.len() == b.len()
@@ -336,8 +350,12 @@ struct Distributor<'a> {
     upper_cells: Vec<CellSet>,
     upper_nodes: HashMap<VoxelKey, Vec<u8>>,
     spill_dir: PathBuf,
-    spill_buffers: HashMap<VoxelKey, Vec<u8>>,
-    spill_counts: HashMap<VoxelKey, u64>,
+    /// Partition (packed level-`partition_level` coordinates) -> index in `partitions`.
+    partition_index: HashMap<u64, usize, BuildHasherDefault<CellHasher>>,
+    /// Per partition: its key, the records not yet written, how many it received.
+    partitions: Vec<(VoxelKey, Vec<u8>, u64)>,
+    /// The partition of the previous point (neighbouring points share one).
+    last_partition: Option<(u64, usize)>,
     spilled_bytes: u64,
     stats: Stats,
     out_of_bounds: u64,
@@ -365,8 +383,9 @@ impl<'a> Distributor<'a> {
                 .collect(),
             upper_nodes: HashMap::new(),
             spill_dir,
-            spill_buffers: HashMap::new(),
-            spill_counts: HashMap::new(),
+            partition_index: HashMap::default(),
+            partitions: Vec::new(),
+            last_partition: None,
             spilled_bytes: 0,
             stats: Stats::new(),
             out_of_bounds: 0,
@@ -391,9 +410,15 @@ impl<'a> Distributor<'a> {
             if !bounds.contains(p) {
                 self.out_of_bounds += 1;
             }
+            // The cell coordinates at the deepest upper level give every coarser level's cell
+            // and the partition by shifts: one floating-point conversion per point.
+            let deepest = plan.partition_level - 1;
+            let fine = plan.cell_coords(p, deepest.max(0));
             let mut kept = false;
             for level in 0..plan.partition_level {
-                if self.upper_cells[level as usize].insert(plan.cell(p, level)) {
+                let shift = (deepest - level) as u32;
+                let cell = pack_cell(fine.map(|c| c >> shift));
+                if self.upper_cells[level as usize].insert(cell) {
                     self.upper_nodes
                         .entry(plan.cube.key_at(p, level))
                         .or_default()
@@ -403,14 +428,31 @@ impl<'a> Distributor<'a> {
                 }
             }
             if !kept {
-                let key = plan.cube.key_at(p, plan.partition_level);
-                let buffer = self.spill_buffers.entry(key).or_default();
+                let packed = if plan.partition_level == 0 {
+                    0
+                } else {
+                    pack_cell(fine.map(|c| c >> GRID_BITS))
+                };
+                let index = match self.last_partition {
+                    Some((last, index)) if last == packed => index,
+                    _ => {
+                        let next = self.partitions.len();
+                        let index = *self.partition_index.entry(packed).or_insert(next);
+                        if index == next {
+                            let key = plan.cube.key_at(p, plan.partition_level);
+                            self.partitions.push((key, Vec::new(), 0));
+                        }
+                        self.last_partition = Some((packed, index));
+                        index
+                    }
+                };
+                let (key, buffer, count) = &mut self.partitions[index];
                 buffer.extend_from_slice(r);
-                *self.spill_counts.entry(key).or_default() += 1;
+                *count += 1;
                 if buffer.len() >= SPILL_FLUSH_BYTES {
                     let bytes = std::mem::take(buffer);
                     self.spilled_bytes += bytes.len() as u64;
-                    append(&spill_path(&self.spill_dir, key), &bytes)?;
+                    append(&spill_path(&self.spill_dir, *key), &bytes)?;
                 }
             }
         }
@@ -418,10 +460,11 @@ impl<'a> Distributor<'a> {
     }
 
     fn flush(&mut self) -> Result<(), ConvertError> {
-        for (key, bytes) in self.spill_buffers.drain() {
+        for (key, buffer, _) in &mut self.partitions {
+            let bytes = std::mem::take(buffer);
             if !bytes.is_empty() {
                 self.spilled_bytes += bytes.len() as u64;
-                append(&spill_path(&self.spill_dir, key), &bytes)?;
+                append(&spill_path(&self.spill_dir, *key), &bytes)?;
             }
         }
         Ok(())
@@ -637,13 +680,13 @@ pub fn convert<S: ByteSource>(
         distribute(inputs, &plan, &mut d, &progress)?;
         d.flush()?;
         if d.out_of_bounds == 0 {
-            let (upper_cells, upper_nodes, spill_counts, spilled_bytes, stats) = (
-                d.upper_cells,
-                d.upper_nodes,
-                d.spill_counts,
-                d.spilled_bytes,
-                d.stats,
-            );
+            let spill_counts: HashMap<VoxelKey, u64> = d
+                .partitions
+                .iter()
+                .map(|(key, _, count)| (*key, *count))
+                .collect();
+            let (upper_cells, upper_nodes, spilled_bytes, stats) =
+                (d.upper_cells, d.upper_nodes, d.spilled_bytes, d.stats);
             drop(upper_cells);
             break ((upper_nodes, spill_counts, spilled_bytes, stats), spill_dir);
         }
@@ -895,21 +938,39 @@ fn distribute<S: ByteSource>(
     d: &mut Distributor<'_>,
     progress: &indicatif::ProgressBar,
 ) -> Result<(), ConvertError> {
+    // Decoding group n+1 overlaps with distributing group n (the distributor is sequential).
     let group = rayon::current_num_threads().max(1) * 2;
-    for (file, converter) in inputs.iter().zip(&plan.converters) {
-        for blocks in file.blocks.chunks(group) {
-            let converted: Vec<Vec<u8>> = blocks
-                .par_iter()
-                .map(|block| {
-                    let raw = file.decode_block(block, DecompressionSelection::all())?;
-                    Ok(converter.convert_all(&raw))
-                })
-                .collect::<Result<_, LasError>>()?;
-            for records in converted {
-                progress.inc((records.len() / plan.record_len) as u64);
-                d.push(&records)?;
-            }
-        }
+    let groups = inputs
+        .iter()
+        .zip(&plan.converters)
+        .flat_map(|(file, converter)| file.blocks.chunks(group).map(move |b| (file, converter, b)));
+    let decode = |(file, converter, blocks): (&LasFile<S>, &RecordConverter, &[_])| {
+        blocks
+            .par_iter()
+            .map(|block| {
+                let raw = file.decode_block(block, DecompressionSelection::all())?;
+                Ok(converter.convert_all(&raw))
+            })
+            .collect::<Result<Vec<Vec<u8>>, LasError>>()
+    };
+    let mut pending: Vec<Vec<u8>> = Vec::new();
+    for next in groups {
+        let (pushed, decoded) = rayon::join(
+            || -> Result<(), ConvertError> {
+                for records in &pending {
+                    progress.inc((records.len() / plan.record_len) as u64);
+                    d.push(records)?;
+                }
+                Ok(())
+            },
+            || decode(next),
+        );
+        pushed?;
+        pending = decoded?;
+    }
+    for records in &pending {
+        progress.inc((records.len() / plan.record_len) as u64);
+        d.push(records)?;
     }
     Ok(())
 }
