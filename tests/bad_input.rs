@@ -218,6 +218,21 @@ fn malformed_copc_gives_named_errors_and_keeps_what_loaded() {
         assert!(e.to_string().contains("broken.copc.laz"), "{e}");
     }
 
+    // A layer size in the root chunk's layer table claiming ~4 GiB (found by fuzzing: the LAZ
+    // decoder used to allocate it). PF7: the first point is 36 raw bytes, then the count, then
+    // the layer sizes; the first size is the xy/returns layer.
+    let mut huge = copc.clone();
+    LE::write_u32(&mut huge[root.offset as usize + 36 + 4..], 0xffff_fff0);
+    let reader = CopcReader::open(MemorySource::new("huge-layer.copc.laz", huge)).unwrap();
+    let e = reader
+        .read_node(VoxelKey::ROOT, Attributes::ALL)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("huge-layer.copc.laz") && e.contains("layers declare"),
+        "{e}"
+    );
+
     // A hierarchy entry pointing past the end of the file.
     let info_at = 375 + 54;
     let hier = LE::read_u64(&copc[info_at + 40..]) as usize;

@@ -9,7 +9,7 @@ use byteorder::{ByteOrder, LittleEndian as LE};
 use laz::record::{
     LayeredPointRecordDecompressor, RecordDecompressor, SequentialPointRecordDecompressor,
 };
-use laz::{DecompressionSelection, LazVlr};
+use laz::{DecompressionSelection, LazItemType, LazVlr};
 use std::io::Cursor;
 
 /// Size of a VLR header in bytes.
@@ -877,6 +877,9 @@ impl LazCodec {
             ));
         }
         let len = usize::try_from(point_count * record_len).map_err(|e| e.to_string())?;
+        if self.layered && point_count > 0 {
+            self.check_layer_sizes(bytes)?;
+        }
         let mut out = vec![0u8; len];
         let run = || -> Result<(), String> {
             let items = self.vlr.items();
@@ -894,6 +897,44 @@ impl LazCodec {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
             .map_err(|_| "the LAZ decoder failed on corrupt data".to_owned())??;
         Ok(out)
+    }
+}
+
+impl LazCodec {
+    /// A layered chunk starts with its first point raw, a point count and one byte size per
+    /// layer; the decoder allocates each layer's size before reading it. Sizes that the chunk
+    /// cannot hold are refused here (found by fuzzing: a corrupt size asked for 4 GiB).
+    fn check_layer_sizes(&self, bytes: &[u8]) -> Result<(), String> {
+        let mut layers = 0usize;
+        for item in self.vlr.items() {
+            layers += match item.item_type() {
+                LazItemType::Point14 => 9,
+                LazItemType::RGB14 | LazItemType::WavePacket14 => 1,
+                LazItemType::RGBNIR14 => 2,
+                LazItemType::Byte14(n) => usize::from(n),
+                // Not a layered item: the decoder reports the mismatch itself.
+                _ => return Ok(()),
+            };
+        }
+        let table = self.vlr.items_size() as usize + 4;
+        let sizes_end = table + 4 * layers;
+        if bytes.len() < sizes_end {
+            return Err(format!(
+                "chunk of {} bytes is shorter than its first point and layer table ({sizes_end} bytes)",
+                bytes.len()
+            ));
+        }
+        let declared: u64 = bytes[table..sizes_end]
+            .chunks_exact(4)
+            .map(|b| u64::from(LE::read_u32(b)))
+            .sum();
+        let available = (bytes.len() - sizes_end) as u64;
+        if declared > available {
+            return Err(format!(
+                "layers declare {declared} bytes but the chunk holds {available} after its layer table"
+            ));
+        }
+        Ok(())
     }
 }
 
