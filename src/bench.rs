@@ -49,6 +49,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         runs: usize,
     },
+    /// Frame times while flying a fixed path over the demo twin: splats against a PointList
+    /// baseline, main-thread CPU per frame, points drawn per second.
+    Render(RenderBench),
     /// Bytes fetched over HTTP (local server) to show an overview of a COPC file.
     Stream {
         /// A COPC file.
@@ -60,6 +63,29 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1080.0)]
         height: f64,
     },
+}
+
+/// Options of `jumeau bench render`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RenderBench {
+    /// Points of the demo twin flown over (generated once into the cache folder).
+    #[arg(long, default_value_t = crate::demo::DEMO_TWIN_POINTS)]
+    pub points: u64,
+    #[arg(long, default_value_t = 5_000_000)]
+    pub budget: u64,
+    #[arg(long, default_value_t = 640)]
+    pub width: u32,
+    #[arg(long, default_value_t = 360)]
+    pub height: u32,
+    /// Frames of the camera path (after streaming has settled at its start).
+    #[arg(long, default_value_t = 60)]
+    pub frames: u32,
+    /// Skip the PointList baseline.
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// Write the first and last frame of each path as PNG into this folder.
+    #[arg(long)]
+    pub png_dir: Option<PathBuf>,
 }
 
 /// The user's cache folder for Jumeau (generated demo data, bench inputs).
@@ -471,6 +497,7 @@ pub fn run(command: BenchCommand) -> Result<(), Box<dyn std::error::Error>> {
             bench_select(nodes, budget, runs);
             Ok(())
         }
+        BenchCommand::Render(options) => crate::bench_render::run(&options),
         BenchCommand::Stream {
             input,
             budget,

@@ -1,11 +1,17 @@
-//! The command line: `jumeau [info|convert|demo|bench]`.
+//! The command line: `jumeau [view|render|info|convert|demo|bench]`.
 
+use crate::app::ViewerSetup;
 use crate::georef::Crs;
+use crate::headless::RenderOptions;
 use crate::io;
 use crate::pointcloud::convert::{ConvertSettings, convert};
 use crate::pointcloud::info::info;
 use crate::pointcloud::las::LasFile;
+use crate::pointcloud::open::open_layer;
+use crate::pointcloud::streaming::{Layer, PointCloudSettings};
+use crate::pointcloud::style::ColorMode;
 use clap::{Parser, Subcommand};
+use glam::DVec3;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -60,9 +66,94 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Open the 3D viewer on LAS/LAZ/COPC paths or URLs (several tiles form one layer).
+    View {
+        #[arg(required = true)]
+        inputs: Vec<String>,
+        #[command(flatten)]
+        display: DisplayArgs,
+    },
+    /// Render one frame offscreen (no window) once streaming has settled, and write a PNG.
+    Render {
+        #[arg(required = true)]
+        inputs: Vec<String>,
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, default_value_t = 1280)]
+        width: u32,
+        #[arg(long, default_value_t = 720)]
+        height: u32,
+        /// Eye and target in the data's CRS: X,Y,Z,TX,TY,TZ (default: framed on the data).
+        #[arg(long, value_parser = parse_camera, allow_hyphen_values = true)]
+        camera: Option<(DVec3, DVec3)>,
+        /// Seconds to wait for streaming before rendering what is there.
+        #[arg(long, default_value_t = 300)]
+        timeout_secs: u64,
+        #[command(flatten)]
+        display: DisplayArgs,
+    },
     /// Benchmarks that report ratios against baselines measured in the same run.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+}
+
+/// How points are shown (shared by `view` and `render`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DisplayArgs {
+    /// Colour by rgb, intensity, elevation or classification.
+    #[arg(long, value_enum, default_value_t = ColorMode::Rgb)]
+    pub color: ColorMode,
+    /// Most points shown at once.
+    #[arg(long, default_value_t = 3_000_000)]
+    pub budget: u64,
+    /// Point size in pixels (the smallest, with adaptive sizing).
+    #[arg(long, default_value_t = 2.0)]
+    pub point_size: f32,
+    /// GPU memory for resident nodes, e.g. 2GiB.
+    #[arg(long, default_value = "2GiB")]
+    pub memory_budget: String,
+}
+
+impl DisplayArgs {
+    pub fn settings(&self) -> Result<PointCloudSettings, String> {
+        Ok(PointCloudSettings {
+            point_budget: self.budget,
+            point_size_px: self.point_size,
+            color_mode: self.color,
+            memory_budget_bytes: parse_bytes(&self.memory_budget)?,
+            ..PointCloudSettings::default()
+        })
+    }
+}
+
+/// Parses `X,Y,Z,TX,TY,TZ`.
+pub fn parse_camera(text: &str) -> Result<(DVec3, DVec3), String> {
+    let v: Vec<f64> = text
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("`{text}`: {e} (expected X,Y,Z,TX,TY,TZ)"))?;
+    match v.as_slice() {
+        [x, y, z, tx, ty, tz] if v.iter().all(|c| c.is_finite()) => {
+            Ok((DVec3::new(*x, *y, *z), DVec3::new(*tx, *ty, *tz)))
+        }
+        _ => Err(format!("`{text}`: expected six numbers X,Y,Z,TX,TY,TZ")),
+    }
+}
+
+/// Opens the inputs as one layer named after the first.
+pub fn open_inputs(inputs: &[String]) -> Result<Vec<Layer>, String> {
+    let name = inputs
+        .first()
+        .map(|i| i.rsplit('/').next().unwrap_or(i).to_owned())
+        .unwrap_or_default();
+    let layer = open_layer(
+        &name,
+        inputs,
+        &crate::bench::cache_dir().join("converted"),
+        true,
+    )?;
+    Ok(vec![layer])
 }
 
 /// Parses `512MiB`, `2GiB`, `1.5GB`, `1000000` into bytes.
@@ -91,7 +182,61 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
 /// Runs a parsed command line; errors are printed by `main`.
 pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        None => crate::bench::run_default_job(),
+        None => crate::app::run_demo_twin(),
+        Some(Command::View { inputs, display }) => {
+            let setup = ViewerSetup {
+                layers: open_inputs(&inputs)?,
+                settings: display.settings()?,
+                camera: None,
+            };
+            if !crate::app::display_available() {
+                return Err("no display (DISPLAY / WAYLAND_DISPLAY unset): use `jumeau render` to make a PNG".into());
+            }
+            crate::app::run_viewer(setup);
+            Ok(())
+        }
+        Some(Command::Render {
+            inputs,
+            output,
+            width,
+            height,
+            camera,
+            timeout_secs,
+            display,
+        }) => {
+            let setup = ViewerSetup {
+                layers: open_inputs(&inputs)?,
+                settings: display.settings()?,
+                camera,
+            };
+            let report = crate::headless::render(
+                setup,
+                RenderOptions {
+                    width,
+                    height,
+                    timeout: std::time::Duration::from_secs(timeout_secs),
+                },
+            )?;
+            report
+                .image
+                .save(&output)
+                .map_err(|e| format!("{}: {e}", output.display()))?;
+            println!(
+                "{}: {width}x{height}, {} points in {} nodes, {} bytes fetched, {} frames, {:.2} s{}",
+                output.display(),
+                report.stats.points_shown,
+                report.stats.nodes_shown,
+                report.stats.bytes_fetched,
+                report.frames,
+                report.seconds,
+                if report.settled {
+                    ""
+                } else {
+                    " (streaming had not settled: timeout)"
+                }
+            );
+            Ok(())
+        }
         Some(Command::Info { input, json }) => {
             let report = info(io::open(&input)?)?;
             if json {
@@ -169,6 +314,11 @@ mod tests {
         assert_eq!(parse_bytes("2GiB").unwrap(), 2 << 30);
         assert_eq!(parse_bytes("1000").unwrap(), 1000);
         assert!(parse_bytes("lots").unwrap_err().contains("not a size"));
+        assert_eq!(
+            parse_camera("1,2,3,-4,5.5,6").unwrap(),
+            (DVec3::new(1.0, 2.0, 3.0), DVec3::new(-4.0, 5.5, 6.0))
+        );
+        assert!(parse_camera("1,2,3").unwrap_err().contains("six numbers"));
         assert!(
             parse_bytes("5 parsecs")
                 .unwrap_err()

@@ -291,3 +291,41 @@ pub fn write_demo_laz(
     file.write_all(&(table_offset as i64).to_le_bytes())?;
     file.sync_all()
 }
+
+/// Points of the demo twin opened by a bare `jumeau`.
+pub const DEMO_TWIN_POINTS: u64 = 20_000_000;
+
+/// The demo town as COPC in `dir` (generated and converted with Jumeau's own writer the first
+/// time, then reused). The intermediate LAZ is removed once converted.
+pub fn demo_twin_copc(dir: &Path, points: u64) -> Result<std::path::PathBuf, String> {
+    let copc = dir.join(format!("demo-twin-{points}.copc.laz"));
+    if copc.exists() {
+        return Ok(copc);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let laz = dir.join(format!("demo-twin-{points}.laz"));
+    eprintln!(
+        "first run: scanning the demo town ({points} points) into {}",
+        dir.display()
+    );
+    let bar = indicatif::ProgressBar::new(points);
+    write_demo_laz(&laz, points, 1, &bar).map_err(|e| format!("{}: {e}", laz.display()))?;
+    bar.finish_and_clear();
+    let file = crate::pointcloud::las::LasFile::open(
+        crate::io::FileSource::open(&laz).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let partial = copc.with_extension("partial");
+    crate::pointcloud::convert::convert(
+        &[file],
+        &partial,
+        &crate::pointcloud::convert::ConvertSettings {
+            progress: true,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::rename(&partial, &copc).map_err(|e| format!("{}: {e}", copc.display()))?;
+    let _ = std::fs::remove_file(&laz);
+    Ok(copc)
+}

@@ -3,6 +3,7 @@
 
 use crate::pointcloud::las::Vlr;
 use byteorder::{ByteOrder, LittleEndian as LE};
+use glam::DVec3;
 
 /// Where a dataset's CRS came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -360,5 +361,33 @@ mod tests {
             )
             .is_none()
         );
+    }
+}
+
+/// Bevy's Y-up render frame from a CRS offset (x east, y north, z up): east stays x, up becomes
+/// y, north becomes −z (right-handed both). Only offsets from a nearby f64 origin go through
+/// here, never raw projected coordinates: f32 keeps millimetres within ±10 km.
+pub fn world_from_crs(offset: DVec3) -> [f32; 3] {
+    [offset.x as f32, offset.z as f32, -offset.y as f32]
+}
+
+/// The inverse of [`world_from_crs`].
+pub fn crs_from_world(v: [f32; 3]) -> DVec3 {
+    DVec3::new(f64::from(v[0]), -f64::from(v[2]), f64::from(v[1]))
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::*;
+
+    #[test]
+    fn render_frame_round_trips_and_keeps_handedness() {
+        let d = DVec3::new(12.5, -3.25, 7.0);
+        assert_eq!(crs_from_world(world_from_crs(d)), d);
+        // east × north = up in the CRS; x × (−z) = y in Bevy.
+        let [ex, ey, ez] = world_from_crs(DVec3::X);
+        let [nx, ny, nz] = world_from_crs(DVec3::Y);
+        let cross = [ey * nz - ez * ny, ez * nx - ex * nz, ex * ny - ey * nx];
+        assert_eq!(cross, world_from_crs(DVec3::Z));
     }
 }

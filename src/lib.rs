@@ -8,15 +8,25 @@
 //! | sources | [`io`]: file, HTTP range requests, memory — one [`io::ByteSource`] trait |
 //! | formats | [`pointcloud::las`] (LAS/LAZ), [`pointcloud::copc`] (COPC read), [`pointcloud::convert`] (COPC write) |
 //! | model | [`pointcloud::octree`], [`pointcloud::lod`] (`select_nodes`), [`georef`] (CRS) |
-//! | front ends | [`cli`]: `jumeau info`, `jumeau convert`, `jumeau bench` |
+//! | model | [`pointcloud::cache`] (LRU), [`pointcloud::fetch`] (worker pool), [`pointcloud::style`] |
+//! | engine | [`pointcloud::PointCloudPlugin`] ([`pointcloud::streaming`] systems, [`pointcloud::render`] splats), [`camera`], [`ui`] |
+//! | front ends | [`app`] (viewer window), [`headless`] (offscreen PNG), [`cli`]: `jumeau view/render/info/convert/bench` |
 //!
-//! Model code is pure: no GPU, no window, no blocking I/O outside [`io`].
+//! Model code is pure: no GPU, no window, no blocking I/O outside [`io`]. Only
+//! `pointcloud::render` touches Bevy's render internals.
 
+pub mod app;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench_render;
+pub mod camera;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod demo;
 pub mod georef;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod headless;
 pub mod io;
 pub mod pointcloud;
+pub mod ui;

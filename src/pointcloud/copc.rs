@@ -2,7 +2,7 @@
 //! [`PointChunk`]s positioned relative to the node's f64 origin.
 
 use super::format::RecordLayout;
-use super::las::{LasError, LasFile};
+use super::las::{LasError, LasFile, LazCodec};
 use super::lod::{PointBudget, Selection, View, select_nodes};
 use super::octree::{Cube, Hierarchy, NodeData, PageRef, VoxelKey};
 use crate::io::ByteSource;
@@ -274,13 +274,44 @@ impl<S: ByteSource> CopcReader<S> {
     }
 
     fn read_page(&mut self, page: PageRef) -> Result<(), LasError> {
-        if !page.byte_size.is_multiple_of(32)
-            || page.offset.saturating_add(page.byte_size) > self.file_len
-            || page.byte_size == 0
-        {
-            return Err(self.copc_error(format!("hierarchy page at offset {} of {} bytes is not a whole number of entries inside the file", page.offset, page.byte_size)));
+        let bytes = self.fetch_page(page)?;
+        self.insert_page(page, &bytes)
+    }
+
+    /// The bytes of a hierarchy page: one range request, no change to the reader (so a worker
+    /// thread can fetch while the viewer keeps selecting on the hierarchy it has).
+    pub fn fetch_page(&self, page: PageRef) -> Result<Vec<u8>, LasError> {
+        page_bytes(
+            &self.file.source,
+            page,
+            self.file_len,
+            self.file.source.name(),
+        )
+    }
+
+    /// Adds the entries of a fetched page to the hierarchy and marks the page read.
+    pub fn insert_page_for(
+        &mut self,
+        key: VoxelKey,
+        page: PageRef,
+        bytes: &[u8],
+    ) -> Result<(), LasError> {
+        self.insert_page(page, bytes)?;
+        if self.hierarchy.get(key).and_then(|n| n.page) == Some(page) {
+            self.clear_page(key);
         }
-        let bytes = self.file.source.read_range(page.offset, page.byte_size)?;
+        Ok(())
+    }
+
+    fn insert_page(&mut self, page: PageRef, bytes: &[u8]) -> Result<(), LasError> {
+        if bytes.len() as u64 != page.byte_size || !page.byte_size.is_multiple_of(32) {
+            return Err(self.copc_error(format!(
+                "hierarchy page at offset {}: {} bytes read, {} expected",
+                page.offset,
+                bytes.len(),
+                page.byte_size
+            )));
+        }
         for (i, e) in bytes.chunks_exact(32).enumerate() {
             let key = VoxelKey {
                 level: LE::read_i32(&e[0..]),
@@ -394,29 +425,26 @@ impl<S: ByteSource> CopcReader<S> {
         bytes: &[u8],
         attributes: Attributes,
     ) -> Result<PointChunk, LasError> {
+        self.decoder()?.decode(key, data, bytes, attributes)
+    }
+
+    /// What decoding a node needs, detached from the reader (for worker threads).
+    pub fn decoder(&self) -> Result<NodeDecoder, LasError> {
         let codec = self
             .file
             .laz
-            .as_ref()
+            .clone()
             .ok_or_else(|| self.copc_error("not compressed".into()))?;
-        let records = codec
-            .decode(bytes, data.point_count, attributes.selection())
-            .map_err(|problem| {
-                self.copc_error(format!("node {key} at offset {}: {problem}", data.offset))
-            })?;
-        let origin = self.hierarchy.cube.bounds(key).center();
         let h = &self.file.header;
-        let mut chunk = PointChunk::from_records(
-            &records,
-            usize::from(h.point_record_len),
-            &self.layout,
-            h.scale,
-            h.offset,
-            origin,
-            attributes,
-        );
-        chunk.key = Some(key);
-        Ok(chunk)
+        Ok(NodeDecoder {
+            codec,
+            layout: self.layout,
+            record_len: usize::from(h.point_record_len),
+            scale: h.scale,
+            offset: h.offset,
+            cube: self.hierarchy.cube,
+            source_name: self.file.source.name().to_owned(),
+        })
     }
 
     /// Fetch and decode in one call.
@@ -436,6 +464,70 @@ impl<S: ByteSource> CopcReader<S> {
         codec
             .decode(&bytes, data.point_count, DecompressionSelection::all())
             .map_err(|problem| self.copc_error(format!("node {key}: {problem}")))
+    }
+}
+
+/// Validates a page reference against the file and reads it.
+fn page_bytes<S: ByteSource + ?Sized>(
+    source: &S,
+    page: PageRef,
+    file_len: u64,
+    source_name: &str,
+) -> Result<Vec<u8>, LasError> {
+    if !page.byte_size.is_multiple_of(32)
+        || page.offset.saturating_add(page.byte_size) > file_len
+        || page.byte_size == 0
+    {
+        return Err(LasError::Copc {
+            source_name: source_name.to_owned(),
+            problem: format!(
+                "hierarchy page at offset {} of {} bytes is not a whole number of entries inside the file",
+                page.offset, page.byte_size
+            ),
+        });
+    }
+    Ok(source.read_range(page.offset, page.byte_size)?)
+}
+
+/// Decodes COPC nodes without the reader: the LAZ item list, record layout and scaling of one file.
+#[derive(Debug, Clone)]
+pub struct NodeDecoder {
+    codec: LazCodec,
+    layout: RecordLayout,
+    record_len: usize,
+    scale: [f64; 3],
+    offset: [f64; 3],
+    cube: Cube,
+    source_name: String,
+}
+
+impl NodeDecoder {
+    /// Decodes the compressed bytes of node `key` (as found in the hierarchy as `data`).
+    pub fn decode(
+        &self,
+        key: VoxelKey,
+        data: NodeData,
+        bytes: &[u8],
+        attributes: Attributes,
+    ) -> Result<PointChunk, LasError> {
+        let records = self
+            .codec
+            .decode(bytes, data.point_count, attributes.selection())
+            .map_err(|problem| LasError::Copc {
+                source_name: self.source_name.clone(),
+                problem: format!("node {key} at offset {}: {problem}", data.offset),
+            })?;
+        let mut chunk = PointChunk::from_records(
+            &records,
+            self.record_len,
+            &self.layout,
+            self.scale,
+            self.offset,
+            self.cube.bounds(key).center(),
+            attributes,
+        );
+        chunk.key = Some(key);
+        Ok(chunk)
     }
 }
 

@@ -1,16 +1,40 @@
-//! Point clouds: LAS/LAZ/COPC reading, COPC writing, the octree and level-of-detail selection.
+//! Point clouds: LAS/LAZ/COPC reading, COPC writing, the octree and level-of-detail selection
+//! (pure, on bytes), and [`PointCloudPlugin`], which streams them to the GPU.
 //!
-//! Everything here is pure Rust on bytes (no GPU, no window); the viewer's streaming and render
-//! code builds on it.
+//! Pure modules: `las`, `copc`, `convert`, `format`, `info`, `octree`, `lod`, `cache`, `fetch`,
+//! `style`, `open`. Bevy modules: `streaming` (systems) and `render` (the splat pipeline).
 
+pub mod cache;
 pub mod convert;
 pub mod copc;
+pub mod fetch;
 pub mod format;
 pub mod info;
 pub mod las;
 pub mod lod;
 pub mod octree;
+pub mod open;
+pub mod render;
+pub mod streaming;
+pub mod style;
 
-pub use copc::{Attributes, CopcReader, PointChunk};
+pub use copc::{Attributes, CopcReader, NodeDecoder, PointChunk};
 pub use lod::{PointBudget, Selection, View, select_nodes};
 pub use octree::{Hierarchy, VoxelKey};
+pub use streaming::{Layer, PointCloudSettings, PointClouds, StreamSource};
+
+use bevy::prelude::*;
+
+/// Streams point-cloud layers to the GPU: the layers and settings are given up front; the
+/// panel and the camera change them at run time.
+pub struct PointCloudPlugin {
+    pub settings: PointCloudSettings,
+}
+
+impl Plugin for PointCloudPlugin {
+    fn build(&self, app: &mut App) {
+        app.insert_resource(self.settings.clone());
+        render::plugin(app);
+        streaming::plugin(app);
+    }
+}

@@ -114,7 +114,7 @@ impl Cube {
 }
 
 /// Where a node's compressed points are, and how many.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct NodeData {
     pub offset: u64,
     pub byte_size: u64,
@@ -122,7 +122,7 @@ pub struct NodeData {
 }
 
 /// A hierarchy page not read yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRef {
     pub offset: u64,
     pub byte_size: u64,

@@ -1,0 +1,142 @@
+//! The Jumeau application put together: the desktop viewer (window, panel) and the offscreen
+//! renderer (`jumeau render`, golden images) share the same plugins and camera.
+
+use crate::camera::{CameraInput, ViewerCamera};
+use crate::pointcloud::streaming::{Layer, PointCloudSettings, PointClouds};
+use crate::pointcloud::{PointCloudPlugin, octree::Aabb as CrsAabb};
+use bevy::core_pipeline::tonemapping::Tonemapping;
+use bevy::prelude::*;
+use glam::DVec3;
+
+/// What to show and how.
+pub struct ViewerSetup {
+    pub layers: Vec<Layer>,
+    pub settings: PointCloudSettings,
+    /// Eye and target in the CRS; `None` frames the data.
+    pub camera: Option<(DVec3, DVec3)>,
+}
+
+/// Background of the 3D view (sRGB).
+pub const BACKGROUND: Color = Color::srgb(0.08, 0.09, 0.11);
+
+impl ViewerSetup {
+    /// Bounds of everything to show, in the CRS.
+    pub fn bounds(layers: &[Layer]) -> Option<CrsAabb> {
+        layers
+            .iter()
+            .filter_map(Layer::bounds)
+            .reduce(|a, b| CrsAabb {
+                min: a.min.min(b.min),
+                max: a.max.max(b.max),
+            })
+    }
+
+    /// The initial camera: the one asked for, else framed on the data.
+    pub fn initial_camera(&self, aspect: f64) -> ViewerCamera {
+        match self.camera {
+            Some((eye, target)) => ViewerCamera::look_at(eye, target),
+            None => match Self::bounds(&self.layers) {
+                Some(b) => ViewerCamera::framing(&b, aspect),
+                None => ViewerCamera::look_at(DVec3::new(0.0, -100.0, 100.0), DVec3::ZERO),
+            },
+        }
+    }
+}
+
+/// Adds what both front ends share: streaming, rendering, the camera controller.
+/// Returns the initial camera for the caller to spawn with its own target.
+pub fn add_twin(app: &mut App, setup: ViewerSetup, aspect: f64) -> ViewerCamera {
+    let camera = setup.initial_camera(aspect);
+    let memory = setup.settings.memory_budget_bytes;
+    app.insert_resource(ClearColor(BACKGROUND))
+        .add_plugins(PointCloudPlugin {
+            settings: setup.settings,
+        })
+        .insert_resource(PointClouds::new(setup.layers, memory));
+    crate::camera::plugin(app);
+    camera
+}
+
+/// The components of the 3D camera (the caller adds the render target).
+pub fn camera_bundle(camera: ViewerCamera) -> impl Bundle {
+    (
+        Camera3d::default(),
+        camera,
+        Projection::Perspective(PerspectiveProjection {
+            fov: camera.fov_y as f32,
+            ..default()
+        }),
+        // Colours are what the file says: no tonemapping curve on top.
+        Tonemapping::None,
+        Transform::from_rotation(camera.rotation()),
+    )
+}
+
+/// Opens the desktop viewer window and runs until it is closed.
+pub fn run_viewer(setup: ViewerSetup) -> AppExit {
+    let mut app = App::new();
+    app.add_plugins(DefaultPlugins.set(WindowPlugin {
+        primary_window: Some(Window {
+            title: "Jumeau — territorial digital twin".into(),
+            resolution: (1600, 900).into(),
+            ..default()
+        }),
+        ..default()
+    }));
+    let camera = add_twin(&mut app, setup, 16.0 / 9.0);
+    crate::ui::plugin(&mut app);
+    app.add_systems(Startup, move |mut commands: Commands| {
+        commands.spawn(camera_bundle(camera));
+    });
+    app.run()
+}
+
+/// Whether a window can be opened here (a display server is named).
+pub fn display_available() -> bool {
+    if cfg!(target_os = "linux") {
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some()
+    } else {
+        true
+    }
+}
+
+/// Turns camera input off (offscreen rendering, scripted tours).
+pub fn disable_camera_input(app: &mut App) {
+    app.insert_resource(CameraInput {
+        enabled: false,
+        captured_by_ui: false,
+    });
+}
+
+/// A bare `jumeau`: the demo twin (generated on first run) in the viewer; without a display,
+/// one frame of it rendered to a PNG in the cache folder.
+pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = crate::bench::cache_dir().join("demo");
+    let copc = crate::demo::demo_twin_copc(&dir, crate::demo::DEMO_TWIN_POINTS)?;
+    let source = crate::pointcloud::StreamSource::open(
+        "demo twin",
+        std::sync::Arc::new(crate::io::FileSource::open(&copc)?),
+    )?;
+    let setup = ViewerSetup {
+        layers: vec![Layer::new("Demo twin (synthetic town)", vec![source])],
+        settings: PointCloudSettings::default(),
+        camera: None,
+    };
+    if display_available() {
+        run_viewer(setup);
+        return Ok(());
+    }
+    let png = dir.join("demo-twin.png");
+    eprintln!("no display: rendering one frame of the demo twin offscreen instead");
+    let report = crate::headless::render(setup, crate::headless::RenderOptions::default())?;
+    report.image.save(&png)?;
+    println!(
+        "{}: {} points in {} nodes, {} bytes fetched, {:.1} s",
+        png.display(),
+        report.stats.points_shown,
+        report.stats.nodes_shown,
+        report.stats.bytes_fetched,
+        report.seconds
+    );
+    Ok(())
+}

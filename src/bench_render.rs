@@ -1,0 +1,186 @@
+//! `jumeau bench render`: fly a fixed camera path over the demo twin offscreen and report, for
+//! the splat path and a naive `PointList` baseline measured in the same run: main-thread CPU per
+//! frame (the main schedule: camera, LOD selection, streaming), frame time and points drawn per
+//! second.
+
+use crate::app::ViewerSetup;
+use crate::bench::{RenderBench, cache_dir};
+use crate::camera::ViewerCamera;
+use crate::headless::Offscreen;
+use crate::pointcloud::StreamSource;
+use crate::pointcloud::streaming::{Layer, PointCloudSettings, RenderPath};
+use crate::pointcloud::style::ColorMode;
+use bevy::render::render_resource::PollType;
+use bevy::render::renderer::RenderDevice;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Measurements of one render path over the camera path.
+#[derive(Debug, Clone)]
+pub struct PathTimes {
+    pub path: RenderPath,
+    pub main_cpu_ms: f64,
+    pub main_wall_ms: f64,
+    pub frame_ms: f64,
+    pub points_drawn: f64,
+    pub points_per_second: f64,
+}
+
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec to a valid pointer.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// One frame, timing the main schedule apart from rendering. Returns (main CPU, main wall,
+/// whole frame wall).
+fn timed_update(offscreen: &mut Offscreen) -> (Duration, Duration, Duration) {
+    let frame = Instant::now();
+    let cpu = thread_cpu_time();
+    let sub_apps = offscreen.app.sub_apps_mut();
+    sub_apps.main.run_default_schedule();
+    let main_cpu = thread_cpu_time().saturating_sub(cpu);
+    let main_wall = frame.elapsed();
+    let main_world = sub_apps.main.world_mut();
+    for sub_app in sub_apps.sub_apps.values_mut() {
+        sub_app.extract(main_world);
+        sub_app.update();
+    }
+    main_world.clear_trackers();
+    if let Some(device) = offscreen.app.world().get_resource::<RenderDevice>() {
+        let _ = device.wgpu_device().poll(PollType::Wait {
+            submission_index: None,
+            timeout: None,
+        });
+    }
+    (main_cpu, main_wall, frame.elapsed())
+}
+
+/// The camera path: a quarter orbit around the town while descending, then a pass over it.
+fn camera_at(start: &ViewerCamera, t: f64) -> ViewerCamera {
+    let mut camera = *start;
+    camera.yaw = start.yaw + t * std::f64::consts::FRAC_PI_2;
+    camera.pitch = start.pitch + t * 0.35;
+    camera.distance = start.distance * (1.0 - 0.5 * t);
+    camera
+}
+
+fn fly(
+    copc: &std::path::Path,
+    options: &RenderBench,
+    path: RenderPath,
+) -> Result<PathTimes, String> {
+    let source = StreamSource::open(
+        "demo twin",
+        Arc::new(crate::io::FileSource::open(copc).map_err(|e| e.to_string())?),
+    )?;
+    let setup = ViewerSetup {
+        layers: vec![Layer::new("demo", vec![source])],
+        settings: PointCloudSettings {
+            point_budget: options.budget,
+            color_mode: ColorMode::Rgb,
+            render_path: path,
+            ..PointCloudSettings::default()
+        },
+        camera: None,
+    };
+    let mut offscreen = Offscreen::new(setup, options.width, options.height)?;
+    let (_, settled) = offscreen.settle(Duration::from_secs(600));
+    if !settled {
+        return Err("streaming did not settle at the start of the path".into());
+    }
+    let start = *offscreen.camera_mut();
+    let save = |offscreen: &mut Offscreen, name: &str| -> Result<(), String> {
+        if let Some(dir) = &options.png_dir {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            let image = offscreen.capture()?;
+            image
+                .save(dir.join(format!("{name}-{path:?}.png")))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    };
+    save(&mut offscreen, "start")?;
+    let (mut cpu, mut wall, mut frame, mut points) = (vec![], vec![], vec![], vec![]);
+    for i in 0..options.frames {
+        let t = f64::from(i) / f64::from(options.frames.max(2) - 1);
+        *offscreen.camera_mut() = camera_at(&start, t);
+        let (c, w, f) = timed_update(&mut offscreen);
+        cpu.push(c.as_secs_f64() * 1e3);
+        wall.push(w.as_secs_f64() * 1e3);
+        frame.push(f.as_secs_f64() * 1e3);
+        points.push(offscreen.clouds().stats.points_shown as f64);
+    }
+    save(&mut offscreen, "end")?;
+    let frame_ms = median(frame);
+    let points_drawn = median(points);
+    Ok(PathTimes {
+        path,
+        main_cpu_ms: median(cpu),
+        main_wall_ms: median(wall),
+        frame_ms,
+        points_drawn,
+        points_per_second: points_drawn / (frame_ms / 1e3),
+    })
+}
+
+/// Runs the benchmark and prints a table.
+pub fn run(options: &RenderBench) -> Result<(), Box<dyn std::error::Error>> {
+    let copc = crate::demo::demo_twin_copc(&cache_dir().join("demo"), options.points)?;
+    let mut paths = vec![RenderPath::Splats];
+    if !options.no_baseline {
+        paths.push(RenderPath::PointList);
+    }
+    let adapter = std::env::var("WGPU_ADAPTER_NAME").unwrap_or_default();
+    println!(
+        "demo twin {} points, budget {}, {}x{}, {} frames per path{}",
+        options.points,
+        options.budget,
+        options.width,
+        options.height,
+        options.frames,
+        if adapter.is_empty() {
+            String::new()
+        } else {
+            format!(", adapter {adapter}")
+        }
+    );
+    println!(
+        "| path | main-thread CPU ms/frame | main schedule ms | frame ms | points drawn | M points/s |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let mut results = Vec::new();
+    for path in paths {
+        let r = fly(&copc, options, path)?;
+        println!(
+            "| {:?} | {:.3} | {:.3} | {:.1} | {:.0} | {:.1} |",
+            r.path,
+            r.main_cpu_ms,
+            r.main_wall_ms,
+            r.frame_ms,
+            r.points_drawn,
+            r.points_per_second / 1e6
+        );
+        results.push(r);
+    }
+    if let [splats, baseline] = results.as_slice() {
+        println!(
+            "splats / PointList: frame time {:.2}x, points per second {:.2}x",
+            splats.frame_ms / baseline.frame_ms,
+            splats.points_per_second / baseline.points_per_second
+        );
+    }
+    Ok(())
+}

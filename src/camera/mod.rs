@@ -1,0 +1,405 @@
+//! The planner's camera: orbit / pan / zoom with mouse and touch, a fly mode with keys,
+//! double-click to focus a point. The camera lives in the CRS in f64; Bevy's camera stays at the
+//! origin of the render frame (camera-relative rendering) and only gets the rotation.
+
+use crate::georef::world_from_crs;
+use crate::pointcloud::lod::View;
+use crate::pointcloud::octree::Aabb as CrsAabb;
+use crate::pointcloud::streaming::{PointCloudSystems, PointClouds, StreamingView};
+use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
+use bevy::prelude::*;
+use glam::DVec3;
+
+/// Orbit camera state in the CRS (x east, y north, z up).
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub struct ViewerCamera {
+    /// The point orbited around.
+    pub focus: DVec3,
+    /// Metres from the eye to `focus`.
+    pub distance: f64,
+    /// Heading of the view direction, radians clockwise from north.
+    pub yaw: f64,
+    /// Angle of the view direction above the horizon (negative: looking down).
+    pub pitch: f64,
+    pub fov_y: f64,
+    pub fly: bool,
+}
+
+impl ViewerCamera {
+    /// A camera that frames `aabb` whole from the south, 45° above the horizon (as
+    /// [`View::framing`] does, so that `render` and `view` show the same picture).
+    pub fn framing(aabb: &CrsAabb, aspect: f64) -> Self {
+        let fov_y = 1.0f64;
+        let radius = (aabb.size().length() * 0.5).max(1.0);
+        let fov = if aspect < 1.0 { fov_y * aspect } else { fov_y };
+        Self {
+            focus: aabb.center(),
+            distance: radius / (fov * 0.5).sin(),
+            yaw: 0.0,
+            pitch: -std::f64::consts::FRAC_PI_4,
+            fov_y,
+            fly: false,
+        }
+    }
+
+    /// A camera at `eye` looking at `target`.
+    pub fn look_at(eye: DVec3, target: DVec3) -> Self {
+        let d = target - eye;
+        let distance = d.length().max(1e-3);
+        Self {
+            focus: target,
+            distance,
+            yaw: d.x.atan2(d.y),
+            pitch: (d.z / distance).clamp(-1.0, 1.0).asin(),
+            fov_y: 1.0,
+            fly: false,
+        }
+    }
+
+    /// Unit view direction in the CRS.
+    pub fn forward(&self) -> DVec3 {
+        DVec3::new(
+            self.pitch.cos() * self.yaw.sin(),
+            self.pitch.cos() * self.yaw.cos(),
+            self.pitch.sin(),
+        )
+    }
+
+    pub fn eye(&self) -> DVec3 {
+        self.focus - self.forward() * self.distance
+    }
+
+    /// Unit vector to the right of the view, horizontal.
+    pub fn right(&self) -> DVec3 {
+        DVec3::new(self.yaw.cos(), -self.yaw.sin(), 0.0)
+    }
+
+    /// The same camera for level-of-detail selection.
+    pub fn lod_view(&self, aspect: f64, viewport_height_px: f64) -> View {
+        let eye = self.eye();
+        let up = if self.pitch.abs() > 1.55 {
+            DVec3::new(self.yaw.sin(), self.yaw.cos(), 0.0)
+        } else {
+            DVec3::Z
+        };
+        View::look_at(eye, self.focus, up, self.fov_y, aspect, viewport_height_px)
+    }
+
+    /// Turns the view around the focus (orbit) or around the eye (fly).
+    pub fn rotate(&mut self, d_yaw: f64, d_pitch: f64) {
+        let eye = self.eye();
+        self.yaw = (self.yaw + d_yaw).rem_euclid(std::f64::consts::TAU);
+        self.pitch = (self.pitch + d_pitch).clamp(-1.56, 1.56);
+        if self.fly {
+            self.focus = eye + self.forward() * self.distance;
+        }
+    }
+
+    /// Moves eye and focus together: `right` and `up` in metres on the screen plane.
+    pub fn pan(&mut self, right: f64, up: f64) {
+        let screen_up = self.right().cross(self.forward());
+        self.focus += self.right() * right + screen_up * up;
+    }
+
+    /// Moves towards the focus by `factor` of the distance (< 1 zooms in).
+    pub fn zoom(&mut self, factor: f64) {
+        self.distance = (self.distance * factor).clamp(0.05, 1.0e7);
+    }
+
+    /// Moves eye and focus along the view (fly mode), in metres.
+    pub fn advance(&mut self, forward: f64, right: f64, up: f64) {
+        self.focus += self.forward() * forward + self.right() * right + DVec3::Z * up;
+    }
+
+    /// Orbits around `point` from where the eye is now.
+    pub fn focus_on(&mut self, point: DVec3) {
+        *self = Self {
+            fov_y: self.fov_y,
+            fly: self.fly,
+            ..Self::look_at(self.eye(), point)
+        };
+    }
+
+    /// The rotation of Bevy's camera (Y-up render frame).
+    pub fn rotation(&self) -> Quat {
+        let [x, y, z] = world_from_crs(self.forward());
+        Transform::default()
+            .looking_to(Vec3::new(x, y, z), Vec3::Y)
+            .rotation
+    }
+}
+
+/// Order: input, then the camera state is pushed to Bevy and to streaming.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CameraSystems {
+    Input,
+    Apply,
+}
+
+/// Input handling can be switched off (the render command, a kiosk tour, egui capturing input).
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct CameraInput {
+    pub enabled: bool,
+    /// The panel has the pointer or keyboard this frame.
+    pub captured_by_ui: bool,
+}
+
+pub(crate) fn plugin(app: &mut App) {
+    app.init_resource::<CameraInput>()
+        .configure_sets(
+            PostUpdate,
+            (CameraSystems::Input, CameraSystems::Apply)
+                .chain()
+                .before(PointCloudSystems::Select),
+        )
+        .add_systems(
+            PostUpdate,
+            (
+                (
+                    orbit_with_mouse,
+                    orbit_with_touch,
+                    fly_with_keys,
+                    focus_on_double_click,
+                )
+                    .run_if(|input: Res<CameraInput>| input.enabled && !input.captured_by_ui)
+                    .in_set(CameraSystems::Input),
+                apply_camera.in_set(CameraSystems::Apply),
+            ),
+        );
+}
+
+impl Default for CameraInput {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            captured_by_ui: false,
+        }
+    }
+}
+
+/// Metres per pixel at the focus distance.
+fn metres_per_pixel(camera: &ViewerCamera, viewport_height: f32) -> f64 {
+    2.0 * camera.distance * (camera.fov_y * 0.5).tan() / f64::from(viewport_height.max(1.0))
+}
+
+fn viewport_height(camera: &Camera) -> f32 {
+    camera.logical_viewport_size().map_or(600.0, |s| s.y)
+}
+
+fn orbit_with_mouse(
+    buttons: Res<ButtonInput<MouseButton>>,
+    keys: Res<ButtonInput<KeyCode>>,
+    motion: Res<AccumulatedMouseMotion>,
+    scroll: Res<AccumulatedMouseScroll>,
+    mut cameras: Query<(&mut ViewerCamera, &Camera)>,
+) {
+    for (mut rig, camera) in &mut cameras {
+        let delta = motion.delta;
+        let shift = keys.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]);
+        if delta != Vec2::ZERO {
+            if buttons.pressed(MouseButton::Right)
+                || buttons.pressed(MouseButton::Middle)
+                || (buttons.pressed(MouseButton::Left) && shift)
+            {
+                let m = metres_per_pixel(&rig, viewport_height(camera));
+                rig.pan(-f64::from(delta.x) * m, f64::from(delta.y) * m);
+            } else if buttons.pressed(MouseButton::Left) {
+                rig.rotate(f64::from(delta.x) * 0.005, -f64::from(delta.y) * 0.005);
+            }
+        }
+        let lines = match scroll.unit {
+            MouseScrollUnit::Line => scroll.delta.y,
+            MouseScrollUnit::Pixel => scroll.delta.y / 40.0,
+        };
+        if lines != 0.0 {
+            rig.zoom(0.85f64.powf(f64::from(lines)));
+        }
+    }
+}
+
+/// One finger orbits, two fingers pinch to zoom and drag to pan.
+fn orbit_with_touch(touches: Res<Touches>, mut cameras: Query<(&mut ViewerCamera, &Camera)>) {
+    let active: Vec<_> = touches.iter().collect();
+    for (mut rig, camera) in &mut cameras {
+        match active.as_slice() {
+            [one] => {
+                let d = one.delta();
+                rig.rotate(f64::from(d.x) * 0.005, -f64::from(d.y) * 0.005);
+            }
+            [a, b, ..] => {
+                let before = a.previous_position().distance(b.previous_position());
+                let after = a.position().distance(b.position());
+                if before > 1.0 && after > 1.0 {
+                    rig.zoom(f64::from(before / after));
+                }
+                let mid = (a.delta() + b.delta()) * 0.5;
+                let m = metres_per_pixel(&rig, viewport_height(camera));
+                rig.pan(-f64::from(mid.x) * m, f64::from(mid.y) * m);
+            }
+            [] => {}
+        }
+    }
+}
+
+/// F toggles fly mode; WASD / arrows move, Q/E down/up, speed follows the distance.
+fn fly_with_keys(
+    keys: Res<ButtonInput<KeyCode>>,
+    time: Res<Time>,
+    mut cameras: Query<&mut ViewerCamera>,
+) {
+    for mut rig in &mut cameras {
+        if keys.just_pressed(KeyCode::KeyF) {
+            rig.fly = !rig.fly;
+        }
+        let axis = |plus: [KeyCode; 2], minus: [KeyCode; 2]| {
+            f64::from(u8::from(keys.any_pressed(plus)))
+                - f64::from(u8::from(keys.any_pressed(minus)))
+        };
+        let forward = axis(
+            [KeyCode::KeyW, KeyCode::ArrowUp],
+            [KeyCode::KeyS, KeyCode::ArrowDown],
+        );
+        let right = axis(
+            [KeyCode::KeyD, KeyCode::ArrowRight],
+            [KeyCode::KeyA, KeyCode::ArrowLeft],
+        );
+        let up = axis(
+            [KeyCode::KeyE, KeyCode::PageUp],
+            [KeyCode::KeyQ, KeyCode::PageDown],
+        );
+        if forward != 0.0 || right != 0.0 || up != 0.0 {
+            let speed = rig.distance.max(1.0) * 0.8 * time.delta_secs_f64();
+            rig.advance(forward * speed, right * speed, up * speed);
+        }
+    }
+}
+
+fn focus_on_double_click(
+    buttons: Res<ButtonInput<MouseButton>>,
+    time: Res<Time>,
+    mut last_click: Local<Option<f64>>,
+    windows: Query<&Window>,
+    clouds: Option<Res<PointClouds>>,
+    mut cameras: Query<(&mut ViewerCamera, &Camera, &GlobalTransform)>,
+) {
+    if !buttons.just_pressed(MouseButton::Left) {
+        return;
+    }
+    let now = time.elapsed_secs_f64();
+    let double = last_click.is_some_and(|t| now - t < 0.35);
+    *last_click = Some(now);
+    if !double {
+        return;
+    }
+    let (Some(clouds), Some(cursor)) = (clouds, windows.iter().find_map(Window::cursor_position))
+    else {
+        return;
+    };
+    for (mut rig, camera, transform) in &mut cameras {
+        let Ok(ray) = camera.viewport_to_world(transform, cursor) else {
+            continue;
+        };
+        let d = ray.direction;
+        let direction = crate::georef::crs_from_world([d.x, d.y, d.z]);
+        if let Some(point) = clouds.pick(rig.eye(), direction, 0.004) {
+            rig.focus_on(point);
+        }
+    }
+}
+
+/// Pushes the rig to Bevy's camera (rotation, near plane) and to streaming (LOD view, origin).
+fn apply_camera(
+    mut commands: Commands,
+    mut cameras: Query<(&ViewerCamera, &Camera, &mut Transform, &mut Projection)>,
+) {
+    for (rig, camera, mut transform, mut projection) in &mut cameras {
+        transform.translation = Vec3::ZERO;
+        transform.rotation = rig.rotation();
+        let size = camera
+            .physical_viewport_size()
+            .map_or(Vec2::new(800.0, 600.0), |s| s.as_vec2());
+        let aspect = f64::from(size.x / size.y.max(1.0));
+        if let Projection::Perspective(p) = &mut *projection {
+            p.fov = rig.fov_y as f32;
+            p.near = (rig.distance * 1e-3).clamp(0.01, 10.0) as f32;
+            p.far = (rig.distance * 1e3).max(1e4) as f32;
+        }
+        commands.insert_resource(StreamingView {
+            view: rig.lod_view(aspect, f64::from(size.y)),
+            eye: rig.eye(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn look_at_round_trips_eye_and_focus() {
+        let eye = DVec3::new(700_100.0, 6_600_050.0, 120.0);
+        let target = DVec3::new(700_000.0, 6_600_000.0, 50.0);
+        let rig = ViewerCamera::look_at(eye, target);
+        assert!((rig.eye() - eye).length() < 1e-6, "{}", rig.eye());
+        assert!((rig.focus - target).length() < 1e-9);
+    }
+
+    #[test]
+    fn orbit_keeps_the_focus_and_distance_fly_keeps_the_eye() {
+        let mut rig = ViewerCamera::look_at(DVec3::new(0.0, -100.0, 100.0), DVec3::ZERO);
+        rig.rotate(0.7, 0.2);
+        assert!((rig.focus - DVec3::ZERO).length() < 1e-9);
+        assert!((rig.eye().length() - rig.distance).abs() < 1e-9);
+        rig.fly = true;
+        let eye = rig.eye();
+        rig.rotate(-1.2, -0.3);
+        assert!((rig.eye() - eye).length() < 1e-6);
+    }
+
+    #[test]
+    fn camera_looks_where_the_lod_view_looks() {
+        let rig = ViewerCamera::look_at(DVec3::new(10.0, -50.0, 30.0), DVec3::new(0.0, 0.0, 0.0));
+        // The focus projects to the centre of the LOD view's clip space.
+        let view = rig.lod_view(1.5, 600.0);
+        let clip = view.clip_from_world * rig.focus.extend(1.0);
+        assert!((clip.x / clip.w).abs() < 1e-9 && (clip.y / clip.w).abs() < 1e-9);
+        // And Bevy's camera forward is the same direction in the render frame.
+        let forward = rig.rotation() * Vec3::NEG_Z;
+        let [x, y, z] = world_from_crs(rig.forward());
+        assert!(forward.distance(Vec3::new(x, y, z)) < 1e-5);
+    }
+
+    #[test]
+    fn framing_sees_the_whole_box() {
+        let aabb = CrsAabb {
+            min: DVec3::new(292_000.0, 6_832_000.0, 43.0),
+            max: DVec3::new(293_000.0, 6_833_000.0, 108.0),
+        };
+        let rig = ViewerCamera::framing(&aabb, 16.0 / 9.0);
+        let view = rig.lod_view(16.0 / 9.0, 720.0);
+        for corner in 0..8 {
+            let p = DVec3::new(
+                if corner & 1 == 0 {
+                    aabb.min.x
+                } else {
+                    aabb.max.x
+                },
+                if corner & 2 == 0 {
+                    aabb.min.y
+                } else {
+                    aabb.max.y
+                },
+                if corner & 4 == 0 {
+                    aabb.min.z
+                } else {
+                    aabb.max.z
+                },
+            );
+            let c = view.clip_from_world * p.extend(1.0);
+            assert!(
+                c.w > 0.0 && (c.x / c.w).abs() <= 1.0 && (c.y / c.w).abs() <= 1.0,
+                "{p}"
+            );
+        }
+    }
+}

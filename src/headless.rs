@@ -1,0 +1,204 @@
+//! Offscreen rendering without a window (`jumeau render`, golden-image tests, `bench render`):
+//! the same app as the viewer, rendering into an image, driven frame by frame until streaming
+//! has settled, then read back to PNG.
+
+use crate::app::{ViewerSetup, add_twin, camera_bundle, disable_camera_input};
+use crate::camera::ViewerCamera;
+use crate::pointcloud::streaming::{PointClouds, StreamStats};
+use bevy::app::PluginsState;
+use bevy::camera::RenderTarget;
+use bevy::prelude::*;
+use bevy::render::RenderPlugin;
+use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
+use bevy::render::render_resource::{PollType, TextureFormat, TextureUsages};
+use bevy::render::renderer::RenderDevice;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
+use bevy::window::ExitCondition;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The size of the frame and how long to wait for streaming.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderOptions {
+    pub width: u32,
+    pub height: u32,
+    /// Give up waiting for streaming after this long (the frame is rendered anyway).
+    pub timeout: Duration,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        Self {
+            width: 1280,
+            height: 720,
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What was rendered.
+#[derive(Debug, Clone)]
+pub struct RenderReport {
+    pub image: image::RgbaImage,
+    pub frames: u32,
+    pub settled: bool,
+    pub stats: StreamStats,
+    pub seconds: f64,
+}
+
+/// An offscreen app: build it, then call [`Offscreen::update`] / [`Offscreen::capture`].
+pub struct Offscreen {
+    pub app: App,
+    target: Handle<Image>,
+    pub camera: Entity,
+}
+
+impl Offscreen {
+    /// Builds the app and its GPU device. Without any GPU (not even lavapipe) Bevy panics
+    /// while creating the device; that becomes an error here.
+    pub fn new(setup: ViewerSetup, width: u32, height: u32) -> Result<Self, String> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Self::build(setup, width, height)
+        }))
+        .unwrap_or_else(|_| {
+            Err("no usable GPU adapter: install a Vulkan driver (e.g. `apt-get install mesa-vulkan-drivers` for software rendering) or run on a machine with a GPU".into())
+        })
+    }
+
+    fn build(setup: ViewerSetup, width: u32, height: u32) -> Result<Self, String> {
+        let mut app = App::new();
+        app.add_plugins(
+            DefaultPlugins
+                .set(WindowPlugin {
+                    primary_window: None,
+                    exit_condition: ExitCondition::DontExit,
+                    ..default()
+                })
+                .set(RenderPlugin {
+                    synchronous_pipeline_compilation: true,
+                    ..default()
+                })
+                .disable::<PipelinedRenderingPlugin>()
+                .disable::<bevy::winit::WinitPlugin>(),
+        );
+        let camera = add_twin(&mut app, setup, f64::from(width) / f64::from(height.max(1)));
+        disable_camera_input(&mut app);
+        // The GPU device is created asynchronously: wait for it (the runner's first step).
+        let started = Instant::now();
+        while app.plugins_state() == PluginsState::Adding {
+            bevy::tasks::tick_global_task_pools_on_main_thread();
+            if started.elapsed() > Duration::from_secs(60) {
+                return Err("no GPU adapter after 60 s (install mesa-vulkan-drivers for software rendering)".into());
+            }
+        }
+        app.finish();
+        app.cleanup();
+        if app.world().get_resource::<RenderDevice>().is_none() {
+            return Err(
+                "no GPU adapter found (install mesa-vulkan-drivers for software rendering)".into(),
+            );
+        }
+        let mut image =
+            Image::new_target_texture(width, height, TextureFormat::Rgba8UnormSrgb, None);
+        image.texture_descriptor.usage |= TextureUsages::COPY_SRC;
+        let target = app.world_mut().resource_mut::<Assets<Image>>().add(image);
+        let camera = app
+            .world_mut()
+            .spawn((
+                camera_bundle(camera),
+                RenderTarget::Image(target.clone().into()),
+                Msaa::Off,
+            ))
+            .id();
+        Ok(Self {
+            app,
+            target,
+            camera,
+        })
+    }
+
+    /// One frame, waiting for the GPU to finish it.
+    pub fn update(&mut self) {
+        self.app.update();
+        if let Some(device) = self.app.world().get_resource::<RenderDevice>() {
+            let _ = device.wgpu_device().poll(PollType::Wait {
+                submission_index: None,
+                timeout: None,
+            });
+        }
+    }
+
+    pub fn clouds(&self) -> &PointClouds {
+        self.app.world().resource::<PointClouds>()
+    }
+
+    pub fn camera_mut(&mut self) -> Mut<'_, ViewerCamera> {
+        self.app
+            .world_mut()
+            .get_mut::<ViewerCamera>(self.camera)
+            .expect("the offscreen camera entity lives as long as the app")
+    }
+
+    /// Runs frames until streaming has settled for a few frames in a row, or `timeout`.
+    /// Returns (frames run, settled).
+    pub fn settle(&mut self, timeout: Duration) -> (u32, bool) {
+        let started = Instant::now();
+        let mut frames = 0;
+        let mut calm = 0;
+        while started.elapsed() < timeout {
+            self.update();
+            frames += 1;
+            if self.clouds().is_settled() {
+                calm += 1;
+                if calm >= 3 {
+                    return (frames, true);
+                }
+            } else {
+                calm = 0;
+                // Nothing to draw yet: let the workers run instead of spinning.
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        (frames, false)
+    }
+
+    /// Reads the current frame back.
+    pub fn capture(&mut self) -> Result<image::RgbaImage, String> {
+        let slot: Arc<Mutex<Option<Image>>> = Arc::default();
+        let sink = slot.clone();
+        self.app
+            .world_mut()
+            .spawn(Screenshot::image(self.target.clone()))
+            .observe(move |captured: On<ScreenshotCaptured>| {
+                if let Ok(mut s) = sink.lock() {
+                    *s = Some(captured.image.clone());
+                }
+            });
+        for _ in 0..30 {
+            self.update();
+            let taken = slot.lock().map_err(|e| e.to_string())?.take();
+            if let Some(image) = taken {
+                return image
+                    .try_into_dynamic()
+                    .map(|d| d.to_rgba8())
+                    .map_err(|e| format!("screenshot: {e}"));
+            }
+        }
+        Err("the screenshot never arrived (30 frames)".into())
+    }
+}
+
+/// Renders one frame of `setup` once streaming has settled.
+pub fn render(setup: ViewerSetup, options: RenderOptions) -> Result<RenderReport, String> {
+    let started = Instant::now();
+    let mut offscreen = Offscreen::new(setup, options.width, options.height)?;
+    let (frames, settled) = offscreen.settle(options.timeout);
+    let image = offscreen.capture()?;
+    Ok(RenderReport {
+        image,
+        frames,
+        settled,
+        stats: offscreen.clouds().stats.clone(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,230 @@
+//! A bounded pool of fetch-and-decode workers: node and hierarchy-page requests run off the main
+//! thread, the queue is replaced as the camera moves (requests no longer wanted are cancelled
+//! before they start), and results come back through a channel.
+//!
+//! The pool knows nothing of Bevy; the streaming systems own one and feed it each frame.
+
+use super::copc::{Attributes, NodeDecoder, PointChunk};
+use super::octree::{NodeData, PageRef, VoxelKey};
+use crate::io::ByteSource;
+use std::collections::{HashSet, VecDeque};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+/// Which source of which layer a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceId {
+    pub layer: u16,
+    pub source: u16,
+}
+
+/// One thing to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Request {
+    /// A node's compressed points, decoded into a [`PointChunk`].
+    Node { key: VoxelKey, data: NodeData },
+    /// A hierarchy page describing the subtree of `key`.
+    Page { key: VoxelKey, page: PageRef },
+}
+
+impl Request {
+    pub fn key(&self) -> VoxelKey {
+        match self {
+            Request::Node { key, .. } | Request::Page { key, .. } => *key,
+        }
+    }
+}
+
+/// A request with everything a worker needs to carry it out.
+#[derive(Clone)]
+pub struct Job {
+    pub id: SourceId,
+    pub request: Request,
+    pub source: Arc<dyn ByteSource>,
+    pub decoder: Arc<NodeDecoder>,
+    pub attributes: Attributes,
+}
+
+/// What came back for a job.
+#[derive(Debug)]
+pub enum Outcome {
+    Node {
+        id: SourceId,
+        key: VoxelKey,
+        /// Compressed bytes fetched for it.
+        fetched_bytes: u64,
+        result: Result<PointChunk, String>,
+    },
+    Page {
+        id: SourceId,
+        key: VoxelKey,
+        page: PageRef,
+        result: Result<Vec<u8>, String>,
+    },
+}
+
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// Jobs a worker has taken and not yet answered.
+    in_flight: HashSet<(SourceId, Request)>,
+    shutdown: bool,
+}
+
+/// The worker pool. Dropping it stops the workers once their current job is done.
+pub struct FetchPool {
+    shared: Arc<(Mutex<Queue>, Condvar)>,
+    results: Mutex<Receiver<Outcome>>,
+    sender: Sender<Outcome>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl FetchPool {
+    /// A pool of `workers` threads (the concurrency limit). With 0 workers, nothing runs until
+    /// [`FetchPool::run_inline`] is called (for single-threaded targets and tests).
+    pub fn new(workers: usize) -> Self {
+        let shared = Arc::new((
+            Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                in_flight: HashSet::new(),
+                shutdown: false,
+            }),
+            Condvar::new(),
+        ));
+        let (sender, results) = channel();
+        let threads = (0..workers)
+            .filter_map(|i| {
+                let shared = shared.clone();
+                let sender = sender.clone();
+                std::thread::Builder::new()
+                    .name(format!("jumeau-fetch-{i}"))
+                    .spawn(move || worker(&shared, &sender))
+                    .ok()
+            })
+            .collect();
+        Self {
+            shared,
+            results: Mutex::new(results),
+            sender,
+            threads,
+        }
+    }
+
+    pub fn workers(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Replaces the queued jobs (highest priority first). Queued jobs that are not in `jobs`
+    /// any more are cancelled; jobs a worker already runs are not queued again.
+    pub fn replace_queue(&self, jobs: Vec<Job>) {
+        let (lock, wake) = &*self.shared;
+        let mut queue = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let fresh: VecDeque<Job> = jobs
+            .into_iter()
+            .filter(|j| !queue.in_flight.contains(&(j.id, j.request)))
+            .collect();
+        queue.jobs = fresh;
+        wake.notify_all();
+    }
+
+    /// (jobs waiting for a worker, jobs being worked on)
+    pub fn load(&self) -> (usize, usize) {
+        let (lock, _) = &*self.shared;
+        let queue = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        (queue.jobs.len(), queue.in_flight.len())
+    }
+
+    /// Results that arrived since the last call.
+    pub fn try_results(&self) -> Vec<Outcome> {
+        self.results
+            .lock()
+            .map(|r| r.try_iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// Runs up to `max_jobs` queued jobs on the calling thread.
+    pub fn run_inline(&self, max_jobs: usize) {
+        for _ in 0..max_jobs {
+            let job = {
+                let (lock, _) = &*self.shared;
+                lock.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .jobs
+                    .pop_front()
+            };
+            match job {
+                Some(job) => {
+                    let _ = self.sender.send(run(&job));
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+impl Drop for FetchPool {
+    fn drop(&mut self) {
+        let (lock, wake) = &*self.shared;
+        lock.lock().unwrap_or_else(PoisonError::into_inner).shutdown = true;
+        wake.notify_all();
+        // Workers blocked in a slow request finish it on their own; don't wait for them.
+        self.threads.clear();
+    }
+}
+
+fn worker(shared: &(Mutex<Queue>, Condvar), results: &Sender<Outcome>) {
+    let (lock, wake) = shared;
+    loop {
+        let job = {
+            let mut queue = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            loop {
+                if queue.shutdown {
+                    return;
+                }
+                if let Some(job) = queue.jobs.pop_front() {
+                    queue.in_flight.insert((job.id, job.request));
+                    break job;
+                }
+                queue = wake.wait(queue).unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        let sent = results.send(run(&job));
+        // Leave the in-flight set only once the result is in the channel: the main thread never
+        // sees a job as neither running nor answered, so it never queues it twice.
+        lock.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .in_flight
+            .remove(&(job.id, job.request));
+        if sent.is_err() {
+            return;
+        }
+    }
+}
+
+fn run(job: &Job) -> Outcome {
+    match job.request {
+        Request::Node { key, data } => {
+            let fetched = job.source.read_range(data.offset, data.byte_size);
+            let fetched_bytes = fetched.as_ref().map_or(0, |b| b.len() as u64);
+            let result = fetched.map_err(|e| e.to_string()).and_then(|bytes| {
+                job.decoder
+                    .decode(key, data, &bytes, job.attributes)
+                    .map_err(|e| e.to_string())
+            });
+            Outcome::Node {
+                id: job.id,
+                key,
+                fetched_bytes,
+                result,
+            }
+        }
+        Request::Page { key, page } => Outcome::Page {
+            id: job.id,
+            key,
+            page,
+            result: job
+                .source
+                .read_range(page.offset, page.byte_size)
+                .map_err(|e| e.to_string()),
+        },
+    }
+}

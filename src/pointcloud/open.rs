@@ -1,0 +1,99 @@
+//! Opening what the user names: COPC files and URLs are streamed as they are; plain LAS/LAZ
+//! tiles are converted once to COPC in the cache folder (keyed by path, size and date), then
+//! streamed like any COPC.
+
+use super::convert::{ConvertSettings, convert};
+use super::las::LasFile;
+use super::streaming::{Layer, StreamSource};
+use crate::io::{self, FileSource};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Opens `inputs` as one layer. Plain LAS/LAZ inputs are converted together (they are tiles of
+/// one area) into `cache_dir`; each COPC input is one source.
+pub fn open_layer(
+    name: &str,
+    inputs: &[String],
+    cache_dir: &Path,
+    progress: bool,
+) -> Result<Layer, String> {
+    let mut sources = Vec::new();
+    let mut plain = Vec::new();
+    for input in inputs {
+        let bytes = io::open(input).map_err(|e| format!("{input}: {e}"))?;
+        let header = LasFile::open_lazy(bytes.clone()).map_err(|e| e.to_string())?;
+        if header.vlrs.iter().any(|v| v.is("copc", 1)) {
+            sources.push(StreamSource::open(input, bytes)?);
+        } else if input.starts_with("http://") || input.starts_with("https://") {
+            return Err(format!(
+                "{input}: not a COPC file; only COPC is streamed over HTTP (download it, or convert it with `jumeau convert`)"
+            ));
+        } else {
+            plain.push(PathBuf::from(input));
+        }
+    }
+    if !plain.is_empty() {
+        let copc = converted_path(&plain, cache_dir)?;
+        if !copc.exists() {
+            let files = plain
+                .iter()
+                .map(|p| {
+                    FileSource::open(p)
+                        .map_err(|e| e.to_string())
+                        .and_then(|s| LasFile::open(s).map_err(|e| e.to_string()))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            std::fs::create_dir_all(cache_dir)
+                .map_err(|e| format!("{}: {e}", cache_dir.display()))?;
+            let partial = copc.with_extension("partial");
+            eprintln!(
+                "converting {} file(s) to COPC for streaming: {}",
+                plain.len(),
+                copc.display()
+            );
+            convert(
+                &files,
+                &partial,
+                &ConvertSettings {
+                    progress,
+                    ..ConvertSettings::default()
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            std::fs::rename(&partial, &copc).map_err(|e| format!("{}: {e}", copc.display()))?;
+        }
+        let bytes: Arc<dyn io::ByteSource> =
+            Arc::new(FileSource::open(&copc).map_err(|e| e.to_string())?);
+        let label = plain
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        sources.push(StreamSource::open(&label, bytes)?);
+    }
+    if sources.is_empty() {
+        return Err("no input".into());
+    }
+    Ok(Layer::new(name, sources))
+}
+
+/// Where the COPC version of `inputs` is kept: a name from their paths, sizes and dates.
+fn converted_path(inputs: &[PathBuf], cache_dir: &Path) -> Result<PathBuf, String> {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for p in inputs {
+        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        std::fs::canonicalize(p)
+            .unwrap_or_else(|_| p.clone())
+            .hash(&mut hasher);
+        meta.len().hash(&mut hasher);
+        meta.modified().ok().hash(&mut hasher);
+    }
+    let stem = inputs[0]
+        .file_stem()
+        .map_or_else(|| "input".into(), |s| s.to_string_lossy().into_owned());
+    Ok(cache_dir.join(format!("{stem}-{:016x}.copc.laz", hasher.finish())))
+}

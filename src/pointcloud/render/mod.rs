@@ -1,0 +1,237 @@
+//! The portable point render path: screen-space splats drawn through Bevy's material pipeline.
+//!
+//! # How it works
+//! Each decoded node becomes one mesh whose points are expanded into quads (4 vertices, 6
+//! indices per point); the vertex shader (`shaders/pointcloud/points.wgsl`) moves each corner in
+//! clip space so the quad covers `size` pixels whatever the distance, and the fragment shader
+//! cuts it to a disc. Colour (RGB, intensity, elevation, classification) and per-class
+//! visibility are chosen in the shader from a per-layer uniform, so restyling never re-uploads
+//! points. Adaptive size uses the node's level, passed as the mesh tag. Node meshes are placed
+//! camera-relative by the streaming systems (their vertices are f32 offsets from the node's f64
+//! centre), so Lambert-93 magnitudes never reach the GPU.
+//!
+//! Everything here works on WebGL2 (plain vertex attributes, one uniform block). A compute
+//! rasterizer for very large clouds is meant to plug in beside it: it would consume the same
+//! [`PointChunk`]s and the same [`PointStyleUniform`].
+
+use super::copc::PointChunk;
+use super::style::{ClassFilter, ColorMode, class_color};
+use bevy::asset::{RenderAssetUsages, uuid_handle};
+use bevy::math::{UVec4, Vec4};
+use bevy::mesh::{Indices, MeshVertexAttribute, MeshVertexBufferLayoutRef};
+use bevy::pbr::{MaterialPipeline, MaterialPipelineKey};
+use bevy::prelude::*;
+use bevy::render::render_resource::{
+    AsBindGroup, PrimitiveTopology, RenderPipelineDescriptor, ShaderType,
+    SpecializedMeshPipelineError, VertexFormat,
+};
+use bevy::shader::ShaderRef;
+
+/// The splat shader, embedded so that the binary needs no asset folder.
+pub const POINTS_SHADER: Handle<Shader> = uuid_handle!("6a3c0f4e-2a51-4b8e-9d3e-5f1c7a9b2d40");
+
+/// sRGB colour of the point as stored in the file (8 bits per channel).
+pub const ATTRIBUTE_POINT_COLOR: MeshVertexAttribute =
+    MeshVertexAttribute::new("PointColor", 0x4a75_6d01, VertexFormat::Unorm8x4);
+/// Quad corner (bits 0–1), classification (8–15) and intensity (16–31).
+pub const ATTRIBUTE_POINT_INFO: MeshVertexAttribute =
+    MeshVertexAttribute::new("PointInfo", 0x4a75_6d02, VertexFormat::Uint32);
+
+/// GPU bytes per point of this path (4 vertices of 20 bytes, 6 u32 indices).
+pub const BYTES_PER_POINT: u64 = 4 * 20 + 6 * 4;
+
+/// Registers the shader and the material.
+pub(crate) fn plugin(app: &mut App) {
+    let shader = Shader::from_wgsl(
+        include_str!("../../../shaders/pointcloud/points.wgsl"),
+        "shaders/pointcloud/points.wgsl",
+    );
+    if let Err(error) = app
+        .world_mut()
+        .resource_mut::<Assets<Shader>>()
+        .insert(POINTS_SHADER.id(), shader)
+    {
+        error!("point shader not registered: {error}");
+    }
+    app.add_plugins(MaterialPlugin::<PointCloudMaterial>::default());
+}
+
+/// The style uniform. Must match `PointStyle` in `shaders/pointcloud/points.wgsl`.
+#[derive(Debug, Clone, ShaderType)]
+pub struct PointStyleUniform {
+    /// Linear RGB of each classification code.
+    pub palette: [Vec4; 256],
+    /// Visible classes, bit `c % 32` of word `c / 32`.
+    pub class_visible: [UVec4; 2],
+    pub color_mode: u32,
+    pub point_size_px: f32,
+    pub adaptive: u32,
+    /// Point spacing of the root node; level `l` nodes have `spacing / 2^l`.
+    pub spacing_root_m: f32,
+    /// Elevation ramp ends, in the camera-relative frame (world y).
+    pub elevation_min: f32,
+    pub elevation_max: f32,
+    pub intensity_max: f32,
+    pub opacity: f32,
+}
+
+impl Default for PointStyleUniform {
+    fn default() -> Self {
+        let palette = std::array::from_fn(|code| {
+            let [r, g, b] = class_color(code as u8);
+            let linear = Color::srgb_u8(r, g, b).to_linear();
+            Vec4::new(linear.red, linear.green, linear.blue, 1.0)
+        });
+        let mut style = Self {
+            palette,
+            class_visible: [UVec4::MAX; 2],
+            color_mode: ColorMode::Rgb.shader_index(),
+            point_size_px: 2.0,
+            adaptive: 1,
+            spacing_root_m: 1.0,
+            elevation_min: 0.0,
+            elevation_max: 1.0,
+            intensity_max: 65535.0,
+            opacity: 1.0,
+        };
+        style.set_class_filter(&ClassFilter::default());
+        style
+    }
+}
+
+impl PointStyleUniform {
+    pub fn set_class_filter(&mut self, filter: &ClassFilter) {
+        let w = filter.words();
+        self.class_visible = [
+            UVec4::new(w[0], w[1], w[2], w[3]),
+            UVec4::new(w[4], w[5], w[6], w[7]),
+        ];
+    }
+}
+
+/// One material per layer: the layer's style.
+#[derive(Asset, TypePath, AsBindGroup, Debug, Clone, Default)]
+pub struct PointCloudMaterial {
+    #[uniform(0)]
+    pub style: PointStyleUniform,
+}
+
+impl Material for PointCloudMaterial {
+    fn vertex_shader() -> ShaderRef {
+        ShaderRef::Handle(POINTS_SHADER)
+    }
+
+    fn fragment_shader() -> ShaderRef {
+        ShaderRef::Handle(POINTS_SHADER)
+    }
+
+    fn alpha_mode(&self) -> AlphaMode {
+        if self.style.opacity < 1.0 {
+            AlphaMode::Blend
+        } else {
+            AlphaMode::Opaque
+        }
+    }
+
+    fn enable_prepass() -> bool {
+        false
+    }
+
+    fn enable_shadows() -> bool {
+        false
+    }
+
+    fn specialize(
+        _pipeline: &MaterialPipeline,
+        descriptor: &mut RenderPipelineDescriptor,
+        layout: &MeshVertexBufferLayoutRef,
+        _key: MaterialPipelineKey<Self>,
+    ) -> Result<(), SpecializedMeshPipelineError> {
+        let vertex_layout = layout.0.get_layout(&[
+            Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
+            ATTRIBUTE_POINT_COLOR.at_shader_location(1),
+            ATTRIBUTE_POINT_INFO.at_shader_location(2),
+        ])?;
+        descriptor.vertex.buffers = vec![vertex_layout];
+        descriptor.primitive.cull_mode = None;
+        Ok(())
+    }
+}
+
+/// The splat mesh of a node: `positions` are already in Bevy's axes (x east, y up, z south),
+/// relative to the node's origin.
+pub fn splat_mesh(chunk: &PointChunk, positions: &[[f32; 3]]) -> Mesh {
+    let n = positions.len();
+    // RGB is 16-bit in LAS but many writers store 0–255: scale only when values need it.
+    let rgb16 = chunk
+        .rgb
+        .as_ref()
+        .is_some_and(|c| c.iter().any(|p| p.iter().any(|&v| v > 255)));
+    let mut quad_positions = Vec::with_capacity(4 * n);
+    let mut colors = Vec::with_capacity(4 * n);
+    let mut info = Vec::with_capacity(4 * n);
+    let mut indices = Vec::with_capacity(6 * n);
+    for (i, p) in positions.iter().enumerate() {
+        let color = match &chunk.rgb {
+            Some(rgb) => {
+                let c = rgb[i];
+                let to8 = |v: u16| if rgb16 { (v >> 8) as u8 } else { v as u8 };
+                [to8(c[0]), to8(c[1]), to8(c[2]), 255]
+            }
+            None => [200, 200, 200, 255],
+        };
+        let class = chunk.classification.as_ref().map_or(1, |c| c[i]);
+        let intensity = chunk.intensity.as_ref().map_or(0, |v| v[i]);
+        let packed = (u32::from(class) << 8) | (u32::from(intensity) << 16);
+        let base = (4 * i) as u32;
+        for corner in 0..4u32 {
+            quad_positions.push(*p);
+            colors.push(color);
+            info.push(packed | corner);
+        }
+        indices.extend_from_slice(&[base, base + 1, base + 2, base + 2, base + 1, base + 3]);
+    }
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::RENDER_WORLD,
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, quad_positions)
+    .with_inserted_attribute(
+        ATTRIBUTE_POINT_COLOR,
+        bevy::mesh::VertexAttributeValues::Unorm8x4(colors),
+    )
+    .with_inserted_attribute(ATTRIBUTE_POINT_INFO, info)
+    .with_inserted_indices(Indices::U32(indices))
+}
+
+/// The naive baseline: one vertex per point, `PointList` topology, colour as a vertex attribute
+/// (always one pixel: WGSL has no point size).
+pub fn point_list_mesh(chunk: &PointChunk, positions: Vec<[f32; 3]>) -> Mesh {
+    let colors: Vec<[f32; 4]> = match &chunk.rgb {
+        Some(rgb) => {
+            let scale = if rgb.iter().any(|p| p.iter().any(|&v| v > 255)) {
+                65535.0
+            } else {
+                255.0
+            };
+            rgb.iter()
+                .map(|c| {
+                    let l = Color::srgb(
+                        f32::from(c[0]) / scale,
+                        f32::from(c[1]) / scale,
+                        f32::from(c[2]) / scale,
+                    )
+                    .to_linear();
+                    [l.red, l.green, l.blue, 1.0]
+                })
+                .collect()
+        }
+        None => vec![[0.6, 0.6, 0.6, 1.0]; positions.len()],
+    };
+    Mesh::new(
+        PrimitiveTopology::PointList,
+        RenderAssetUsages::RENDER_WORLD,
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, colors)
+}

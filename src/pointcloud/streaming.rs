@@ -1,0 +1,764 @@
+//! Streaming systems: each frame, select the nodes to show for the camera, queue what is
+//! missing (pages first, then nodes by screen size), receive decoded nodes from the worker pool,
+//! upload a few per frame, evict the least recently used under one memory budget, and place
+//! every node camera-relative.
+
+use super::cache::LruCache;
+use super::copc::{Attributes, CopcReader, NodeDecoder, PointChunk};
+use super::fetch::{FetchPool, Job, Outcome, Request, SourceId};
+use super::lod::{PointBudget, SelectedNode, View, select_nodes};
+use super::octree::{Aabb as CrsAabb, VoxelKey};
+use super::render::{BYTES_PER_POINT, PointCloudMaterial, point_list_mesh, splat_mesh};
+use super::style::{ClassFilter, ColorMode};
+use crate::georef::world_from_crs;
+use crate::io::ByteSource;
+use bevy::camera::primitives::Aabb;
+use bevy::mesh::MeshTag;
+use bevy::prelude::*;
+use glam::DVec3;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Streaming and style settings the panel edits.
+#[derive(Resource, Debug, Clone)]
+pub struct PointCloudSettings {
+    pub point_budget: u64,
+    pub memory_budget_bytes: u64,
+    /// Nodes turned into meshes per frame at most (keeps frames smooth while loading).
+    pub uploads_per_frame: usize,
+    pub point_size_px: f32,
+    pub adaptive_size: bool,
+    pub color_mode: ColorMode,
+    pub classes: ClassFilter,
+    /// Stop refining where the spacing is below this many pixels.
+    pub min_spacing_px: f64,
+    pub render_path: RenderPath,
+}
+
+/// How nodes are drawn. Chosen when the app starts (meshes are built for one path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RenderPath {
+    /// Screen-space splats with adaptive size (the portable path: WebGL2, WebGPU, native).
+    #[default]
+    Splats,
+    /// One-pixel hardware points through Bevy's standard material: the naive baseline of
+    /// `jumeau bench render`, no styling.
+    PointList,
+}
+
+impl Default for PointCloudSettings {
+    fn default() -> Self {
+        Self {
+            point_budget: 3_000_000,
+            memory_budget_bytes: 2 << 30,
+            uploads_per_frame: 8,
+            point_size_px: 2.0,
+            adaptive_size: true,
+            color_mode: ColorMode::Rgb,
+            classes: ClassFilter::default(),
+            min_spacing_px: 1.0,
+            render_path: RenderPath::Splats,
+        }
+    }
+}
+
+/// Names a node of a source of a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId {
+    pub source: SourceId,
+    pub key: VoxelKey,
+}
+
+/// One COPC file of a layer, opened for streaming.
+pub struct StreamSource {
+    pub name: String,
+    pub reader: CopcReader<Arc<dyn ByteSource>>,
+    bytes: Arc<dyn ByteSource>,
+    decoder: Arc<NodeDecoder>,
+    failures: HashMap<VoxelKey, Failure>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub error: String,
+    pub attempts: u32,
+    pub retry_at: Instant,
+}
+
+impl StreamSource {
+    pub fn open(name: &str, bytes: Arc<dyn ByteSource>) -> Result<Self, String> {
+        let reader = CopcReader::open(bytes.clone()).map_err(|e| e.to_string())?;
+        let decoder = Arc::new(reader.decoder().map_err(|e| e.to_string())?);
+        Ok(Self {
+            name: name.to_owned(),
+            reader,
+            bytes,
+            decoder,
+            failures: HashMap::new(),
+        })
+    }
+
+    /// The data bounds from the header, in the CRS.
+    pub fn bounds(&self) -> CrsAabb {
+        let h = &self.reader.file.header;
+        CrsAabb {
+            min: DVec3::from(h.min),
+            max: DVec3::from(h.max),
+        }
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = (&VoxelKey, &Failure)> {
+        self.failures.iter()
+    }
+}
+
+/// A layer: several sources (tiles) shown and styled together.
+pub struct Layer {
+    pub name: String,
+    pub visible: bool,
+    pub opacity: f32,
+    pub sources: Vec<StreamSource>,
+    pub material: Handle<PointCloudMaterial>,
+}
+
+impl Layer {
+    pub fn new(name: impl Into<String>, sources: Vec<StreamSource>) -> Self {
+        Self {
+            name: name.into(),
+            visible: true,
+            opacity: 1.0,
+            sources,
+            material: Handle::default(),
+        }
+    }
+
+    pub fn bounds(&self) -> Option<CrsAabb> {
+        union(self.sources.iter().map(StreamSource::bounds))
+    }
+
+    pub fn total_points(&self) -> u64 {
+        self.sources
+            .iter()
+            .map(|s| s.reader.file.header.point_count)
+            .sum()
+    }
+}
+
+fn union(boxes: impl Iterator<Item = CrsAabb>) -> Option<CrsAabb> {
+    boxes.reduce(|a, b| CrsAabb {
+        min: a.min.min(b.min),
+        max: a.max.max(b.max),
+    })
+}
+
+/// A node on the GPU.
+pub struct Resident {
+    pub entity: Entity,
+    pub mesh: Handle<Mesh>,
+    pub points: u64,
+    /// Points per classification code.
+    pub classes: Box<[u32; 256]>,
+    /// Positions relative to `origin` in the CRS axes (for picking).
+    pub positions: Arc<Vec<[f32; 3]>>,
+    pub origin: DVec3,
+}
+
+/// Live numbers for the panel and the benchmarks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamStats {
+    pub frame: u64,
+    pub nodes_wanted: usize,
+    pub nodes_shown: usize,
+    pub points_shown: u64,
+    pub nodes_resident: usize,
+    pub bytes_resident: u64,
+    pub queued: usize,
+    pub in_flight: usize,
+    pub pending_uploads: usize,
+    pub failed: usize,
+    pub bytes_fetched: u64,
+    pub nodes_loaded: u64,
+    /// Wanted nodes that are shown, 0..1.
+    pub progress: f32,
+}
+
+/// Every point-cloud layer and the machinery that streams them.
+#[derive(Resource)]
+pub struct PointClouds {
+    pub layers: Vec<Layer>,
+    pool: FetchPool,
+    cache: LruCache<NodeId, Resident>,
+    pending_uploads: Vec<(NodeId, PointChunk)>,
+    /// Nodes of the current selection, in priority order.
+    wanted: Vec<NodeId>,
+    shown: HashSet<NodeId>,
+    pages_wanted: usize,
+    pub stats: StreamStats,
+    /// Errors to show in the panel (newest last).
+    pub messages: Vec<String>,
+    /// Largest intensity seen so far (the intensity ramp's white).
+    pub intensity_max: u16,
+}
+
+/// Workers fetching at once: the concurrency limit for HTTP and files alike.
+pub const FETCH_WORKERS: usize = 4;
+
+impl PointClouds {
+    pub fn new(layers: Vec<Layer>, memory_budget_bytes: u64) -> Self {
+        Self {
+            layers,
+            pool: FetchPool::new(FETCH_WORKERS),
+            cache: LruCache::new(memory_budget_bytes),
+            pending_uploads: Vec::new(),
+            wanted: Vec::new(),
+            shown: HashSet::new(),
+            pages_wanted: 0,
+            stats: StreamStats::default(),
+            messages: Vec::new(),
+            intensity_max: 0,
+        }
+    }
+
+    /// Bounds of every layer, in the CRS.
+    pub fn bounds(&self) -> Option<CrsAabb> {
+        union(self.layers.iter().filter_map(Layer::bounds))
+    }
+
+    /// True once everything the camera wants is shown (or failed) and nothing is moving.
+    pub fn is_settled(&self) -> bool {
+        self.stats.frame > 1
+            && self.pages_wanted == 0
+            && self.pending_uploads.is_empty()
+            && self.stats.in_flight == 0
+            && self.stats.queued == 0
+            && self.wanted.iter().all(|id| {
+                self.cache.contains(id)
+                    || self
+                        .source(id.source)
+                        .is_none_or(|s| s.failures.contains_key(&id.key))
+            })
+    }
+
+    fn source(&self, id: SourceId) -> Option<&StreamSource> {
+        self.layers
+            .get(usize::from(id.layer))?
+            .sources
+            .get(usize::from(id.source))
+    }
+
+    fn source_mut(&mut self, id: SourceId) -> Option<&mut StreamSource> {
+        self.layers
+            .get_mut(usize::from(id.layer))?
+            .sources
+            .get_mut(usize::from(id.source))
+    }
+
+    /// Points of each classification code among the resident nodes.
+    pub fn class_counts(&self) -> Box<[u64; 256]> {
+        let mut counts = Box::new([0u64; 256]);
+        for (_, r) in self.cache.iter_unsorted() {
+            for (c, n) in counts.iter_mut().zip(r.classes.iter()) {
+                *c += u64::from(*n);
+            }
+        }
+        counts
+    }
+
+    /// The shown point nearest to the ray `origin + t * direction` (CRS), within `max_angle`
+    /// radians of it as seen from `origin`.
+    pub fn pick(&self, origin: DVec3, direction: DVec3, max_angle: f64) -> Option<DVec3> {
+        let direction = direction.normalize();
+        let cos_limit = max_angle.cos();
+        let mut best: Option<(f64, DVec3)> = None;
+        for id in &self.shown {
+            let Some(r) = self.cache.get(id) else {
+                continue;
+            };
+            for p in r.positions.iter() {
+                let point =
+                    r.origin + DVec3::new(f64::from(p[0]), f64::from(p[1]), f64::from(p[2]));
+                let to = point - origin;
+                let distance = to.length();
+                if distance <= 0.0 || to.dot(direction) / distance < cos_limit {
+                    continue;
+                }
+                if best.is_none_or(|(d, _)| distance < d) {
+                    best = Some((distance, point));
+                }
+            }
+        }
+        best.map(|(_, p)| p)
+    }
+}
+
+/// The camera the streaming follows, in the CRS (set by the camera systems each frame).
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct StreamingView {
+    pub view: View,
+    /// Camera position in the CRS: the origin of the render frame.
+    pub eye: DVec3,
+}
+
+/// Order of the streaming systems within a frame.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PointCloudSystems {
+    Select,
+    Receive,
+    Upload,
+    Place,
+}
+
+pub(crate) fn plugin(app: &mut App) {
+    app.configure_sets(
+        PostUpdate,
+        (
+            PointCloudSystems::Select,
+            PointCloudSystems::Receive,
+            PointCloudSystems::Upload,
+            PointCloudSystems::Place,
+        )
+            .chain()
+            .before(TransformSystems::Propagate),
+    )
+    .add_systems(Startup, create_layer_materials)
+    .add_systems(
+        PostUpdate,
+        (
+            select_visible_nodes.in_set(PointCloudSystems::Select),
+            receive_loaded_nodes.in_set(PointCloudSystems::Receive),
+            upload_resident_nodes.in_set(PointCloudSystems::Upload),
+            (place_nodes_relative_to_camera, update_layer_styles).in_set(PointCloudSystems::Place),
+        ),
+    );
+}
+
+fn create_layer_materials(
+    mut clouds: ResMut<PointClouds>,
+    mut materials: ResMut<Assets<PointCloudMaterial>>,
+) {
+    for layer in &mut clouds.layers {
+        let spacing = layer
+            .sources
+            .first()
+            .map_or(1.0, |s| s.reader.hierarchy.spacing);
+        let mut material = PointCloudMaterial::default();
+        material.style.spacing_root_m = spacing as f32;
+        layer.material = materials.add(material);
+    }
+}
+
+/// Every pair of selections is merged by screen size, keeping each one's parents-first order.
+fn merge_by_priority(mut lists: Vec<(SourceId, Vec<SelectedNode>)>, budget: u64) -> Vec<NodeId> {
+    let mut heads = vec![0usize; lists.len()];
+    let mut merged = Vec::new();
+    let mut total = 0u64;
+    loop {
+        let best = (0..lists.len())
+            .filter(|&i| heads[i] < lists[i].1.len())
+            .max_by(|&a, &b| {
+                let pa = lists[a].1[heads[a]].screen_size_px;
+                let pb = lists[b].1[heads[b]].screen_size_px;
+                pa.total_cmp(&pb)
+            });
+        let Some(i) = best else { break };
+        let node = lists[i].1[heads[i]];
+        if total + node.point_count > budget {
+            break;
+        }
+        total += node.point_count;
+        merged.push(NodeId {
+            source: lists[i].0,
+            key: node.key,
+        });
+        heads[i] += 1;
+    }
+    lists.clear();
+    merged
+}
+
+fn select_visible_nodes(
+    mut clouds: ResMut<PointClouds>,
+    settings: Res<PointCloudSettings>,
+    view: Option<Res<StreamingView>>,
+) {
+    let clouds = &mut *clouds;
+    clouds.stats.frame += 1;
+    let Some(view) = view else { return };
+    let budget = PointBudget {
+        max_points: settings.point_budget,
+        min_spacing_px: settings.min_spacing_px,
+    };
+    let now = Instant::now();
+    let mut lists = Vec::new();
+    let mut page_jobs = Vec::new();
+    let attributes = Attributes {
+        intensity: true,
+        classification: true,
+        returns: false,
+        rgb: true,
+        gps_time: false,
+    };
+    for (li, layer) in clouds.layers.iter().enumerate() {
+        if !layer.visible {
+            continue;
+        }
+        for (si, source) in layer.sources.iter().enumerate() {
+            let id = SourceId {
+                layer: li as u16,
+                source: si as u16,
+            };
+            let selection = select_nodes(&source.reader.hierarchy, &view.view, budget);
+            for key in selection.pages_wanted {
+                if let Some(page) = source.reader.hierarchy.get(key).and_then(|n| n.page) {
+                    page_jobs.push(Job {
+                        id,
+                        request: Request::Page { key, page },
+                        source: source.bytes.clone(),
+                        decoder: source.decoder.clone(),
+                        attributes,
+                    });
+                }
+            }
+            lists.push((id, selection.nodes));
+        }
+    }
+    clouds.pages_wanted = page_jobs.len();
+    let wanted = merge_by_priority(lists, settings.point_budget);
+    let frame = clouds.stats.frame;
+    let mut node_jobs = Vec::new();
+    for id in &wanted {
+        if clouds.cache.contains(id) {
+            clouds.cache.touch(id, frame);
+            continue;
+        }
+        if clouds.pending_uploads.iter().any(|(p, _)| p == id) {
+            continue;
+        }
+        let Some(source) = clouds.source(id.source) else {
+            continue;
+        };
+        if source
+            .failures
+            .get(&id.key)
+            .is_some_and(|f| f.retry_at > now)
+        {
+            continue;
+        }
+        let Some(data) = source.reader.hierarchy.get(id.key).and_then(|n| n.data) else {
+            continue;
+        };
+        node_jobs.push(Job {
+            id: id.source,
+            request: Request::Node { key: id.key, data },
+            source: source.bytes.clone(),
+            decoder: source.decoder.clone(),
+            attributes,
+        });
+    }
+    clouds
+        .pool
+        .replace_queue(page_jobs.into_iter().chain(node_jobs).collect());
+    let (queued, in_flight) = clouds.pool.load();
+    clouds.stats.queued = queued;
+    clouds.stats.in_flight = in_flight;
+    clouds.shown = wanted.iter().copied().collect();
+    clouds.wanted = wanted;
+}
+
+/// Backoff before a failed node is asked for again: 2, 4, 8 … 60 s.
+fn retry_delay(attempts: u32) -> Duration {
+    Duration::from_secs((1u64 << attempts.min(6)).min(60))
+}
+
+fn receive_loaded_nodes(mut clouds: ResMut<PointClouds>) {
+    let clouds = &mut *clouds;
+    for outcome in clouds.pool.try_results() {
+        match outcome {
+            Outcome::Page {
+                id,
+                key,
+                page,
+                result,
+            } => {
+                let Some(source) = clouds.source_mut(id) else {
+                    continue;
+                };
+                let inserted = result.and_then(|bytes| {
+                    source
+                        .reader
+                        .insert_page_for(key, page, &bytes)
+                        .map_err(|e| e.to_string())
+                });
+                if let Err(error) = inserted {
+                    let message = format!("{}: hierarchy page of node {key}: {error}", source.name);
+                    // The page stays pending: its subtree is not shown, the rest is.
+                    let attempts = source.failures.get(&key).map_or(0, |f| f.attempts) + 1;
+                    source.failures.insert(
+                        key,
+                        Failure {
+                            error: message.clone(),
+                            attempts,
+                            retry_at: Instant::now() + retry_delay(attempts),
+                        },
+                    );
+                    warn!("{message}");
+                    clouds.messages.push(message);
+                }
+            }
+            Outcome::Node {
+                id,
+                key,
+                fetched_bytes,
+                result,
+            } => {
+                clouds.stats.bytes_fetched += fetched_bytes;
+                match result {
+                    Ok(chunk) => {
+                        if let Some(source) = clouds.source_mut(id) {
+                            source.failures.remove(&key);
+                        }
+                        if let Some(max) = chunk.intensity.as_ref().and_then(|v| v.iter().max()) {
+                            clouds.intensity_max = clouds.intensity_max.max(*max);
+                        }
+                        clouds.stats.nodes_loaded += 1;
+                        clouds
+                            .pending_uploads
+                            .push((NodeId { source: id, key }, chunk));
+                    }
+                    Err(error) => {
+                        let Some(source) = clouds.source_mut(id) else {
+                            continue;
+                        };
+                        let attempts = source.failures.get(&key).map_or(0, |f| f.attempts) + 1;
+                        let message = format!(
+                            "{}: node {key} failed (attempt {attempts}, retried in {} s): {error}",
+                            source.name,
+                            retry_delay(attempts).as_secs()
+                        );
+                        source.failures.insert(
+                            key,
+                            Failure {
+                                error: error.clone(),
+                                attempts,
+                                retry_at: Instant::now() + retry_delay(attempts),
+                            },
+                        );
+                        warn!("{message}");
+                        clouds.messages.push(message);
+                    }
+                }
+            }
+        }
+    }
+    if clouds.messages.len() > 200 {
+        let excess = clouds.messages.len() - 200;
+        clouds.messages.drain(..excess);
+    }
+}
+
+/// Turns a few received nodes into meshes, and evicts what no longer fits the budget.
+fn upload_resident_nodes(
+    mut commands: Commands,
+    mut clouds: ResMut<PointClouds>,
+    settings: Res<PointCloudSettings>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut standard: ResMut<Assets<StandardMaterial>>,
+    mut point_list_material: Local<Handle<StandardMaterial>>,
+) {
+    if settings.render_path == RenderPath::PointList && *point_list_material == Handle::default() {
+        *point_list_material = standard.add(StandardMaterial {
+            unlit: true,
+            ..default()
+        });
+    }
+    let point_list_material = point_list_material.clone();
+    let bytes_per_point = match settings.render_path {
+        RenderPath::Splats => BYTES_PER_POINT,
+        // f32x3 position + f32x4 colour.
+        RenderPath::PointList => 28,
+    };
+    let clouds = &mut *clouds;
+    clouds.cache.set_budget_bytes(settings.memory_budget_bytes);
+    let frame = clouds.stats.frame;
+    // Wanted nodes first, in priority order; the others wait (and are dropped if unwanted).
+    let rank: HashMap<NodeId, usize> = clouds
+        .wanted
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i))
+        .collect();
+    clouds
+        .pending_uploads
+        .sort_by_key(|(id, _)| rank.get(id).copied().unwrap_or(usize::MAX));
+    let ready = settings.uploads_per_frame.min(clouds.pending_uploads.len());
+    let batch: Vec<(NodeId, PointChunk)> = clouds.pending_uploads.drain(..ready).collect();
+    clouds
+        .pending_uploads
+        .retain(|(id, _)| rank.contains_key(id));
+    for (id, chunk) in batch {
+        let Some(layer) = clouds.layers.get(usize::from(id.source.layer)) else {
+            continue;
+        };
+        let Some(source) = layer.sources.get(usize::from(id.source.source)) else {
+            continue;
+        };
+        let positions_world: Vec<[f32; 3]> = chunk
+            .positions
+            .iter()
+            .map(|p| world_from_crs_f32(*p))
+            .collect();
+        let mesh = meshes.add(match settings.render_path {
+            RenderPath::Splats => splat_mesh(&chunk, &positions_world),
+            RenderPath::PointList => point_list_mesh(&chunk, positions_world),
+        });
+        let cube = source.reader.hierarchy.cube.bounds(id.key);
+        let half = Vec3::from_array(world_from_crs(cube.size() * 0.5)).abs();
+        let mut classes = Box::new([0u32; 256]);
+        if let Some(c) = &chunk.classification {
+            for &code in c {
+                classes[usize::from(code)] += 1;
+            }
+        }
+        let points = chunk.len() as u64;
+        let mut node = commands.spawn(Mesh3d(mesh.clone()));
+        match settings.render_path {
+            RenderPath::Splats => node.insert(MeshMaterial3d(layer.material.clone())),
+            RenderPath::PointList => node.insert(MeshMaterial3d(point_list_material.clone())),
+        };
+        let entity = node
+            .insert((
+                MeshTag(id.key.level as u32),
+                Aabb::from_min_max(-half, half),
+                Transform::default(),
+                Visibility::Hidden,
+                PointNode {
+                    id,
+                    origin: chunk.origin,
+                },
+                bevy::light::NotShadowCaster,
+                Name::new(format!("{} {}", source.name, id.key)),
+            ))
+            .id();
+        let resident = Resident {
+            entity,
+            mesh,
+            points,
+            classes,
+            positions: Arc::new(chunk.positions),
+            origin: chunk.origin,
+        };
+        if let Some(old) = clouds
+            .cache
+            .insert(id, resident, points * bytes_per_point, frame)
+        {
+            commands.entity(old.entity).despawn();
+            meshes.remove(&old.mesh);
+        }
+    }
+    for (_, old) in clouds.cache.evict(frame) {
+        commands.entity(old.entity).despawn();
+        meshes.remove(&old.mesh);
+    }
+    let stats = &mut clouds.stats;
+    stats.nodes_wanted = clouds.wanted.len();
+    stats.nodes_resident = clouds.cache.len();
+    stats.bytes_resident = clouds.cache.used_bytes();
+    stats.pending_uploads = clouds.pending_uploads.len();
+    let shown: Vec<&Resident> = clouds
+        .wanted
+        .iter()
+        .filter_map(|id| clouds.cache.get(id))
+        .collect();
+    stats.nodes_shown = shown.len();
+    stats.points_shown = shown.iter().map(|r| r.points).sum();
+    stats.progress = if clouds.wanted.is_empty() {
+        1.0
+    } else {
+        shown.len() as f32 / clouds.wanted.len() as f32
+    };
+    stats.failed = clouds
+        .layers
+        .iter()
+        .flat_map(|l| &l.sources)
+        .map(|s| s.failures.len())
+        .sum();
+}
+
+/// A point node on screen: which node, and its f64 origin in the CRS.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct PointNode {
+    pub id: NodeId,
+    pub origin: DVec3,
+}
+
+fn world_from_crs_f32(p: [f32; 3]) -> [f32; 3] {
+    [p[0], p[2], -p[1]]
+}
+
+/// Shows the selected nodes of visible layers, each placed relative to the camera (f64 maths,
+/// then one f32 cast of a small offset).
+fn place_nodes_relative_to_camera(
+    clouds: Res<PointClouds>,
+    view: Option<Res<StreamingView>>,
+    mut nodes: Query<(&PointNode, &mut Transform, &mut Visibility)>,
+) {
+    let Some(view) = view else { return };
+    for (node, mut transform, mut visibility) in &mut nodes {
+        let layer_visible = clouds
+            .layers
+            .get(usize::from(node.id.source.layer))
+            .is_some_and(|l| l.visible);
+        let show = layer_visible && clouds.shown.contains(&node.id);
+        let wanted = if show {
+            Visibility::Visible
+        } else {
+            Visibility::Hidden
+        };
+        visibility.set_if_neq(wanted);
+        if show {
+            let translation = Vec3::from_array(world_from_crs(node.origin - view.eye));
+            if transform.translation != translation {
+                transform.translation = translation;
+            }
+        }
+    }
+}
+
+/// Pushes the panel's style into each layer's material.
+fn update_layer_styles(
+    clouds: Res<PointClouds>,
+    settings: Res<PointCloudSettings>,
+    view: Option<Res<StreamingView>>,
+    mut materials: ResMut<Assets<PointCloudMaterial>>,
+) {
+    let eye_z = view.map_or(0.0, |v| v.eye.z);
+    let bounds = clouds.bounds();
+    for layer in &clouds.layers {
+        let Some(material) = materials.get(&layer.material) else {
+            continue;
+        };
+        let mut style = material.style.clone();
+        style.color_mode = settings.color_mode.shader_index();
+        style.point_size_px = settings.point_size_px;
+        style.adaptive = u32::from(settings.adaptive_size);
+        style.set_class_filter(&settings.classes);
+        style.opacity = layer.opacity;
+        style.intensity_max = f32::from(clouds.intensity_max.max(1));
+        if let Some(b) = &bounds {
+            style.elevation_min = (b.min.z - eye_z) as f32;
+            style.elevation_max = (b.max.z - eye_z) as f32;
+        }
+        let changed = style.color_mode != material.style.color_mode
+            || style.point_size_px != material.style.point_size_px
+            || style.adaptive != material.style.adaptive
+            || style.class_visible != material.style.class_visible
+            || style.opacity != material.style.opacity
+            || style.intensity_max != material.style.intensity_max
+            || style.elevation_min != material.style.elevation_min
+            || style.elevation_max != material.style.elevation_max;
+        if changed && let Some(mut material) = materials.get_mut(&layer.material) {
+            material.style = style;
+        }
+    }
+}

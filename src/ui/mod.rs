@@ -1,0 +1,191 @@
+//! The planner's side panel (bevy_egui): layers, point budget and size, colour mode, per-class
+//! visibility with counts, live statistics and the errors of nodes that failed to load.
+
+use crate::camera::CameraInput;
+use crate::pointcloud::info::class_name;
+use crate::pointcloud::streaming::{PointCloudSettings, PointClouds};
+use crate::pointcloud::style::{ColorMode, class_color};
+use bevy::diagnostic::{DiagnosticsStore, FrameTimeDiagnosticsPlugin};
+use bevy::prelude::*;
+use bevy_egui::input::EguiWantsInput;
+use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
+
+pub(crate) fn plugin(app: &mut App) {
+    app.add_plugins((EguiPlugin::default(), FrameTimeDiagnosticsPlugin::default()))
+        .add_systems(EguiPrimaryContextPass, side_panel)
+        .add_systems(
+            PostUpdate,
+            let_the_panel_take_the_pointer.before(crate::camera::CameraSystems::Input),
+        );
+}
+
+/// The camera ignores the mouse while it is over the panel or dragging a slider.
+fn let_the_panel_take_the_pointer(wants: Res<EguiWantsInput>, mut input: ResMut<CameraInput>) {
+    input.captured_by_ui = wants.wants_any_pointer_input() || wants.wants_any_keyboard_input();
+}
+
+fn side_panel(
+    mut contexts: EguiContexts,
+    mut clouds: ResMut<PointClouds>,
+    mut settings: ResMut<PointCloudSettings>,
+    diagnostics: Res<DiagnosticsStore>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let mut root = egui::Ui::new(
+        ctx.clone(),
+        "viewport".into(),
+        egui::UiBuilder::new()
+            .layer_id(egui::LayerId::background())
+            .max_rect(ctx.viewport_rect()),
+    );
+    egui::Panel::left("jumeau_panel")
+        .resizable(true)
+        .default_size(300.0)
+        .show(&mut root, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.heading("Jumeau");
+                layers_ui(ui, &mut clouds);
+                ui.separator();
+                display_ui(ui, &mut settings);
+                ui.separator();
+                classes_ui(ui, &clouds, &mut settings);
+                ui.separator();
+                stats_ui(ui, &clouds, &settings, &diagnostics);
+                messages_ui(ui, &clouds);
+            });
+        });
+    Ok(())
+}
+
+fn layers_ui(ui: &mut egui::Ui, clouds: &mut PointClouds) {
+    ui.label(egui::RichText::new("Layers").strong());
+    for layer in &mut clouds.layers {
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut layer.visible, &layer.name);
+        });
+        ui.add(egui::Slider::new(&mut layer.opacity, 0.05..=1.0).text("opacity"));
+        ui.label(format!(
+            "{} source(s), {} points",
+            layer.sources.len(),
+            group_digits(layer.total_points())
+        ));
+    }
+}
+
+fn display_ui(ui: &mut egui::Ui, settings: &mut PointCloudSettings) {
+    ui.label(egui::RichText::new("Display").strong());
+    ui.add(
+        egui::Slider::new(&mut settings.point_budget, 100_000..=30_000_000)
+            .logarithmic(true)
+            .text("point budget"),
+    );
+    ui.add(egui::Slider::new(&mut settings.point_size_px, 1.0..=10.0).text("point size (px)"));
+    ui.checkbox(&mut settings.adaptive_size, "adaptive size");
+    ui.horizontal_wrapped(|ui| {
+        for mode in ColorMode::ALL {
+            ui.radio_value(&mut settings.color_mode, mode, mode.label());
+        }
+    });
+}
+
+fn classes_ui(ui: &mut egui::Ui, clouds: &PointClouds, settings: &mut PointCloudSettings) {
+    egui::CollapsingHeader::new("Classes (points loaded)")
+        .default_open(settings.color_mode == ColorMode::Classification)
+        .show(ui, |ui| {
+            let counts = clouds.class_counts();
+            for code in 0..=255u8 {
+                let count = counts[usize::from(code)];
+                if count == 0 {
+                    continue;
+                }
+                ui.horizontal(|ui| {
+                    let [r, g, b] = class_color(code);
+                    ui.colored_label(egui::Color32::from_rgb(r, g, b), "■");
+                    let mut visible = settings.classes.is_visible(code);
+                    if ui
+                        .checkbox(&mut visible, format!("{code} {}", class_name(code)))
+                        .changed()
+                    {
+                        settings.classes.set_visible(code, visible);
+                    }
+                    ui.label(group_digits(count));
+                });
+            }
+        });
+}
+
+fn stats_ui(
+    ui: &mut egui::Ui,
+    clouds: &PointClouds,
+    settings: &PointCloudSettings,
+    diagnostics: &DiagnosticsStore,
+) {
+    let s = &clouds.stats;
+    ui.label(egui::RichText::new("Statistics").strong());
+    ui.add(egui::ProgressBar::new(s.progress).text(format!(
+        "loading {}/{} nodes",
+        s.nodes_shown, s.nodes_wanted
+    )));
+    ui.label(format!("points shown: {}", group_digits(s.points_shown)));
+    ui.label(format!(
+        "nodes resident: {}  (queued {}, in flight {}, to upload {})",
+        s.nodes_resident, s.queued, s.in_flight, s.pending_uploads
+    ));
+    ui.label(format!(
+        "memory: {:.0} / {:.0} MiB",
+        s.bytes_resident as f64 / 1048576.0,
+        settings.memory_budget_bytes as f64 / 1048576.0
+    ));
+    ui.label(format!(
+        "fetched: {:.1} MiB",
+        s.bytes_fetched as f64 / 1048576.0
+    ));
+    if let Some(ms) = diagnostics
+        .get(&FrameTimeDiagnosticsPlugin::FRAME_TIME)
+        .and_then(|d| d.smoothed())
+    {
+        ui.label(format!("frame time: {ms:.1} ms"));
+    }
+    if s.failed > 0 {
+        ui.colored_label(
+            egui::Color32::from_rgb(230, 120, 60),
+            format!("{} node(s) failed, retried later", s.failed),
+        );
+    }
+}
+
+fn messages_ui(ui: &mut egui::Ui, clouds: &PointClouds) {
+    if clouds.messages.is_empty() {
+        return;
+    }
+    egui::CollapsingHeader::new("Errors")
+        .default_open(true)
+        .show(ui, |ui| {
+            for message in clouds.messages.iter().rev().take(6) {
+                ui.label(egui::RichText::new(message).small());
+            }
+        });
+}
+
+/// 12345678 → "12 345 678".
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn digits_are_grouped_by_three() {
+        assert_eq!(super::group_digits(0), "0");
+        assert_eq!(super::group_digits(999), "999");
+        assert_eq!(super::group_digits(1_234_567), "1\u{202f}234\u{202f}567");
+    }
+}

@@ -1,0 +1,289 @@
+//! Headless rendering on the GPU (lavapipe in CI): golden images of the IGN tile by
+//! classification, autzen in RGB and the demo twin; camera-relative precision at Lambert-93
+//! magnitudes; a corrupt node that fails while the rest renders.
+//!
+//! Golden images live in `tests/snapshots/`; `UPDATE_SNAPSHOTS=1 cargo test --release --test
+//! render` rewrites them. A mismatch writes `*.actual.png` next to the golden.
+
+mod common;
+
+use glam::DVec3;
+use image::RgbaImage;
+use jumeau::app::ViewerSetup;
+use jumeau::headless::{Offscreen, RenderOptions, render};
+use jumeau::pointcloud::open::open_layer;
+use jumeau::pointcloud::streaming::{Layer, PointCloudSettings, StreamSource};
+use jumeau::pointcloud::style::ColorMode;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+const W: u32 = 320;
+const H: u32 = 240;
+
+/// One GPU app at a time in this process.
+fn gpu() -> MutexGuard<'static, ()> {
+    static GPU: Mutex<()> = Mutex::new(());
+    GPU.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn snapshot_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots")
+}
+
+/// Compares with the golden image: per-channel difference ≤ `tol` on all but `max_frac` pixels.
+fn assert_matches_snapshot(name: &str, image: &RgbaImage) {
+    let golden = snapshot_dir().join(format!("{name}.png"));
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !golden.exists() {
+        std::fs::create_dir_all(snapshot_dir()).unwrap();
+        image.save(&golden).unwrap();
+        eprintln!("wrote {}", golden.display());
+        return;
+    }
+    let expected = image::open(&golden).unwrap().to_rgba8();
+    let result = compare(&expected, image, 12, 0.01);
+    if let Err(problem) = result {
+        let actual = snapshot_dir().join(format!("{name}.actual.png"));
+        image.save(&actual).unwrap();
+        panic!(
+            "{name}: {problem} (see {}; UPDATE_SNAPSHOTS=1 to accept)",
+            actual.display()
+        );
+    }
+}
+
+fn compare(a: &RgbaImage, b: &RgbaImage, tol: u8, max_frac: f64) -> Result<f64, String> {
+    if a.dimensions() != b.dimensions() {
+        return Err(format!("size {:?} vs {:?}", a.dimensions(), b.dimensions()));
+    }
+    let frac = differing(a, b, tol, 0, 0);
+    if frac > max_frac {
+        Err(format!("{:.2}% of pixels differ", frac * 100.0))
+    } else {
+        Ok(frac)
+    }
+}
+
+/// Fraction of pixels of `a` that differ from `b` shifted by (dx, dy), over the overlap.
+fn differing(a: &RgbaImage, b: &RgbaImage, tol: u8, dx: i32, dy: i32) -> f64 {
+    let (w, h) = a.dimensions();
+    let mut diff = 0u64;
+    let mut total = 0u64;
+    for y in 1..h as i32 - 1 {
+        for x in 1..w as i32 - 1 {
+            let p = a.get_pixel(x as u32, y as u32);
+            let q = b.get_pixel((x + dx) as u32, (y + dy) as u32);
+            total += 1;
+            if p.0
+                .iter()
+                .zip(q.0.iter())
+                .any(|(u, v)| u.abs_diff(*v) > tol)
+            {
+                diff += 1;
+            }
+        }
+    }
+    diff as f64 / total.max(1) as f64
+}
+
+fn background() -> [u8; 3] {
+    let c = jumeau::app::BACKGROUND.to_srgba();
+    [c.red, c.green, c.blue].map(|v| (v * 255.0).round() as u8)
+}
+
+/// Fraction of pixels that are not the background.
+fn coverage(image: &RgbaImage) -> f64 {
+    let bg = background();
+    let covered = image
+        .pixels()
+        .filter(|p| (0..3).any(|i| p.0[i].abs_diff(bg[i]) > 6))
+        .count();
+    covered as f64 / f64::from(image.width() * image.height())
+}
+
+/// Pixels within `tol` of an sRGB colour.
+fn count_color(image: &RgbaImage, rgb: [u8; 3], tol: u8) -> usize {
+    image
+        .pixels()
+        .filter(|p| (0..3).all(|i| p.0[i].abs_diff(rgb[i]) <= tol))
+        .count()
+}
+
+fn settings(color: ColorMode) -> PointCloudSettings {
+    PointCloudSettings {
+        color_mode: color,
+        point_budget: 2_000_000,
+        point_size_px: 2.0,
+        ..PointCloudSettings::default()
+    }
+}
+
+fn layer(inputs: &[PathBuf], cache: &Path) -> Layer {
+    let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+    open_layer("test", &inputs, cache, false).unwrap()
+}
+
+fn options() -> RenderOptions {
+    RenderOptions {
+        width: W,
+        height: H,
+        timeout: Duration::from_secs(120),
+    }
+}
+
+#[test]
+fn ign_tile_by_classification() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let cache = tempfile::tempdir().unwrap();
+    let tile = data.join("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz");
+    let setup = ViewerSetup {
+        layers: vec![layer(&[tile], cache.path())],
+        settings: settings(ColorMode::Classification),
+        camera: None,
+    };
+    let report = render(setup, options()).unwrap();
+    assert!(
+        report.settled,
+        "streaming never settled: {:?}",
+        report.stats
+    );
+    // The whole decimated tile fits the budget: every point is shown.
+    assert_eq!(report.stats.points_shown, 289_055);
+    let image = &report.image;
+    assert!(coverage(image) > 0.3, "coverage {}", coverage(image));
+    // Ground (class 2) dominates the tile, buildings (6) are there too: their palette colours
+    // must show up (no tonemapping on top of the palette).
+    let ground = count_color(image, jumeau::pointcloud::style::class_color(2), 3);
+    let building = count_color(image, jumeau::pointcloud::style::class_color(6), 3);
+    assert!(ground > 5_000, "ground pixels {ground}");
+    assert!(building > 100, "building pixels {building}");
+    assert_matches_snapshot("ign_classification", image);
+}
+
+#[test]
+fn autzen_in_rgb() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let cache = tempfile::tempdir().unwrap();
+    let setup = ViewerSetup {
+        layers: vec![layer(&[data.join("lidar/autzen_trim.laz")], cache.path())],
+        settings: settings(ColorMode::Rgb),
+        camera: None,
+    };
+    let report = render(setup, options()).unwrap();
+    assert!(report.settled);
+    assert!(report.stats.points_shown > 100_000);
+    let image = &report.image;
+    assert!(coverage(image) > 0.3, "coverage {}", coverage(image));
+    // RGB imagery: many distinct colours, not a palette.
+    let distinct: std::collections::HashSet<[u8; 3]> = image
+        .pixels()
+        .map(|p| [p.0[0] & 0xf0, p.0[1] & 0xf0, p.0[2] & 0xf0])
+        .collect();
+    assert!(distinct.len() > 60, "{} colours", distinct.len());
+    assert_matches_snapshot("autzen_rgb", image);
+}
+
+#[test]
+fn demo_twin() {
+    let _gpu = gpu();
+    let dir = tempfile::tempdir().unwrap();
+    let copc = jumeau::demo::demo_twin_copc(dir.path(), 300_000).unwrap();
+    let source = StreamSource::open(
+        "demo",
+        Arc::new(jumeau::io::FileSource::open(&copc).unwrap()),
+    )
+    .unwrap();
+    let setup = ViewerSetup {
+        layers: vec![Layer::new("demo", vec![source])],
+        settings: settings(ColorMode::Rgb),
+        camera: None,
+    };
+    let report = render(setup, options()).unwrap();
+    assert!(report.settled);
+    assert_eq!(report.stats.points_shown, 300_000);
+    assert!(coverage(&report.image) > 0.3);
+    assert_matches_snapshot("demo_twin", &report.image);
+}
+
+/// Camera-relative rendering: close up on the IGN tile (y ≈ 6.83 × 10⁶ m), moving the camera
+/// by 1 mm changes the image by at most a one-pixel shift. With raw f32 Lambert-93 coordinates
+/// (0.5 m steps) the points would jump by many pixels.
+#[test]
+fn no_jitter_at_lambert93_magnitudes() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let cache = tempfile::tempdir().unwrap();
+    let tile = data.join("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz");
+    let make = |offset: DVec3| {
+        let target = DVec3::new(292_500.0, 6_832_500.0, 60.0) + offset;
+        ViewerSetup {
+            layers: vec![layer(std::slice::from_ref(&tile), cache.path())],
+            settings: settings(ColorMode::Classification),
+            camera: Some((target + DVec3::new(0.0, -25.0, 25.0), target)),
+        }
+    };
+    let a = render(make(DVec3::ZERO), options()).unwrap();
+    let b = render(make(DVec3::new(0.001, 0.001, 0.001)), options()).unwrap();
+    assert!(coverage(&a.image) > 0.2, "close-up shows points");
+    let best = (-1..=1)
+        .flat_map(|dx| (-1..=1).map(move |dy| (dx, dy)))
+        .map(|(dx, dy)| differing(&a.image, &b.image, 12, dx, dy))
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        best < 0.01,
+        "{:.2}% of pixels changed for a 1 mm move",
+        best * 100.0
+    );
+}
+
+/// One corrupt node: it is reported as failed (named) and the rest of the cloud renders.
+#[test]
+fn a_corrupt_node_fails_alone() {
+    let _gpu = gpu();
+    let dir = tempfile::tempdir().unwrap();
+    let copc = jumeau::demo::demo_twin_copc(dir.path(), 200_000).unwrap();
+    let mut bytes = std::fs::read(&copc).unwrap();
+    let reader =
+        jumeau::pointcloud::CopcReader::open(jumeau::io::MemorySource::new("x", bytes.clone()))
+            .unwrap();
+    let root = reader
+        .hierarchy
+        .get(jumeau::pointcloud::VoxelKey::ROOT)
+        .unwrap()
+        .data
+        .unwrap();
+    // The root's layer table claims more bytes than the chunk holds.
+    let at = root.offset as usize + 36 + 4;
+    bytes[at..at + 4].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+    let broken = dir.path().join("broken.copc.laz");
+    std::fs::write(&broken, &bytes).unwrap();
+    let source = StreamSource::open(
+        "broken.copc.laz",
+        Arc::new(jumeau::io::FileSource::open(&broken).unwrap()),
+    )
+    .unwrap();
+    let setup = ViewerSetup {
+        layers: vec![Layer::new("broken", vec![source])],
+        settings: settings(ColorMode::Rgb),
+        camera: None,
+    };
+    let mut offscreen = Offscreen::new(setup, W, H).unwrap();
+    let (_, settled) = offscreen.settle(Duration::from_secs(60));
+    assert!(settled);
+    let clouds = offscreen.clouds();
+    assert_eq!(clouds.stats.failed, 1, "{:?}", clouds.stats);
+    assert!(
+        clouds
+            .messages
+            .iter()
+            .any(|m| m.contains("broken.copc.laz") && m.contains("layers declare")),
+        "{:?}",
+        clouds.messages
+    );
+    let shown = clouds.stats.points_shown;
+    assert!(shown > 0 && shown < 200_000, "{shown}");
+    let image = offscreen.capture().unwrap();
+    assert!(coverage(&image) > 0.1);
+}
