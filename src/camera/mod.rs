@@ -26,20 +26,57 @@ pub struct ViewerCamera {
 }
 
 impl ViewerCamera {
-    /// A camera that frames `aabb` whole from the south, 45° above the horizon (as
-    /// [`View::framing`] does, so that `render` and `view` show the same picture).
+    /// A camera that frames `aabb` from the south, 45° above the horizon, as close as it can
+    /// while every corner stays on screen (with a small margin).
     pub fn framing(aabb: &CrsAabb, aspect: f64) -> Self {
-        let fov_y = 1.0f64;
         let radius = (aabb.size().length() * 0.5).max(1.0);
-        let fov = if aspect < 1.0 { fov_y * aspect } else { fov_y };
-        Self {
+        let mut camera = Self {
             focus: aabb.center(),
-            distance: radius / (fov * 0.5).sin(),
+            distance: radius,
             yaw: 0.0,
             pitch: -std::f64::consts::FRAC_PI_4,
-            fov_y,
+            fov_y: 1.0,
             fly: false,
+        };
+        let fits = |camera: &Self| {
+            let view = camera.lod_view(aspect, 1000.0);
+            (0..8).all(|corner| {
+                let p = DVec3::new(
+                    if corner & 1 == 0 {
+                        aabb.min.x
+                    } else {
+                        aabb.max.x
+                    },
+                    if corner & 2 == 0 {
+                        aabb.min.y
+                    } else {
+                        aabb.max.y
+                    },
+                    if corner & 4 == 0 {
+                        aabb.min.z
+                    } else {
+                        aabb.max.z
+                    },
+                );
+                let c = view.clip_from_world * p.extend(1.0);
+                c.w > 0.0 && (c.x / c.w).abs() <= 0.95 && (c.y / c.w).abs() <= 0.95
+            })
+        };
+        // The bounding sphere always fits from here; bisect down to the tightest distance.
+        let (mut near, mut far) = (
+            radius * 0.05,
+            radius / (0.5f64 * camera.fov_y.min(camera.fov_y * aspect)).sin(),
+        );
+        for _ in 0..40 {
+            camera.distance = 0.5 * (near + far);
+            if fits(&camera) {
+                far = camera.distance;
+            } else {
+                near = camera.distance;
+            }
         }
+        camera.distance = far;
+        camera
     }
 
     /// A camera at `eye` looking at `target`.
