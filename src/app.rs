@@ -48,11 +48,12 @@ impl ViewerSetup {
 pub fn add_twin(app: &mut App, setup: ViewerSetup, aspect: f64) -> ViewerCamera {
     let camera = setup.initial_camera(aspect);
     let memory = setup.settings.memory_budget_bytes;
+    let path = setup.settings.render_path;
     app.insert_resource(ClearColor(BACKGROUND))
         .add_plugins(PointCloudPlugin {
             settings: setup.settings,
         })
-        .insert_resource(PointClouds::new(setup.layers, memory));
+        .insert_resource(PointClouds::new(setup.layers, memory, path));
     crate::camera::plugin(app);
     camera
 }

@@ -2,7 +2,8 @@
 //! thread, the queue is replaced as the camera moves (requests no longer wanted are cancelled
 //! before they start), and results come back through a channel.
 //!
-//! The pool knows nothing of Bevy; the streaming systems own one and feed it each frame.
+//! The pool knows nothing of Bevy; the streaming systems own one, feed it each frame, and give
+//! it a `prepare` step that turns a decoded chunk into what the GPU needs, also off the main thread.
 
 use super::copc::{Attributes, NodeDecoder, PointChunk};
 use super::octree::{NodeData, PageRef, VoxelKey};
@@ -47,13 +48,13 @@ pub struct Job {
 
 /// What came back for a job.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum Outcome<P> {
     Node {
         id: SourceId,
         key: VoxelKey,
         /// Compressed bytes fetched for it.
         fetched_bytes: u64,
-        result: Result<PointChunk, String>,
+        result: Result<P, String>,
     },
     Page {
         id: SourceId,
@@ -70,18 +71,22 @@ struct Queue {
     shutdown: bool,
 }
 
+/// Turns a decoded chunk into what the caller keeps (run on the worker).
+pub type Prepare<P> = Arc<dyn Fn(PointChunk) -> P + Send + Sync>;
+
 /// The worker pool. Dropping it stops the workers once their current job is done.
-pub struct FetchPool {
+pub struct FetchPool<P> {
     shared: Arc<(Mutex<Queue>, Condvar)>,
-    results: Mutex<Receiver<Outcome>>,
-    sender: Sender<Outcome>,
+    results: Mutex<Receiver<Outcome<P>>>,
+    sender: Sender<Outcome<P>>,
+    prepare: Prepare<P>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
-impl FetchPool {
+impl<P: Send + 'static> FetchPool<P> {
     /// A pool of `workers` threads (the concurrency limit). With 0 workers, nothing runs until
     /// [`FetchPool::run_inline`] is called (for single-threaded targets and tests).
-    pub fn new(workers: usize) -> Self {
+    pub fn new(workers: usize, prepare: Prepare<P>) -> Self {
         let shared = Arc::new((
             Mutex::new(Queue {
                 jobs: VecDeque::new(),
@@ -95,9 +100,10 @@ impl FetchPool {
             .filter_map(|i| {
                 let shared = shared.clone();
                 let sender = sender.clone();
+                let prepare = prepare.clone();
                 std::thread::Builder::new()
                     .name(format!("jumeau-fetch-{i}"))
-                    .spawn(move || worker(&shared, &sender))
+                    .spawn(move || worker(&shared, &sender, &prepare))
                     .ok()
             })
             .collect();
@@ -105,6 +111,7 @@ impl FetchPool {
             shared,
             results: Mutex::new(results),
             sender,
+            prepare,
             threads,
         }
     }
@@ -134,7 +141,7 @@ impl FetchPool {
     }
 
     /// Results that arrived since the last call.
-    pub fn try_results(&self) -> Vec<Outcome> {
+    pub fn try_results(&self) -> Vec<Outcome<P>> {
         self.results
             .lock()
             .map(|r| r.try_iter().collect())
@@ -153,7 +160,7 @@ impl FetchPool {
             };
             match job {
                 Some(job) => {
-                    let _ = self.sender.send(run(&job));
+                    let _ = self.sender.send(run(&job, &*self.prepare));
                 }
                 None => break,
             }
@@ -161,7 +168,7 @@ impl FetchPool {
     }
 }
 
-impl Drop for FetchPool {
+impl<P> Drop for FetchPool<P> {
     fn drop(&mut self) {
         let (lock, wake) = &*self.shared;
         lock.lock().unwrap_or_else(PoisonError::into_inner).shutdown = true;
@@ -171,7 +178,7 @@ impl Drop for FetchPool {
     }
 }
 
-fn worker(shared: &(Mutex<Queue>, Condvar), results: &Sender<Outcome>) {
+fn worker<P>(shared: &(Mutex<Queue>, Condvar), results: &Sender<Outcome<P>>, prepare: &Prepare<P>) {
     let (lock, wake) = shared;
     loop {
         let job = {
@@ -187,7 +194,7 @@ fn worker(shared: &(Mutex<Queue>, Condvar), results: &Sender<Outcome>) {
                 queue = wake.wait(queue).unwrap_or_else(PoisonError::into_inner);
             }
         };
-        let sent = results.send(run(&job));
+        let sent = results.send(run(&job, &**prepare));
         // Leave the in-flight set only once the result is in the channel: the main thread never
         // sees a job as neither running nor answered, so it never queues it twice.
         lock.lock()
@@ -200,7 +207,7 @@ fn worker(shared: &(Mutex<Queue>, Condvar), results: &Sender<Outcome>) {
     }
 }
 
-fn run(job: &Job) -> Outcome {
+fn run<P>(job: &Job, prepare: &(dyn Fn(PointChunk) -> P + Send + Sync)) -> Outcome<P> {
     match job.request {
         Request::Node { key, data } => {
             let fetched = job.source.read_range(data.offset, data.byte_size);
@@ -208,6 +215,7 @@ fn run(job: &Job) -> Outcome {
             let result = fetched.map_err(|e| e.to_string()).and_then(|bytes| {
                 job.decoder
                     .decode(key, data, &bytes, job.attributes)
+                    .map(prepare)
                     .map_err(|e| e.to_string())
             });
             Outcome::Node {

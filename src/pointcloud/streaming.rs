@@ -152,6 +152,49 @@ fn union(boxes: impl Iterator<Item = CrsAabb>) -> Option<CrsAabb> {
     })
 }
 
+/// A decoded node made ready for the GPU on a worker thread.
+pub struct PreparedNode {
+    pub mesh: Mesh,
+    pub points: u64,
+    pub classes: Box<[u32; 256]>,
+    pub positions: Arc<Vec<[f32; 3]>>,
+    pub origin: DVec3,
+    pub intensity_max: u16,
+}
+
+impl PreparedNode {
+    /// Builds the mesh of `path` and the panel's numbers from a decoded chunk.
+    pub fn prepare(chunk: PointChunk, path: RenderPath) -> Self {
+        let positions_world: Vec<[f32; 3]> = chunk
+            .positions
+            .iter()
+            .map(|p| world_from_crs_f32(*p))
+            .collect();
+        let mesh = match path {
+            RenderPath::Splats => splat_mesh(&chunk, &positions_world),
+            RenderPath::PointList => point_list_mesh(&chunk, positions_world),
+        };
+        let mut classes = Box::new([0u32; 256]);
+        if let Some(c) = &chunk.classification {
+            for &code in c {
+                classes[usize::from(code)] += 1;
+            }
+        }
+        Self {
+            mesh,
+            points: chunk.len() as u64,
+            classes,
+            intensity_max: chunk
+                .intensity
+                .as_ref()
+                .and_then(|v| v.iter().max().copied())
+                .unwrap_or(0),
+            origin: chunk.origin,
+            positions: Arc::new(chunk.positions),
+        }
+    }
+}
+
 /// A node on the GPU.
 pub struct Resident {
     pub entity: Entity,
@@ -181,15 +224,17 @@ pub struct StreamStats {
     pub nodes_loaded: u64,
     /// Wanted nodes that are shown, 0..1.
     pub progress: f32,
+    /// Main-thread time of the streaming systems this frame (select to place), ms.
+    pub streaming_ms: f64,
 }
 
 /// Every point-cloud layer and the machinery that streams them.
 #[derive(Resource)]
 pub struct PointClouds {
     pub layers: Vec<Layer>,
-    pool: FetchPool,
+    pool: FetchPool<PreparedNode>,
     cache: LruCache<NodeId, Resident>,
-    pending_uploads: Vec<(NodeId, PointChunk)>,
+    pending_uploads: Vec<(NodeId, PreparedNode)>,
     /// Nodes of the current selection, in priority order.
     wanted: Vec<NodeId>,
     shown: HashSet<NodeId>,
@@ -199,16 +244,21 @@ pub struct PointClouds {
     pub messages: Vec<String>,
     /// Largest intensity seen so far (the intensity ramp's white).
     pub intensity_max: u16,
+    frame_started: Option<Instant>,
 }
 
 /// Workers fetching at once: the concurrency limit for HTTP and files alike.
 pub const FETCH_WORKERS: usize = 4;
 
 impl PointClouds {
-    pub fn new(layers: Vec<Layer>, memory_budget_bytes: u64) -> Self {
+    /// Streams `layers` within `memory_budget_bytes`, building meshes for `path`.
+    pub fn new(layers: Vec<Layer>, memory_budget_bytes: u64, path: RenderPath) -> Self {
         Self {
             layers,
-            pool: FetchPool::new(FETCH_WORKERS),
+            pool: FetchPool::new(
+                FETCH_WORKERS,
+                Arc::new(move |chunk| PreparedNode::prepare(chunk, path)),
+            ),
             cache: LruCache::new(memory_budget_bytes),
             pending_uploads: Vec::new(),
             wanted: Vec::new(),
@@ -217,6 +267,7 @@ impl PointClouds {
             stats: StreamStats::default(),
             messages: Vec::new(),
             intensity_max: 0,
+            frame_started: None,
         }
     }
 
@@ -383,6 +434,7 @@ fn select_visible_nodes(
     view: Option<Res<StreamingView>>,
 ) {
     let clouds = &mut *clouds;
+    clouds.frame_started = Some(Instant::now());
     clouds.stats.frame += 1;
     let Some(view) = view else { return };
     let budget = PointBudget {
@@ -514,17 +566,15 @@ fn receive_loaded_nodes(mut clouds: ResMut<PointClouds>) {
             } => {
                 clouds.stats.bytes_fetched += fetched_bytes;
                 match result {
-                    Ok(chunk) => {
+                    Ok(node) => {
                         if let Some(source) = clouds.source_mut(id) {
                             source.failures.remove(&key);
                         }
-                        if let Some(max) = chunk.intensity.as_ref().and_then(|v| v.iter().max()) {
-                            clouds.intensity_max = clouds.intensity_max.max(*max);
-                        }
+                        clouds.intensity_max = clouds.intensity_max.max(node.intensity_max);
                         clouds.stats.nodes_loaded += 1;
                         clouds
                             .pending_uploads
-                            .push((NodeId { source: id, key }, chunk));
+                            .push((NodeId { source: id, key }, node));
                     }
                     Err(error) => {
                         let Some(source) = clouds.source_mut(id) else {
@@ -592,41 +642,27 @@ fn upload_resident_nodes(
         .pending_uploads
         .sort_by_key(|(id, _)| rank.get(id).copied().unwrap_or(usize::MAX));
     let ready = settings.uploads_per_frame.min(clouds.pending_uploads.len());
-    let batch: Vec<(NodeId, PointChunk)> = clouds.pending_uploads.drain(..ready).collect();
+    let batch: Vec<(NodeId, PreparedNode)> = clouds.pending_uploads.drain(..ready).collect();
     clouds
         .pending_uploads
         .retain(|(id, _)| rank.contains_key(id));
-    for (id, chunk) in batch {
+    for (id, node) in batch {
         let Some(layer) = clouds.layers.get(usize::from(id.source.layer)) else {
             continue;
         };
         let Some(source) = layer.sources.get(usize::from(id.source.source)) else {
             continue;
         };
-        let positions_world: Vec<[f32; 3]> = chunk
-            .positions
-            .iter()
-            .map(|p| world_from_crs_f32(*p))
-            .collect();
-        let mesh = meshes.add(match settings.render_path {
-            RenderPath::Splats => splat_mesh(&chunk, &positions_world),
-            RenderPath::PointList => point_list_mesh(&chunk, positions_world),
-        });
         let cube = source.reader.hierarchy.cube.bounds(id.key);
         let half = Vec3::from_array(world_from_crs(cube.size() * 0.5)).abs();
-        let mut classes = Box::new([0u32; 256]);
-        if let Some(c) = &chunk.classification {
-            for &code in c {
-                classes[usize::from(code)] += 1;
-            }
-        }
-        let points = chunk.len() as u64;
-        let mut node = commands.spawn(Mesh3d(mesh.clone()));
+        let points = node.points;
+        let mesh = meshes.add(node.mesh);
+        let mut entity = commands.spawn(Mesh3d(mesh.clone()));
         match settings.render_path {
-            RenderPath::Splats => node.insert(MeshMaterial3d(layer.material.clone())),
-            RenderPath::PointList => node.insert(MeshMaterial3d(point_list_material.clone())),
+            RenderPath::Splats => entity.insert(MeshMaterial3d(layer.material.clone())),
+            RenderPath::PointList => entity.insert(MeshMaterial3d(point_list_material.clone())),
         };
-        let entity = node
+        let entity = entity
             .insert((
                 MeshTag(id.key.level as u32),
                 Aabb::from_min_max(-half, half),
@@ -634,7 +670,7 @@ fn upload_resident_nodes(
                 Visibility::Hidden,
                 PointNode {
                     id,
-                    origin: chunk.origin,
+                    origin: node.origin,
                 },
                 bevy::light::NotShadowCaster,
                 Name::new(format!("{} {}", source.name, id.key)),
@@ -644,9 +680,9 @@ fn upload_resident_nodes(
             entity,
             mesh,
             points,
-            classes,
-            positions: Arc::new(chunk.positions),
-            origin: chunk.origin,
+            classes: node.classes,
+            positions: node.positions,
+            origin: node.origin,
         };
         if let Some(old) = clouds
             .cache
@@ -699,11 +735,12 @@ fn world_from_crs_f32(p: [f32; 3]) -> [f32; 3] {
 /// Shows the selected nodes of visible layers, each placed relative to the camera (f64 maths,
 /// then one f32 cast of a small offset).
 fn place_nodes_relative_to_camera(
-    clouds: Res<PointClouds>,
+    mut clouds: ResMut<PointClouds>,
     view: Option<Res<StreamingView>>,
     mut nodes: Query<(&PointNode, &mut Transform, &mut Visibility)>,
 ) {
     let Some(view) = view else { return };
+    let clouds = &mut *clouds;
     for (node, mut transform, mut visibility) in &mut nodes {
         let layer_visible = clouds
             .layers
@@ -722,6 +759,9 @@ fn place_nodes_relative_to_camera(
                 transform.translation = translation;
             }
         }
+    }
+    if let Some(started) = clouds.frame_started.take() {
+        clouds.stats.streaming_ms = started.elapsed().as_secs_f64() * 1e3;
     }
 }
 

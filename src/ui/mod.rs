@@ -144,7 +144,10 @@ fn stats_ui(
         .get(&FrameTimeDiagnosticsPlugin::FRAME_TIME)
         .and_then(|d| d.smoothed())
     {
-        ui.label(format!("frame time: {ms:.1} ms"));
+        ui.label(format!(
+            "frame time: {ms:.1} ms (streaming {:.2} ms)",
+            s.streaming_ms
+        ));
     }
     if s.failed > 0 {
         ui.colored_label(
