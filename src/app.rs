@@ -2,6 +2,7 @@
 //! renderer (`jumeau render`, golden images) share the same plugins and camera.
 
 use crate::camera::{CameraInput, ViewerCamera};
+use crate::pointcloud::render::edl::EyeDomeLighting;
 use crate::pointcloud::streaming::{Layer, PointCloudSettings, PointClouds};
 use crate::pointcloud::{PointCloudPlugin, octree::Aabb as CrsAabb};
 use bevy::core_pipeline::tonemapping::Tonemapping;
@@ -16,8 +17,9 @@ pub struct ViewerSetup {
     pub camera: Option<(DVec3, DVec3)>,
 }
 
-/// Background of the 3D view (sRGB).
-pub const BACKGROUND: Color = Color::srgb(0.08, 0.09, 0.11);
+/// Background of the 3D view (sRGB). Alpha 0 marks "no point" for eye-dome lighting, whose
+/// pass writes alpha 1 everywhere.
+pub const BACKGROUND: Color = Color::srgba(0.08, 0.09, 0.11, 0.0);
 
 impl ViewerSetup {
     /// Bounds of everything to show, in the CRS.
@@ -69,6 +71,9 @@ pub fn camera_bundle(camera: ViewerCamera) -> impl Bundle {
         }),
         // Colours are what the file says: no tonemapping curve on top.
         Tonemapping::None,
+        // Float target: its alpha carries the log-depth for eye-dome lighting.
+        bevy::camera::Hdr,
+        EyeDomeLighting::default(),
         Transform::from_rotation(camera.rotation()),
     )
 }

@@ -109,9 +109,11 @@ fn count_color(image: &RgbaImage, rgb: [u8; 3], tol: u8) -> usize {
         .count()
 }
 
+/// Eye-dome lighting is on except for classification, whose palette colours the tests count.
 fn settings(color: ColorMode) -> PointCloudSettings {
     PointCloudSettings {
         color_mode: color,
+        edl: color != ColorMode::Classification,
         point_budget: 2_000_000,
         point_size_px: 2.0,
         ..PointCloudSettings::default()

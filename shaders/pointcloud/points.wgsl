@@ -17,6 +17,10 @@ struct PointStyle {
     elevation_max: f32,
     intensity_max: f32,
     opacity: f32,
+    // 1: write log2(view depth / reference depth) as alpha for the eye-dome lighting pass.
+    edl: u32,
+    // log2 of the camera's focus distance: log-depths near 0 keep f16 precision.
+    edl_log2_reference: f32,
 };
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> style: PointStyle;
@@ -33,6 +37,7 @@ struct VertexOutput {
     @builtin(position) clip_position: vec4<f32>,
     @location(0) color: vec4<f32>,
     @location(1) corner: vec2<f32>,
+    @location(2) view_depth: f32,
 };
 
 fn srgb_to_linear(c: vec3<f32>) -> vec3<f32> {
@@ -80,6 +85,7 @@ fn vertex(v: Vertex) -> VertexOutput {
         let spacing_px = spacing * view.clip_from_view[1][1] * view.viewport.w * 0.5 / max(clip.w, 1e-6);
         size = clamp(spacing_px, style.point_size_px, style.point_size_px * 4.0);
     }
+    out.view_depth = clip.w;
     clip = vec4<f32>(clip.xy + corner * size / view.viewport.zw * clip.w, clip.zw);
     out.clip_position = clip;
 
@@ -109,6 +115,11 @@ fn vertex(v: Vertex) -> VertexOutput {
 fn fragment(in: VertexOutput) -> @location(0) vec4<f32> {
     if dot(in.corner, in.corner) > 1.0 {
         discard;
+    }
+    if style.edl != 0u && style.opacity >= 1.0 {
+        let d = log2(max(in.view_depth, 1e-6)) - style.edl_log2_reference;
+        // 0 is the background's alpha: nudge an exact 0 off it.
+        return vec4<f32>(in.color.rgb, select(d, 1e-6, abs(d) < 1e-6));
     }
     return in.color;
 }

@@ -364,6 +364,7 @@ fn apply_camera(
         commands.insert_resource(StreamingView {
             view: rig.lod_view(aspect, f64::from(size.y)),
             eye: rig.eye(),
+            focus_distance: rig.distance,
         });
     }
 }

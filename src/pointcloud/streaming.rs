@@ -8,6 +8,7 @@ use super::copc::{Attributes, CopcReader, NodeDecoder, PointChunk};
 use super::fetch::{FetchPool, Job, Outcome, Request, SourceId};
 use super::lod::{PointBudget, SelectedNode, View, select_nodes};
 use super::octree::{Aabb as CrsAabb, VoxelKey};
+use super::render::edl::EyeDomeLighting;
 use super::render::{BYTES_PER_POINT, PointCloudMaterial, point_list_mesh, splat_mesh};
 use super::style::{ClassFilter, ColorMode};
 use crate::georef::world_from_crs;
@@ -34,6 +35,8 @@ pub struct PointCloudSettings {
     /// Stop refining where the spacing is below this many pixels.
     pub min_spacing_px: f64,
     pub render_path: RenderPath,
+    /// Eye-dome lighting (outlines shapes by depth differences).
+    pub edl: bool,
 }
 
 /// How nodes are drawn. Chosen when the app starts (meshes are built for one path).
@@ -59,6 +62,7 @@ impl Default for PointCloudSettings {
             classes: ClassFilter::default(),
             min_spacing_px: 1.0,
             render_path: RenderPath::Splats,
+            edl: true,
         }
     }
 }
@@ -349,6 +353,8 @@ pub struct StreamingView {
     pub view: View,
     /// Camera position in the CRS: the origin of the render frame.
     pub eye: DVec3,
+    /// Distance from the eye to what the camera looks at, metres.
+    pub focus_distance: f64,
 }
 
 /// Order of the streaming systems within a frame.
@@ -379,7 +385,12 @@ pub(crate) fn plugin(app: &mut App) {
             select_visible_nodes.in_set(PointCloudSystems::Select),
             receive_loaded_nodes.in_set(PointCloudSystems::Receive),
             upload_resident_nodes.in_set(PointCloudSystems::Upload),
-            (place_nodes_relative_to_camera, update_layer_styles).in_set(PointCloudSystems::Place),
+            (
+                place_nodes_relative_to_camera,
+                update_layer_styles,
+                switch_eye_dome_lighting,
+            )
+                .in_set(PointCloudSystems::Place),
         ),
     );
 }
@@ -772,7 +783,10 @@ fn update_layer_styles(
     view: Option<Res<StreamingView>>,
     mut materials: ResMut<Assets<PointCloudMaterial>>,
 ) {
-    let eye_z = view.map_or(0.0, |v| v.eye.z);
+    let eye_z = view.as_ref().map_or(0.0, |v| v.eye.z);
+    let log2_reference = view
+        .as_ref()
+        .map_or(0.0, |v| v.focus_distance.max(1e-3).log2()) as f32;
     let bounds = clouds.bounds();
     for layer in &clouds.layers {
         let Some(material) = materials.get(&layer.material) else {
@@ -784,6 +798,8 @@ fn update_layer_styles(
         style.adaptive = u32::from(settings.adaptive_size);
         style.set_class_filter(&settings.classes);
         style.opacity = layer.opacity;
+        style.edl = u32::from(settings.edl);
+        style.edl_log2_reference = log2_reference;
         style.intensity_max = f32::from(clouds.intensity_max.max(1));
         if let Some(b) = &bounds {
             style.elevation_min = (b.min.z - eye_z) as f32;
@@ -794,11 +810,26 @@ fn update_layer_styles(
             || style.adaptive != material.style.adaptive
             || style.class_visible != material.style.class_visible
             || style.opacity != material.style.opacity
+            || style.edl != material.style.edl
+            || style.edl_log2_reference != material.style.edl_log2_reference
             || style.intensity_max != material.style.intensity_max
             || style.elevation_min != material.style.elevation_min
             || style.elevation_max != material.style.elevation_max;
         if changed && let Some(mut material) = materials.get_mut(&layer.material) {
             material.style = style;
+        }
+    }
+}
+
+/// EDL stays a pass on every 3D camera; off means strength 0 (no pipeline change).
+fn switch_eye_dome_lighting(
+    settings: Res<PointCloudSettings>,
+    mut cameras: Query<&mut EyeDomeLighting>,
+) {
+    let strength = if settings.edl { 1.0 } else { 0.0 };
+    for mut edl in &mut cameras {
+        if edl.strength != strength {
+            edl.strength = strength;
         }
     }
 }

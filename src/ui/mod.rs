@@ -81,6 +81,7 @@ fn display_ui(ui: &mut egui::Ui, settings: &mut PointCloudSettings) {
     );
     ui.add(egui::Slider::new(&mut settings.point_size_px, 1.0..=10.0).text("point size (px)"));
     ui.checkbox(&mut settings.adaptive_size, "adaptive size");
+    ui.checkbox(&mut settings.edl, "eye-dome lighting");
     ui.horizontal_wrapped(|ui| {
         for mode in ColorMode::ALL {
             ui.radio_value(&mut settings.color_mode, mode, mode.label());

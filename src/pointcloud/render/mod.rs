@@ -14,6 +14,8 @@
 //! rasterizer for very large clouds is meant to plug in beside it: it would consume the same
 //! [`PointChunk`]s and the same [`PointStyleUniform`].
 
+pub mod edl;
+
 use super::copc::PointChunk;
 use super::style::{ClassFilter, ColorMode, class_color};
 use bevy::asset::{RenderAssetUsages, uuid_handle};
@@ -54,6 +56,7 @@ pub(crate) fn plugin(app: &mut App) {
         error!("point shader not registered: {error}");
     }
     app.add_plugins(MaterialPlugin::<PointCloudMaterial>::default());
+    edl::plugin(app);
 }
 
 /// The style uniform. Must match `PointStyle` in `shaders/pointcloud/points.wgsl`.
@@ -73,6 +76,10 @@ pub struct PointStyleUniform {
     pub elevation_max: f32,
     pub intensity_max: f32,
     pub opacity: f32,
+    /// 1: alpha carries the log-depth for [`edl`] (opaque layers only).
+    pub edl: u32,
+    /// log2 of the camera's focus distance (see `points.wgsl`).
+    pub edl_log2_reference: f32,
 }
 
 impl Default for PointStyleUniform {
@@ -93,6 +100,8 @@ impl Default for PointStyleUniform {
             elevation_max: 1.0,
             intensity_max: 65535.0,
             opacity: 1.0,
+            edl: 1,
+            edl_log2_reference: 0.0,
         };
         style.set_class_filter(&ClassFilter::default());
         style
