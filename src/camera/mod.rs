@@ -441,3 +441,93 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod input_tests {
+    use super::*;
+    use bevy::input::touch::Touches;
+
+    fn app_with_camera() -> (App, Entity) {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .init_resource::<ButtonInput<MouseButton>>()
+            .init_resource::<ButtonInput<KeyCode>>()
+            .init_resource::<AccumulatedMouseMotion>()
+            .init_resource::<AccumulatedMouseScroll>()
+            .init_resource::<Touches>();
+        plugin(&mut app);
+        let rig = ViewerCamera::look_at(DVec3::new(0.0, -100.0, 100.0), DVec3::ZERO);
+        let camera = app
+            .world_mut()
+            .spawn((
+                rig,
+                Camera::default(),
+                Transform::default(),
+                Projection::Perspective(PerspectiveProjection::default()),
+            ))
+            .id();
+        (app, camera)
+    }
+
+    fn rig(app: &App, camera: Entity) -> ViewerCamera {
+        *app.world().get::<ViewerCamera>(camera).unwrap()
+    }
+
+    #[test]
+    fn left_drag_orbits_wheel_zooms_right_drag_pans() {
+        let (mut app, camera) = app_with_camera();
+        app.update();
+        let start = rig(&app, camera);
+
+        app.world_mut()
+            .resource_mut::<ButtonInput<MouseButton>>()
+            .press(MouseButton::Left);
+        app.world_mut()
+            .resource_mut::<AccumulatedMouseMotion>()
+            .delta = Vec2::new(100.0, 0.0);
+        app.update();
+        let orbited = rig(&app, camera);
+        assert!((orbited.yaw - start.yaw).abs() > 0.1, "yaw {}", orbited.yaw);
+        assert_eq!(orbited.focus, start.focus);
+
+        let mut buttons = app.world_mut().resource_mut::<ButtonInput<MouseButton>>();
+        buttons.release(MouseButton::Left);
+        buttons.press(MouseButton::Right);
+        app.update();
+        let panned = rig(&app, camera);
+        assert!((panned.focus - start.focus).length() > 1.0);
+        assert!((panned.distance - start.distance).abs() < 1e-9);
+
+        app.world_mut()
+            .resource_mut::<ButtonInput<MouseButton>>()
+            .release(MouseButton::Right);
+        app.world_mut()
+            .resource_mut::<AccumulatedMouseMotion>()
+            .delta = Vec2::ZERO;
+        app.world_mut()
+            .resource_mut::<AccumulatedMouseScroll>()
+            .delta = Vec2::new(0.0, 2.0);
+        app.update();
+        let zoomed = rig(&app, camera);
+        assert!((zoomed.distance - panned.distance * 0.85f64.powi(2)).abs() < 1e-6);
+        // The streaming view follows the rig.
+        let view = app.world().resource::<StreamingView>();
+        assert!((view.eye - zoomed.eye()).length() < 1e-9);
+    }
+
+    #[test]
+    fn the_panel_keeps_the_pointer_from_the_camera() {
+        let (mut app, camera) = app_with_camera();
+        app.update();
+        let start = rig(&app, camera);
+        app.world_mut().resource_mut::<CameraInput>().captured_by_ui = true;
+        app.world_mut()
+            .resource_mut::<ButtonInput<MouseButton>>()
+            .press(MouseButton::Left);
+        app.world_mut()
+            .resource_mut::<AccumulatedMouseMotion>()
+            .delta = Vec2::new(100.0, 40.0);
+        app.update();
+        assert_eq!(rig(&app, camera), start);
+    }
+}

@@ -97,3 +97,43 @@ fn converted_path(inputs: &[PathBuf], cache_dir: &Path) -> Result<PathBuf, Strin
         .map_or_else(|| "input".into(), |s| s.to_string_lossy().into_owned());
     Ok(cache_dir.join(format!("{stem}-{:016x}.copc.laz", hasher.finish())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_inputs_are_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nowhere.laz").display().to_string();
+        let error = open_layer("x", std::slice::from_ref(&missing), dir.path(), false)
+            .err()
+            .unwrap();
+        assert!(error.contains("nowhere.laz"), "{error}");
+
+        let text = dir.path().join("notes.las");
+        std::fs::write(&text, b"this is not a point cloud at all, just some words").unwrap();
+        let error = open_layer("x", &[text.display().to_string()], dir.path(), false)
+            .err()
+            .unwrap();
+        assert!(error.contains("notes.las"), "{error}");
+    }
+
+    #[test]
+    fn plain_laz_is_converted_once_then_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let laz = dir.path().join("town.laz");
+        crate::demo::write_demo_laz(&laz, 20_000, 5, &indicatif::ProgressBar::hidden()).unwrap();
+        let cache = dir.path().join("cache");
+        let inputs = [laz.display().to_string()];
+        let layer = open_layer("town", &inputs, &cache, false).unwrap();
+        assert_eq!(layer.total_points(), 20_000);
+        let converted: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().collect();
+        assert_eq!(converted.len(), 1);
+        let modified = converted[0].metadata().unwrap().modified().unwrap();
+        let again = open_layer("town", &inputs, &cache, false).unwrap();
+        assert_eq!(again.total_points(), 20_000);
+        let entry = std::fs::read_dir(&cache).unwrap().flatten().next().unwrap();
+        assert_eq!(entry.metadata().unwrap().modified().unwrap(), modified);
+    }
+}
