@@ -40,24 +40,7 @@ impl ViewerCamera {
         };
         let fits = |camera: &Self| {
             let view = camera.lod_view(aspect, 1000.0);
-            (0..8).all(|corner| {
-                let p = DVec3::new(
-                    if corner & 1 == 0 {
-                        aabb.min.x
-                    } else {
-                        aabb.max.x
-                    },
-                    if corner & 2 == 0 {
-                        aabb.min.y
-                    } else {
-                        aabb.max.y
-                    },
-                    if corner & 4 == 0 {
-                        aabb.min.z
-                    } else {
-                        aabb.max.z
-                    },
-                );
+            aabb.corners().iter().all(|p| {
                 let c = view.clip_from_world * p.extend(1.0);
                 c.w > 0.0 && (c.x / c.w).abs() <= 0.95 && (c.y / c.w).abs() <= 0.95
             })
@@ -415,24 +398,7 @@ mod tests {
         };
         let rig = ViewerCamera::framing(&aabb, 16.0 / 9.0);
         let view = rig.lod_view(16.0 / 9.0, 720.0);
-        for corner in 0..8 {
-            let p = DVec3::new(
-                if corner & 1 == 0 {
-                    aabb.min.x
-                } else {
-                    aabb.max.x
-                },
-                if corner & 2 == 0 {
-                    aabb.min.y
-                } else {
-                    aabb.max.y
-                },
-                if corner & 4 == 0 {
-                    aabb.min.z
-                } else {
-                    aabb.max.z
-                },
-            );
+        for p in aabb.corners() {
             let c = view.clip_from_world * p.extend(1.0);
             assert!(
                 c.w > 0.0 && (c.x / c.w).abs() <= 1.0 && (c.y / c.w).abs() <= 1.0,

@@ -74,6 +74,17 @@ impl Aabb {
     pub fn size(&self) -> DVec3 {
         self.max - self.min
     }
+    /// The 8 corners (bit 0: x, bit 1: y, bit 2: z; 0 = min, 1 = max).
+    pub fn corners(&self) -> [DVec3; 8] {
+        std::array::from_fn(|i| {
+            DVec3::select(
+                glam::BVec3::new(i & 1 != 0, i & 2 != 0, i & 4 != 0),
+                self.max,
+                self.min,
+            )
+        })
+    }
+
     pub fn contains(&self, p: DVec3) -> bool {
         p.cmpge(self.min).all() && p.cmple(self.max).all()
     }

@@ -115,6 +115,27 @@ impl StreamSource {
     pub fn failures(&self) -> impl Iterator<Item = (&VoxelKey, &Failure)> {
         self.failures.iter()
     }
+
+    /// Notes that `key` failed (it is asked for again after a back-off); returns the message
+    /// for the panel and the log, naming the source and the node.
+    fn record_failure(&mut self, key: VoxelKey, error: String) -> String {
+        let attempts = self.failures.get(&key).map_or(0, |f| f.attempts) + 1;
+        let delay = retry_delay(attempts);
+        let message = format!(
+            "{}: node {key} failed (attempt {attempts}, retried in {} s): {error}",
+            self.name,
+            delay.as_secs()
+        );
+        self.failures.insert(
+            key,
+            Failure {
+                error,
+                attempts,
+                retry_at: Instant::now() + delay,
+            },
+        );
+        message
+    }
 }
 
 /// A layer: several sources (tiles) shown and styled together.
@@ -554,17 +575,8 @@ fn receive_loaded_nodes(mut clouds: ResMut<PointClouds>) {
                         .map_err(|e| e.to_string())
                 });
                 if let Err(error) = inserted {
-                    let message = format!("{}: hierarchy page of node {key}: {error}", source.name);
                     // The page stays pending: its subtree is not shown, the rest is.
-                    let attempts = source.failures.get(&key).map_or(0, |f| f.attempts) + 1;
-                    source.failures.insert(
-                        key,
-                        Failure {
-                            error: message.clone(),
-                            attempts,
-                            retry_at: Instant::now() + retry_delay(attempts),
-                        },
-                    );
+                    let message = source.record_failure(key, format!("hierarchy page: {error}"));
                     warn!("{message}");
                     clouds.messages.push(message);
                 }
@@ -591,20 +603,7 @@ fn receive_loaded_nodes(mut clouds: ResMut<PointClouds>) {
                         let Some(source) = clouds.source_mut(id) else {
                             continue;
                         };
-                        let attempts = source.failures.get(&key).map_or(0, |f| f.attempts) + 1;
-                        let message = format!(
-                            "{}: node {key} failed (attempt {attempts}, retried in {} s): {error}",
-                            source.name,
-                            retry_delay(attempts).as_secs()
-                        );
-                        source.failures.insert(
-                            key,
-                            Failure {
-                                error: error.clone(),
-                                attempts,
-                                retry_at: Instant::now() + retry_delay(attempts),
-                            },
-                        );
+                        let message = source.record_failure(key, error);
                         warn!("{message}");
                         clouds.messages.push(message);
                     }

@@ -44,16 +44,11 @@ impl FullscreenMaterial for EyeDomeLighting {
 }
 
 pub(crate) fn plugin(app: &mut App) {
-    let shader = Shader::from_wgsl(
+    super::register_shader(
+        app,
+        &EDL_SHADER,
         include_str!("../../../shaders/pointcloud/edl.wgsl"),
         "shaders/pointcloud/edl.wgsl",
     );
-    if let Err(error) = app
-        .world_mut()
-        .resource_mut::<Assets<Shader>>()
-        .insert(EDL_SHADER.id(), shader)
-    {
-        error!("EDL shader not registered: {error}");
-    }
     app.add_plugins(FullscreenMaterialPlugin::<EyeDomeLighting>::default());
 }

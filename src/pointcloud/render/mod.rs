@@ -44,19 +44,31 @@ pub const BYTES_PER_POINT: u64 = 4 * 20 + 6 * 4;
 
 /// Registers the shader and the material.
 pub(crate) fn plugin(app: &mut App) {
-    let shader = Shader::from_wgsl(
+    register_shader(
+        app,
+        &POINTS_SHADER,
         include_str!("../../../shaders/pointcloud/points.wgsl"),
         "shaders/pointcloud/points.wgsl",
     );
+    app.add_plugins(MaterialPlugin::<PointCloudMaterial>::default());
+    edl::plugin(app);
+}
+
+/// Puts an embedded WGSL source under a fixed handle (no asset folder needed at run time).
+pub(crate) fn register_shader(
+    app: &mut App,
+    handle: &Handle<Shader>,
+    source: &'static str,
+    path: &str,
+) {
+    let shader = Shader::from_wgsl(source, path.to_owned());
     if let Err(error) = app
         .world_mut()
         .resource_mut::<Assets<Shader>>()
-        .insert(POINTS_SHADER.id(), shader)
+        .insert(handle.id(), shader)
     {
-        error!("point shader not registered: {error}");
+        error!("shader {path} not registered: {error}");
     }
-    app.add_plugins(MaterialPlugin::<PointCloudMaterial>::default());
-    edl::plugin(app);
 }
 
 /// The style uniform. Must match `PointStyle` in `shaders/pointcloud/points.wgsl`.
