@@ -109,6 +109,9 @@ pub struct DisplayArgs {
     /// Point size in pixels (the smallest, with adaptive sizing).
     #[arg(long, default_value_t = 2.0)]
     pub point_size: f32,
+    /// Turn eye-dome lighting off.
+    #[arg(long)]
+    pub no_edl: bool,
     /// GPU memory for resident nodes, e.g. 2GiB.
     #[arg(long, default_value = "2GiB")]
     pub memory_budget: String,
@@ -120,6 +123,7 @@ impl DisplayArgs {
             point_budget: self.budget,
             point_size_px: self.point_size,
             color_mode: self.color,
+            edl: !self.no_edl,
             memory_budget_bytes: parse_bytes(&self.memory_budget)?,
             ..PointCloudSettings::default()
         })

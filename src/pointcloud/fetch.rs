@@ -236,3 +236,82 @@ fn run<P>(job: &Job, prepare: &(dyn Fn(PointChunk) -> P + Send + Sync)) -> Outco
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::MemorySource;
+    use crate::pointcloud::CopcReader;
+
+    /// A small COPC file in memory and its reader.
+    fn small_copc() -> CopcReader<Arc<dyn ByteSource>> {
+        let dir = tempfile::tempdir().unwrap();
+        let laz = dir.path().join("t.laz");
+        crate::demo::write_demo_laz(&laz, 300_000, 2, &indicatif::ProgressBar::hidden()).unwrap();
+        let copc = dir.path().join("t.copc.laz");
+        let file =
+            crate::pointcloud::las::LasFile::open(crate::io::FileSource::open(&laz).unwrap())
+                .unwrap();
+        crate::pointcloud::convert::convert(&[file], &copc, &Default::default()).unwrap();
+        let bytes: Arc<dyn ByteSource> = Arc::new(MemorySource::new(
+            "t.copc.laz",
+            std::fs::read(&copc).unwrap(),
+        ));
+        let mut reader = CopcReader::open(bytes).unwrap();
+        reader.load_all_pages().unwrap();
+        reader
+    }
+
+    #[test]
+    fn replaced_jobs_never_run_and_results_carry_prepared_nodes() {
+        let reader = small_copc();
+        let decoder = Arc::new(reader.decoder().unwrap());
+        let source = reader.file.source.clone();
+        let nodes: Vec<_> = reader
+            .hierarchy
+            .nodes()
+            .iter()
+            .filter_map(|n| n.data.map(|d| (n.key, d)))
+            .take(3)
+            .collect();
+        assert_eq!(nodes.len(), 3);
+        let job = |(key, data): (VoxelKey, NodeData)| Job {
+            id: SourceId {
+                layer: 0,
+                source: 0,
+            },
+            request: Request::Node { key, data },
+            source: source.clone(),
+            decoder: decoder.clone(),
+            attributes: Attributes::ALL,
+        };
+        // Prepared = the point count, computed on the worker side.
+        let pool: FetchPool<usize> = FetchPool::new(0, Arc::new(|chunk: PointChunk| chunk.len()));
+        pool.replace_queue(vec![job(nodes[0]), job(nodes[1])]);
+        assert_eq!(pool.load(), (2, 0));
+        // The camera moved: only the third node is wanted now.
+        pool.replace_queue(vec![job(nodes[2])]);
+        let requests_before = source.requests();
+        pool.run_inline(10);
+        let results = pool.try_results();
+        assert_eq!(results.len(), 1);
+        match &results[0] {
+            Outcome::Node {
+                key,
+                result,
+                fetched_bytes,
+                ..
+            } => {
+                assert_eq!(*key, nodes[2].0);
+                assert_eq!(*result.as_ref().unwrap() as u64, nodes[2].1.point_count);
+                assert_eq!(*fetched_bytes, nodes[2].1.byte_size);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            source.requests() - requests_before,
+            1,
+            "one range request per node"
+        );
+    }
+}
