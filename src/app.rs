@@ -24,13 +24,7 @@ pub const BACKGROUND: Color = Color::srgba(0.08, 0.09, 0.11, 0.0);
 impl ViewerSetup {
     /// Bounds of everything to show, in the CRS.
     pub fn bounds(layers: &[Layer]) -> Option<CrsAabb> {
-        layers
-            .iter()
-            .filter_map(Layer::bounds)
-            .reduce(|a, b| CrsAabb {
-                min: a.min.min(b.min),
-                max: a.max.max(b.max),
-            })
+        crate::pointcloud::streaming::layers_bounds(layers)
     }
 
     /// The initial camera: the one asked for, else framed on the data.

@@ -1,9 +1,8 @@
 //! `jumeau bench`: measurements reported as ratios against baselines run in the same process
 //! (raw LAZ decode/encode, a peer converter), plus the default job of a bare `jumeau` run.
 
-use crate::io::{self, ByteSource, FileSource};
+use crate::io::{self, ByteSource};
 use crate::pointcloud::CopcReader;
-use crate::pointcloud::convert::{ConvertSettings, convert};
 use crate::pointcloud::format::{RecordConverter, RecordLayout, copc_format_for};
 use crate::pointcloud::las::{LasFile, encode_laz_chunk};
 use crate::pointcloud::lod::{PointBudget, View, select_nodes};
@@ -97,9 +96,10 @@ pub fn cache_dir() -> PathBuf {
     base.join("jumeau")
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The median of `v` (NaN when empty).
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// A child process's wall time and peak resident memory (Linux `wait4`).
@@ -420,53 +420,6 @@ pub fn overview_bytes(
         selection.nodes.len(),
         selection.total_points,
     ))
-}
-
-/// The job of a bare `jumeau` run until the viewer lands: build the demo town, convert it to
-/// COPC, describe it and stream an overview of it from a local server.
-pub fn run_default_job() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = cache_dir().join("demo");
-    std::fs::create_dir_all(&dir)?;
-    let points = 2_000_000;
-    let laz = dir.join(format!("demo-town-{points}.laz"));
-    let copc = dir.join(format!("demo-town-{points}.copc.laz"));
-    if !laz.exists() {
-        eprintln!(
-            "generating the demo town ({points} points) into {}",
-            dir.display()
-        );
-        let bar = indicatif::ProgressBar::new(points);
-        crate::demo::write_demo_laz(&laz, points, 1, &bar)?;
-        bar.finish_and_clear();
-    }
-    let file = LasFile::open(FileSource::open(&laz)?)?;
-    let started = Instant::now();
-    let report = convert(
-        &[file],
-        &copc,
-        &ConvertSettings {
-            progress: true,
-            ..Default::default()
-        },
-    )?;
-    println!(
-        "converted {} -> {} in {:.2} s: {} points, {} nodes, levels 0..={}",
-        laz.display(),
-        copc.display(),
-        started.elapsed().as_secs_f64(),
-        report.points,
-        report.nodes,
-        report.max_level
-    );
-    let info =
-        crate::pointcloud::info::info(Arc::new(FileSource::open(&copc)?) as Arc<dyn ByteSource>)?;
-    print!("{info}");
-    let (fetched, total, nodes, shown) = overview_bytes(&copc, 1_000_000, 1920.0, 1080.0)?;
-    println!(
-        "overview over HTTP at a 1 M point budget: {nodes} nodes, {shown} points, {fetched} of {total} bytes fetched ({:.1} %)",
-        100.0 * fetched as f64 / total as f64
-    );
-    Ok(())
 }
 
 /// Runs a bench command.

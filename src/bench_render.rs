@@ -4,14 +4,12 @@
 //! second.
 
 use crate::app::ViewerSetup;
-use crate::bench::{RenderBench, cache_dir};
+use crate::bench::{RenderBench, cache_dir, median};
 use crate::camera::ViewerCamera;
 use crate::headless::Offscreen;
 use crate::pointcloud::StreamSource;
 use crate::pointcloud::streaming::{Layer, PointCloudSettings, RenderPath};
 use crate::pointcloud::style::ColorMode;
-use bevy::render::render_resource::PollType;
-use bevy::render::renderer::RenderDevice;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,11 +39,6 @@ fn thread_cpu_time() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
 /// One frame, timing the main schedule apart from rendering. Returns (main CPU, main wall,
 /// whole frame wall).
 fn timed_update(offscreen: &mut Offscreen) -> (Duration, Duration, Duration) {
@@ -61,12 +54,7 @@ fn timed_update(offscreen: &mut Offscreen) -> (Duration, Duration, Duration) {
         sub_app.update();
     }
     main_world.clear_trackers();
-    if let Some(device) = offscreen.app.world().get_resource::<RenderDevice>() {
-        let _ = device.wgpu_device().poll(PollType::Wait {
-            submission_index: None,
-            timeout: None,
-        });
-    }
+    offscreen.wait_for_gpu();
     (main_cpu, main_wall, frame.elapsed())
 }
 

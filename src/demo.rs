@@ -311,21 +311,14 @@ pub fn demo_twin_copc(dir: &Path, points: u64) -> Result<std::path::PathBuf, Str
     let bar = indicatif::ProgressBar::new(points);
     write_demo_laz(&laz, points, 1, &bar).map_err(|e| format!("{}: {e}", laz.display()))?;
     bar.finish_and_clear();
-    let file = crate::pointcloud::las::LasFile::open(
-        crate::io::FileSource::open(&laz).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    let partial = copc.with_extension("partial");
-    crate::pointcloud::convert::convert(
-        &[file],
-        &partial,
+    crate::pointcloud::convert::convert_files_to(
+        std::slice::from_ref(&laz),
+        &copc,
         &crate::pointcloud::convert::ConvertSettings {
             progress: true,
             ..Default::default()
         },
-    )
-    .map_err(|e| e.to_string())?;
-    std::fs::rename(&partial, &copc).map_err(|e| format!("{}: {e}", copc.display()))?;
+    )?;
     let _ = std::fs::remove_file(&laz);
     Ok(copc)
 }

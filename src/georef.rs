@@ -371,6 +371,11 @@ pub fn world_from_crs(offset: DVec3) -> [f32; 3] {
     [offset.x as f32, offset.z as f32, -offset.y as f32]
 }
 
+/// [`world_from_crs`] for an f32 offset already small (a point relative to its node's origin).
+pub fn world_from_crs_f32(offset: [f32; 3]) -> [f32; 3] {
+    [offset[0], offset[2], -offset[1]]
+}
+
 /// The inverse of [`world_from_crs`].
 pub fn crs_from_world(v: [f32; 3]) -> DVec3 {
     DVec3::new(f64::from(v[0]), -f64::from(v[2]), f64::from(v[1]))

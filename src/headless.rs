@@ -120,6 +120,11 @@ impl Offscreen {
     /// One frame, waiting for the GPU to finish it.
     pub fn update(&mut self) {
         self.app.update();
+        self.wait_for_gpu();
+    }
+
+    /// Blocks until the GPU has finished what was submitted.
+    pub fn wait_for_gpu(&self) {
         if let Some(device) = self.app.world().get_resource::<RenderDevice>() {
             let _ = device.wgpu_device().poll(PollType::Wait {
                 submission_index: None,

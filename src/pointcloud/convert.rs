@@ -602,6 +602,30 @@ struct ChunkWriter {
     gps: (f64, f64),
 }
 
+/// Converts local LAS/LAZ files into one COPC at `output`, written beside it as `.partial`
+/// and renamed once complete, so an interrupted run never leaves a truncated file to reuse.
+pub fn convert_files_to(
+    paths: &[PathBuf],
+    output: &Path,
+    settings: &ConvertSettings,
+) -> Result<ConvertReport, String> {
+    let files = paths
+        .iter()
+        .map(|p| {
+            crate::io::FileSource::open(p)
+                .map_err(|e| e.to_string())
+                .and_then(|s| LasFile::open(s).map_err(|e| e.to_string()))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let partial = output.with_extension("partial");
+    let report = convert(&files, &partial, settings).map_err(|e| e.to_string())?;
+    std::fs::rename(&partial, output).map_err(|e| format!("{}: {e}", output.display()))?;
+    Ok(report)
+}
+
 /// Converts `inputs` into one COPC file at `output`.
 pub fn convert<S: ByteSource>(
     inputs: &[LasFile<S>],

@@ -74,6 +74,14 @@ impl Aabb {
     pub fn size(&self) -> DVec3 {
         self.max - self.min
     }
+    /// The smallest box holding both.
+    pub fn union(&self, other: &Aabb) -> Aabb {
+        Aabb {
+            min: self.min.min(other.min),
+            max: self.max.max(other.max),
+        }
+    }
+
     /// The 8 corners (bit 0: x, bit 1: y, bit 2: z; 0 = min, 1 = max).
     pub fn corners(&self) -> [DVec3; 8] {
         std::array::from_fn(|i| {

@@ -2,7 +2,7 @@
 //! tiles are converted once to COPC in the cache folder (keyed by path, size and date), then
 //! streamed like any COPC.
 
-use super::convert::{ConvertSettings, convert};
+use super::convert::{ConvertSettings, convert_files_to};
 use super::las::LasFile;
 use super::streaming::{Layer, StreamSource};
 use crate::io::{self, FileSource};
@@ -36,32 +36,19 @@ pub fn open_layer(
     if !plain.is_empty() {
         let copc = converted_path(&plain, cache_dir)?;
         if !copc.exists() {
-            let files = plain
-                .iter()
-                .map(|p| {
-                    FileSource::open(p)
-                        .map_err(|e| e.to_string())
-                        .and_then(|s| LasFile::open(s).map_err(|e| e.to_string()))
-                })
-                .collect::<Result<Vec<_>, String>>()?;
-            std::fs::create_dir_all(cache_dir)
-                .map_err(|e| format!("{}: {e}", cache_dir.display()))?;
-            let partial = copc.with_extension("partial");
             eprintln!(
                 "converting {} file(s) to COPC for streaming: {}",
                 plain.len(),
                 copc.display()
             );
-            convert(
-                &files,
-                &partial,
+            convert_files_to(
+                &plain,
+                &copc,
                 &ConvertSettings {
                     progress,
                     ..ConvertSettings::default()
                 },
-            )
-            .map_err(|e| e.to_string())?;
-            std::fs::rename(&partial, &copc).map_err(|e| format!("{}: {e}", copc.display()))?;
+            )?;
         }
         let bytes: Arc<dyn io::ByteSource> =
             Arc::new(FileSource::open(&copc).map_err(|e| e.to_string())?);

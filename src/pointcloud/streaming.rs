@@ -11,7 +11,7 @@ use super::octree::{Aabb as CrsAabb, VoxelKey};
 use super::render::edl::EyeDomeLighting;
 use super::render::{BYTES_PER_POINT, PointCloudMaterial, point_list_mesh, splat_mesh};
 use super::style::{ClassFilter, ColorMode};
-use crate::georef::world_from_crs;
+use crate::georef::{world_from_crs, world_from_crs_f32};
 use crate::io::ByteSource;
 use bevy::camera::primitives::Aabb;
 use bevy::mesh::MeshTag;
@@ -112,10 +112,6 @@ impl StreamSource {
         }
     }
 
-    pub fn failures(&self) -> impl Iterator<Item = (&VoxelKey, &Failure)> {
-        self.failures.iter()
-    }
-
     /// Notes that `key` failed (it is asked for again after a back-off); returns the message
     /// for the panel and the log, naming the source and the node.
     fn record_failure(&mut self, key: VoxelKey, error: String) -> String {
@@ -159,7 +155,10 @@ impl Layer {
     }
 
     pub fn bounds(&self) -> Option<CrsAabb> {
-        union(self.sources.iter().map(StreamSource::bounds))
+        self.sources
+            .iter()
+            .map(StreamSource::bounds)
+            .reduce(|a, b| a.union(&b))
     }
 
     pub fn total_points(&self) -> u64 {
@@ -170,11 +169,12 @@ impl Layer {
     }
 }
 
-fn union(boxes: impl Iterator<Item = CrsAabb>) -> Option<CrsAabb> {
-    boxes.reduce(|a, b| CrsAabb {
-        min: a.min.min(b.min),
-        max: a.max.max(b.max),
-    })
+/// Bounds of all `layers`, in the CRS.
+pub fn layers_bounds(layers: &[Layer]) -> Option<CrsAabb> {
+    layers
+        .iter()
+        .filter_map(Layer::bounds)
+        .reduce(|a, b| a.union(&b))
 }
 
 /// A decoded node made ready for the GPU on a worker thread.
@@ -298,7 +298,7 @@ impl PointClouds {
 
     /// Bounds of every layer, in the CRS.
     pub fn bounds(&self) -> Option<CrsAabb> {
-        union(self.layers.iter().filter_map(Layer::bounds))
+        layers_bounds(&self.layers)
     }
 
     /// True once everything the camera wants is shown (or failed) and nothing is moving.
@@ -432,7 +432,7 @@ fn create_layer_materials(
 }
 
 /// Every pair of selections is merged by screen size, keeping each one's parents-first order.
-fn merge_by_priority(mut lists: Vec<(SourceId, Vec<SelectedNode>)>, budget: u64) -> Vec<NodeId> {
+fn merge_by_priority(lists: &[(SourceId, Vec<SelectedNode>)], budget: u64) -> Vec<NodeId> {
     let mut heads = vec![0usize; lists.len()];
     let mut merged = Vec::new();
     let mut total = 0u64;
@@ -456,7 +456,6 @@ fn merge_by_priority(mut lists: Vec<(SourceId, Vec<SelectedNode>)>, budget: u64)
         });
         heads[i] += 1;
     }
-    lists.clear();
     merged
 }
 
@@ -508,7 +507,7 @@ fn select_visible_nodes(
         }
     }
     clouds.pages_wanted = page_jobs.len();
-    let wanted = merge_by_priority(lists, settings.point_budget);
+    let wanted = merge_by_priority(&lists, settings.point_budget);
     let frame = clouds.stats.frame;
     let mut node_jobs = Vec::new();
     for id in &wanted {
@@ -736,10 +735,6 @@ fn upload_resident_nodes(
 pub struct PointNode {
     pub id: NodeId,
     pub origin: DVec3,
-}
-
-fn world_from_crs_f32(p: [f32; 3]) -> [f32; 3] {
-    [p[0], p[2], -p[1]]
 }
 
 /// Shows the selected nodes of visible layers, each placed relative to the camera (f64 maths,
