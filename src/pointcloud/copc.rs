@@ -208,7 +208,12 @@ pub struct CopcReader<S: ByteSource> {
 impl<S: ByteSource> CopcReader<S> {
     /// Reads the header, VLRs and the root hierarchy page (three or four range requests).
     pub fn open(source: S) -> Result<Self, LasError> {
-        let file = LasFile::open_lazy(source)?;
+        Self::from_file(LasFile::open_lazy(source)?)
+    }
+
+    /// The reader of a file already opened with [`LasFile::open_lazy`] (its header and VLRs are
+    /// not read again); reads the root hierarchy page.
+    pub fn from_file(file: LasFile<S>) -> Result<Self, LasError> {
         let name = file.source.name().to_owned();
         let copc_error = |problem: String| LasError::Copc {
             source_name: name.clone(),

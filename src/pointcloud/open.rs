@@ -3,6 +3,7 @@
 //! streamed like any COPC.
 
 use super::convert::{ConvertSettings, convert_files_to};
+use super::copc::CopcReader;
 use super::las::LasFile;
 use super::streaming::{Layer, StreamSource};
 use crate::io::{self, FileSource};
@@ -22,9 +23,10 @@ pub fn open_layer(
     let mut plain = Vec::new();
     for input in inputs {
         let bytes = io::open(input).map_err(|e| format!("{input}: {e}"))?;
-        let header = LasFile::open_lazy(bytes.clone()).map_err(|e| e.to_string())?;
-        if header.vlrs.iter().any(|v| v.is("copc", 1)) {
-            sources.push(StreamSource::open(input, bytes)?);
+        let file = LasFile::open_lazy(bytes).map_err(|e| e.to_string())?;
+        if file.vlrs.iter().any(|v| v.is("copc", 1)) {
+            let reader = CopcReader::from_file(file).map_err(|e| e.to_string())?;
+            sources.push(StreamSource::from_reader(input, reader)?);
         } else if input.starts_with("http://") || input.starts_with("https://") {
             return Err(format!(
                 "{input}: not a COPC file; only COPC is streamed over HTTP (download it, or convert it with `jumeau convert`)"

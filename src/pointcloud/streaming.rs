@@ -92,7 +92,15 @@ pub struct Failure {
 
 impl StreamSource {
     pub fn open(name: &str, bytes: Arc<dyn ByteSource>) -> Result<Self, String> {
-        let reader = CopcReader::open(bytes.clone()).map_err(|e| e.to_string())?;
+        Self::from_reader(name, CopcReader::open(bytes).map_err(|e| e.to_string())?)
+    }
+
+    /// Streams from a reader already opened.
+    pub fn from_reader(
+        name: &str,
+        reader: CopcReader<Arc<dyn ByteSource>>,
+    ) -> Result<Self, String> {
+        let bytes = reader.file.source.clone();
         let decoder = Arc::new(reader.decoder().map_err(|e| e.to_string())?);
         Ok(Self {
             name: name.to_owned(),
@@ -493,6 +501,11 @@ fn select_visible_nodes(
             };
             let selection = select_nodes(&source.reader.hierarchy, &view.view, budget);
             for key in selection.pages_wanted {
+                // A page that failed waits for its back-off like a node (it used to be asked for
+                // again every frame).
+                if source.failures.get(&key).is_some_and(|f| f.retry_at > now) {
+                    continue;
+                }
                 if let Some(page) = source.reader.hierarchy.get(key).and_then(|n| n.page) {
                     page_jobs.push(Job {
                         id,
