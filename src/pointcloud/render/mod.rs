@@ -179,35 +179,39 @@ impl Material for PointCloudMaterial {
     }
 }
 
+/// Grey for points without RGB (sRGB).
+const NO_RGB: [u8; 3] = [200, 200, 200];
+
+/// The chunk's RGB as 8-bit sRGB. RGB is 16-bit in LAS but many writers store 0–255: the
+/// values are scaled down only when some exceed 255.
+fn rgb8(chunk: &PointChunk) -> Option<Vec<[u8; 3]>> {
+    let rgb = chunk.rgb.as_ref()?;
+    let shift = if rgb.iter().any(|p| p.iter().any(|&v| v > 255)) {
+        8
+    } else {
+        0
+    };
+    Some(rgb.iter().map(|c| c.map(|v| (v >> shift) as u8)).collect())
+}
+
 /// The splat mesh of a node: `positions` are already in Bevy's axes (x east, y up, z south),
 /// relative to the node's origin.
 pub fn splat_mesh(chunk: &PointChunk, positions: &[[f32; 3]]) -> Mesh {
     let n = positions.len();
-    // RGB is 16-bit in LAS but many writers store 0–255: scale only when values need it.
-    let rgb16 = chunk
-        .rgb
-        .as_ref()
-        .is_some_and(|c| c.iter().any(|p| p.iter().any(|&v| v > 255)));
+    let rgb = rgb8(chunk);
     let mut quad_positions = Vec::with_capacity(4 * n);
     let mut colors = Vec::with_capacity(4 * n);
     let mut info = Vec::with_capacity(4 * n);
     let mut indices = Vec::with_capacity(6 * n);
     for (i, p) in positions.iter().enumerate() {
-        let color = match &chunk.rgb {
-            Some(rgb) => {
-                let c = rgb[i];
-                let to8 = |v: u16| if rgb16 { (v >> 8) as u8 } else { v as u8 };
-                [to8(c[0]), to8(c[1]), to8(c[2]), 255]
-            }
-            None => [200, 200, 200, 255],
-        };
+        let [r, g, b] = rgb.as_ref().map_or(NO_RGB, |c| c[i]);
         let class = chunk.classification.as_ref().map_or(1, |c| c[i]);
         let intensity = chunk.intensity.as_ref().map_or(0, |v| v[i]);
         let packed = (u32::from(class) << 8) | (u32::from(intensity) << 16);
         let base = (4 * i) as u32;
         for corner in 0..4u32 {
             quad_positions.push(*p);
-            colors.push(color);
+            colors.push([r, g, b, 255]);
             info.push(packed | corner);
         }
         indices.extend_from_slice(&[base, base + 1, base + 2, base + 2, base + 1, base + 3]);
@@ -228,26 +232,13 @@ pub fn splat_mesh(chunk: &PointChunk, positions: &[[f32; 3]]) -> Mesh {
 /// The naive baseline: one vertex per point, `PointList` topology, colour as a vertex attribute
 /// (always one pixel: WGSL has no point size).
 pub fn point_list_mesh(chunk: &PointChunk, positions: Vec<[f32; 3]>) -> Mesh {
-    let colors: Vec<[f32; 4]> = match &chunk.rgb {
-        Some(rgb) => {
-            let scale = if rgb.iter().any(|p| p.iter().any(|&v| v > 255)) {
-                65535.0
-            } else {
-                255.0
-            };
-            rgb.iter()
-                .map(|c| {
-                    let l = Color::srgb(
-                        f32::from(c[0]) / scale,
-                        f32::from(c[1]) / scale,
-                        f32::from(c[2]) / scale,
-                    )
-                    .to_linear();
-                    [l.red, l.green, l.blue, 1.0]
-                })
-                .collect()
-        }
-        None => vec![[0.6, 0.6, 0.6, 1.0]; positions.len()],
+    let linear = |[r, g, b]: [u8; 3]| {
+        let l = Color::srgb_u8(r, g, b).to_linear();
+        [l.red, l.green, l.blue, 1.0]
+    };
+    let colors: Vec<[f32; 4]> = match rgb8(chunk) {
+        Some(rgb) => rgb.into_iter().map(linear).collect(),
+        None => vec![linear(NO_RGB); positions.len()],
     };
     Mesh::new(
         PrimitiveTopology::PointList,
