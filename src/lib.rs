@@ -20,6 +20,7 @@ pub mod app;
 pub mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench_render;
+pub mod buildings;
 pub mod camera;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
@@ -28,5 +29,6 @@ pub mod georef;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod headless;
 pub mod io;
+pub mod jobs;
 pub mod pointcloud;
 pub mod ui;

@@ -1,6 +1,6 @@
-//! A bounded pool of fetch-and-decode workers: node and hierarchy-page requests run off the main
-//! thread, the queue is replaced as the camera moves (requests no longer wanted are cancelled
-//! before they start), and results come back through a channel.
+//! Point-cloud fetch-and-decode jobs on a [`crate::jobs::WorkerPool`]: node and hierarchy-page
+//! requests run off the main thread, the queue is replaced as the camera moves (requests no
+//! longer wanted are cancelled before they start), and results come back through a channel.
 //!
 //! The pool knows nothing of Bevy; the streaming systems own one, feed it each frame, and give
 //! it a `prepare` step that turns a decoded chunk into what the GPU needs, also off the main thread.
@@ -8,9 +8,8 @@
 use super::copc::{Attributes, NodeDecoder, PointChunk};
 use super::octree::{NodeData, PageRef, VoxelKey};
 use crate::io::ByteSource;
-use std::collections::{HashSet, VecDeque};
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use crate::jobs::{Task, WorkerPool};
+use std::sync::Arc;
 
 /// Which source of which layer a request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,146 +63,75 @@ pub enum Outcome<P> {
     },
 }
 
-struct Queue {
-    jobs: VecDeque<Job>,
-    /// Jobs a worker has taken and not yet answered.
-    in_flight: HashSet<(SourceId, Request)>,
-    shutdown: bool,
-}
-
 /// Turns a decoded chunk into what the caller keeps (run on the worker).
 pub type Prepare<P> = Arc<dyn Fn(PointChunk) -> P + Send + Sync>;
 
-/// The worker pool. Dropping it stops the workers once their current job is done.
-pub struct FetchPool<P> {
-    shared: Arc<(Mutex<Queue>, Condvar)>,
-    results: Mutex<Receiver<Outcome<P>>>,
-    sender: Sender<Outcome<P>>,
+/// A job with the prepare step it ends with: the unit the worker pool runs.
+struct PointTask<P> {
+    job: Job,
     prepare: Prepare<P>,
-    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl<P: Send + 'static> Task for PointTask<P> {
+    type Key = (SourceId, Request);
+    type Output = Outcome<P>;
+
+    fn key(&self) -> Self::Key {
+        (self.job.id, self.job.request)
+    }
+
+    fn run(self) -> Outcome<P> {
+        run(&self.job, &*self.prepare)
+    }
+}
+
+/// The worker pool of the point-cloud layers. Dropping it stops the workers once their current
+/// job is done.
+pub struct FetchPool<P: Send + 'static> {
+    pool: WorkerPool<PointTask<P>>,
+    prepare: Prepare<P>,
 }
 
 impl<P: Send + 'static> FetchPool<P> {
     /// A pool of `workers` threads (the concurrency limit). With 0 workers, nothing runs until
     /// [`FetchPool::run_inline`] is called (for single-threaded targets and tests).
     pub fn new(workers: usize, prepare: Prepare<P>) -> Self {
-        let shared = Arc::new((
-            Mutex::new(Queue {
-                jobs: VecDeque::new(),
-                in_flight: HashSet::new(),
-                shutdown: false,
-            }),
-            Condvar::new(),
-        ));
-        let (sender, results) = channel();
-        let threads = (0..workers)
-            .filter_map(|i| {
-                let shared = shared.clone();
-                let sender = sender.clone();
-                let prepare = prepare.clone();
-                std::thread::Builder::new()
-                    .name(format!("jumeau-fetch-{i}"))
-                    .spawn(move || worker(&shared, &sender, &prepare))
-                    .ok()
-            })
-            .collect();
         Self {
-            shared,
-            results: Mutex::new(results),
-            sender,
+            pool: WorkerPool::new(workers, "jumeau-fetch"),
             prepare,
-            threads,
         }
     }
 
     pub fn workers(&self) -> usize {
-        self.threads.len()
+        self.pool.workers()
     }
 
     /// Replaces the queued jobs (highest priority first). Queued jobs that are not in `jobs`
     /// any more are cancelled; jobs a worker already runs are not queued again.
     pub fn replace_queue(&self, jobs: Vec<Job>) {
-        let (lock, wake) = &*self.shared;
-        let mut queue = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let fresh: VecDeque<Job> = jobs
-            .into_iter()
-            .filter(|j| !queue.in_flight.contains(&(j.id, j.request)))
-            .collect();
-        queue.jobs = fresh;
-        wake.notify_all();
+        self.pool.replace_queue(
+            jobs.into_iter()
+                .map(|job| PointTask {
+                    job,
+                    prepare: self.prepare.clone(),
+                })
+                .collect(),
+        );
     }
 
     /// (jobs waiting for a worker, jobs being worked on)
     pub fn load(&self) -> (usize, usize) {
-        let (lock, _) = &*self.shared;
-        let queue = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        (queue.jobs.len(), queue.in_flight.len())
+        self.pool.load()
     }
 
     /// Results that arrived since the last call.
     pub fn try_results(&self) -> Vec<Outcome<P>> {
-        self.results
-            .lock()
-            .map(|r| r.try_iter().collect())
-            .unwrap_or_default()
+        self.pool.try_results()
     }
 
     /// Runs up to `max_jobs` queued jobs on the calling thread.
     pub fn run_inline(&self, max_jobs: usize) {
-        for _ in 0..max_jobs {
-            let job = {
-                let (lock, _) = &*self.shared;
-                lock.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .jobs
-                    .pop_front()
-            };
-            match job {
-                Some(job) => {
-                    let _ = self.sender.send(run(&job, &*self.prepare));
-                }
-                None => break,
-            }
-        }
-    }
-}
-
-impl<P> Drop for FetchPool<P> {
-    fn drop(&mut self) {
-        let (lock, wake) = &*self.shared;
-        lock.lock().unwrap_or_else(PoisonError::into_inner).shutdown = true;
-        wake.notify_all();
-        // Workers blocked in a slow request finish it on their own; don't wait for them.
-        self.threads.clear();
-    }
-}
-
-fn worker<P>(shared: &(Mutex<Queue>, Condvar), results: &Sender<Outcome<P>>, prepare: &Prepare<P>) {
-    let (lock, wake) = shared;
-    loop {
-        let job = {
-            let mut queue = lock.lock().unwrap_or_else(PoisonError::into_inner);
-            loop {
-                if queue.shutdown {
-                    return;
-                }
-                if let Some(job) = queue.jobs.pop_front() {
-                    queue.in_flight.insert((job.id, job.request));
-                    break job;
-                }
-                queue = wake.wait(queue).unwrap_or_else(PoisonError::into_inner);
-            }
-        };
-        let sent = results.send(run(&job, &**prepare));
-        // Leave the in-flight set only once the result is in the channel: the main thread never
-        // sees a job as neither running nor answered, so it never queues it twice.
-        lock.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .in_flight
-            .remove(&(job.id, job.request));
-        if sent.is_err() {
-            return;
-        }
+        self.pool.run_inline(max_jobs);
     }
 }
 
