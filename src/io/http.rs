@@ -27,6 +27,11 @@ impl Default for HttpSettings {
     }
 }
 
+/// `end` of a request for the whole resource (sent without a `Range` header).
+const WHOLE: u64 = u64::MAX;
+/// The most a whole-resource GET reads (a tile or a tileset JSON is far smaller).
+const MAX_WHOLE_BYTES: u64 = 1 << 30;
+
 /// A remote file read with `Range: bytes=a-b` requests.
 pub struct HttpSource {
     url: String,
@@ -87,13 +92,23 @@ impl HttpSource {
     fn attempt(&self, offset: u64, end: u64) -> Attempt {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let range = format!("bytes={}-{}", offset, end.saturating_sub(1));
-        let mut response = match self.agent.get(&self.url).header("Range", &range).call() {
+        let whole = offset == 0 && end == WHOLE;
+        let request = self.agent.get(&self.url);
+        let request = if whole {
+            request
+        } else {
+            request.header("Range", &range)
+        };
+        let response = match request.call() {
             Ok(response) => response,
             Err(error) => return Attempt::Retry(error.to_string()),
         };
         let status = response.status().as_u16();
         if status >= 500 || status == 429 {
             return Attempt::Retry(format!("HTTP {status} for bytes {offset}..{end}"));
+        }
+        if whole && status == 200 {
+            return self.read_body(response, status, None, MAX_WHOLE_BYTES, offset, end);
         }
         if status == 200 {
             // The whole file is coming: a range server is required to stream.
@@ -116,11 +131,22 @@ impl HttpSource {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.rsplit('/').next())
             .and_then(|total| total.trim().parse::<u64>().ok());
-        let wanted = end - offset;
+        self.read_body(response, status, total, end - offset, offset, end)
+    }
+
+    fn read_body(
+        &self,
+        mut response: ureq::http::Response<ureq::Body>,
+        status: u16,
+        total: Option<u64>,
+        limit: u64,
+        offset: u64,
+        end: u64,
+    ) -> Attempt {
         let body = response
             .body_mut()
             .with_config()
-            .limit(wanted.saturating_add(1))
+            .limit(limit.saturating_add(1))
             .read_to_vec();
         match body {
             Ok(body) => {
@@ -177,6 +203,20 @@ impl ByteSource for HttpSource {
                 offset,
                 wanted: len,
                 available: body.len() as u64,
+            });
+        }
+        Ok(body)
+    }
+
+    /// One plain GET (no range needed: tiles and tileset JSON come from any static server).
+    fn read_all(&self) -> Result<Vec<u8>, SourceError> {
+        let (status, _, body) = self.get_range(0, WHOLE)?;
+        if status != 200 && status != 206 {
+            return Err(SourceError::HttpStatus {
+                source_name: self.url.clone(),
+                status,
+                offset: 0,
+                end: WHOLE,
             });
         }
         Ok(body)

@@ -77,6 +77,10 @@ pub trait ByteSource: Send + Sync {
     }
     /// Reads exactly `len` bytes at `offset`; a range past the end is a [`SourceError::ShortRead`].
     fn read_range(&self, offset: u64, len: u64) -> Result<Vec<u8>, SourceError>;
+    /// The whole resource (a tile, a tileset JSON).
+    fn read_all(&self) -> Result<Vec<u8>, SourceError> {
+        self.read_range(0, self.len()?)
+    }
     /// Bytes actually fetched from the backing store so far (for streaming statistics).
     fn bytes_fetched(&self) -> u64;
     /// Number of requests made so far.
@@ -92,6 +96,9 @@ impl<S: ByteSource + ?Sized> ByteSource for Arc<S> {
     }
     fn read_range(&self, offset: u64, len: u64) -> Result<Vec<u8>, SourceError> {
         (**self).read_range(offset, len)
+    }
+    fn read_all(&self) -> Result<Vec<u8>, SourceError> {
+        (**self).read_all()
     }
     fn bytes_fetched(&self) -> u64 {
         (**self).bytes_fetched()

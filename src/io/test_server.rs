@@ -1,5 +1,5 @@
-//! A tiny HTTP/1.1 server on loopback that serves one buffer with range requests, and can
-//! misbehave on purpose (404, 500, stalls, short bodies). For tests and `jumeau bench stream`.
+//! A tiny HTTP/1.1 server on loopback that serves one buffer or a folder with range requests,
+//! and can misbehave on purpose (404, 500, stalls, short bodies). For tests and benchmarks.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -29,18 +29,40 @@ pub struct TestServer {
     pub bytes_sent: Arc<AtomicU64>,
 }
 
+/// What the server serves.
+#[derive(Clone)]
+enum Content {
+    /// One buffer, whatever the path.
+    One(Arc<[u8]>),
+    /// The files under a folder (`..` refused, missing files are 404).
+    Folder(Arc<std::path::Path>),
+}
+
 /// Serves `bytes` at `http://127.0.0.1:PORT/data` with the given behaviour.
 pub fn serve(bytes: Arc<[u8]>, behaviour: Behaviour) -> std::io::Result<TestServer> {
+    serve_content(Content::One(bytes), behaviour, "data")
+}
+
+/// Serves the files under `root` at `http://127.0.0.1:PORT/` (the returned URL ends with `/`).
+pub fn serve_folder(root: &std::path::Path, behaviour: Behaviour) -> std::io::Result<TestServer> {
+    serve_content(Content::Folder(root.into()), behaviour, "")
+}
+
+fn serve_content(
+    content: Content,
+    behaviour: Behaviour,
+    path: &str,
+) -> std::io::Result<TestServer> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
-    let url = format!("http://{}/data", listener.local_addr()?);
+    let url = format!("http://{}/{path}", listener.local_addr()?);
     let requests = Arc::new(AtomicU64::new(0));
     let bytes_sent = Arc::new(AtomicU64::new(0));
     let (r, s) = (requests.clone(), bytes_sent.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let (bytes, r, s) = (bytes.clone(), r.clone(), s.clone());
+            let (content, r, s) = (content.clone(), r.clone(), s.clone());
             std::thread::spawn(move || {
-                let _ = handle(stream, &bytes, behaviour, &r, &s);
+                let _ = handle(stream, &content, behaviour, &r, &s);
             });
         }
     });
@@ -51,9 +73,27 @@ pub fn serve(bytes: Arc<[u8]>, behaviour: Behaviour) -> std::io::Result<TestServ
     })
 }
 
+/// The bytes at a request path, or `None` (404).
+fn resolve(content: &Content, request_line: &str) -> Option<Arc<[u8]>> {
+    match content {
+        Content::One(bytes) => Some(bytes.clone()),
+        Content::Folder(root) => {
+            let path = request_line.split_whitespace().nth(1)?;
+            let path = path.split(['?', '#']).next()?.trim_start_matches('/');
+            if path
+                .split('/')
+                .any(|part| part == ".." || part.contains('%'))
+            {
+                return None;
+            }
+            std::fs::read(root.join(path)).ok().map(Arc::from)
+        }
+    }
+}
+
 fn handle(
     stream: TcpStream,
-    bytes: &[u8],
+    content: &Content,
     behaviour: Behaviour,
     requests: &AtomicU64,
     sent: &AtomicU64,
@@ -66,6 +106,22 @@ fn handle(
         if reader.read_line(&mut line)? == 0 {
             return Ok(());
         }
+        let Some(bytes) = resolve(content, &line) else {
+            // Drain the headers, then say 404.
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
+                    break;
+                }
+            }
+            requests.fetch_add(1, Ordering::Relaxed);
+            write!(
+                stream,
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+            )?;
+            continue;
+        };
+        let bytes = &*bytes;
         let mut range = None;
         loop {
             let mut header = String::new();
@@ -84,6 +140,12 @@ fn handle(
             }
         }
         requests.fetch_add(1, Ordering::Relaxed);
+        // A plain GET (no Range) gets the whole file with 200, as from any static server.
+        let behaviour = if behaviour == Behaviour::Ranges && range.is_none() {
+            Behaviour::NoRanges
+        } else {
+            behaviour
+        };
         match behaviour {
             Behaviour::Stall => {
                 std::thread::sleep(Duration::from_secs(60));
