@@ -1,6 +1,7 @@
 //! The Jumeau application put together: the desktop viewer (window, panel) and the offscreen
 //! renderer (`jumeau render`, golden images) share the same plugins and camera.
 
+use crate::buildings::streaming::{BuildingColor, BuildingLayer, Buildings};
 use crate::camera::{CameraInput, ViewerCamera};
 use crate::pointcloud::render::edl::EyeDomeLighting;
 use crate::pointcloud::streaming::{Layer, PointCloudSettings, PointClouds};
@@ -12,9 +13,12 @@ use glam::DVec3;
 /// What to show and how.
 pub struct ViewerSetup {
     pub layers: Vec<Layer>,
+    /// Tilesets and models, placed in the twin's frame.
+    pub buildings: Vec<BuildingLayer>,
     pub settings: PointCloudSettings,
     /// Eye and target in the CRS; `None` frames the data.
     pub camera: Option<(DVec3, DVec3)>,
+    pub building_color: BuildingColor,
 }
 
 /// Background of the 3D view (sRGB). Alpha 0 marks "no point" for eye-dome lighting, whose
@@ -23,15 +27,31 @@ pub const BACKGROUND: Color = Color::srgba(0.08, 0.09, 0.11, 0.0);
 
 impl ViewerSetup {
     /// Bounds of everything to show, in the CRS.
-    pub fn bounds(layers: &[Layer]) -> Option<CrsAabb> {
-        crate::pointcloud::streaming::layers_bounds(layers)
+    pub fn bounds(&self) -> Option<CrsAabb> {
+        let clouds = crate::pointcloud::streaming::layers_bounds(&self.layers);
+        let buildings = self.buildings.iter().filter_map(|b| b.bounds);
+        clouds
+            .into_iter()
+            .chain(buildings)
+            .reduce(|a, b| a.union(&b))
+    }
+
+    /// Point-cloud layers only.
+    pub fn with_clouds(layers: Vec<Layer>, settings: PointCloudSettings) -> Self {
+        Self {
+            layers,
+            buildings: Vec::new(),
+            settings,
+            camera: None,
+            building_color: BuildingColor::Model,
+        }
     }
 
     /// The initial camera: the one asked for, else framed on the data.
     pub fn initial_camera(&self, aspect: f64) -> ViewerCamera {
         match self.camera {
             Some((eye, target)) => ViewerCamera::look_at(eye, target),
-            None => match Self::bounds(&self.layers) {
+            None => match self.bounds() {
                 Some(b) => ViewerCamera::framing(&b, aspect),
                 None => ViewerCamera::look_at(DVec3::new(0.0, -100.0, 100.0), DVec3::ZERO),
             },
@@ -49,9 +69,46 @@ pub fn add_twin(app: &mut App, setup: ViewerSetup, aspect: f64) -> ViewerCamera 
         .add_plugins(PointCloudPlugin {
             settings: setup.settings,
         })
-        .insert_resource(PointClouds::new(setup.layers, memory, path));
+        .insert_resource(PointClouds::new(setup.layers, memory, path))
+        .add_plugins(crate::buildings::BuildingsPlugin)
+        .insert_resource({
+            let mut buildings = Buildings::new(setup.buildings, memory);
+            buildings.color = setup.building_color;
+            buildings
+        })
+        // Sun from the south-west, 40° high, and a sky fill: buildings read as volumes. Point
+        // clouds are unlit and ignore both.
+        .insert_resource(GlobalAmbientLight {
+            brightness: 1_500.0,
+            ..default()
+        })
+        .add_systems(Startup, |mut commands: Commands| {
+            commands.spawn((
+                DirectionalLight {
+                    illuminance: 8_000.0,
+                    ..default()
+                },
+                Transform::from_rotation(sun_rotation()),
+            ));
+        });
     crate::camera::plugin(app);
     camera
+}
+
+/// The sun's orientation in the render frame: from the south-west (azimuth 225°), 40° high.
+fn sun_rotation() -> Quat {
+    let (azimuth, elevation) = (225f64.to_radians(), 40f64.to_radians());
+    // Direction towards the sun in the CRS (x east, y north, z up).
+    let to_sun = glam::DVec3::new(
+        azimuth.sin() * elevation.cos(),
+        azimuth.cos() * elevation.cos(),
+        elevation.sin(),
+    );
+    let [x, y, z] = crate::georef::world_from_crs(to_sun);
+    // A directional light shines along its −Z.
+    Transform::IDENTITY
+        .looking_to(-Vec3::new(x, y, z), Vec3::Y)
+        .rotation
 }
 
 /// The components of the 3D camera (the caller adds the render target).
@@ -117,11 +174,10 @@ pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
         "demo twin",
         std::sync::Arc::new(crate::io::FileSource::open(&copc)?),
     )?;
-    let setup = ViewerSetup {
-        layers: vec![Layer::new("Demo twin (synthetic town)", vec![source])],
-        settings: PointCloudSettings::default(),
-        camera: None,
-    };
+    let setup = ViewerSetup::with_clouds(
+        vec![Layer::new("Demo twin (synthetic town)", vec![source])],
+        PointCloudSettings::default(),
+    );
     if display_available() {
         run_viewer(setup);
         return Ok(());

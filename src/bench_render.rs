@@ -87,6 +87,7 @@ fn fly(
             ..PointCloudSettings::default()
         },
         camera: None,
+        ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
     };
     let mut offscreen = Offscreen::new(setup, options.width, options.height)?;
     let (_, settled) = offscreen.settle(Duration::from_secs(600));

@@ -1,6 +1,8 @@
 //! The command line: `jumeau [view|render|info|convert|demo|bench]`.
 
 use crate::app::ViewerSetup;
+use crate::buildings::open::{Place, choose_frame, is_building_input, open_buildings};
+use crate::buildings::streaming::{BuildingColor, BuildingLayer};
 use crate::georef::Crs;
 use crate::headless::RenderOptions;
 use crate::io;
@@ -66,7 +68,8 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Open the 3D viewer on LAS/LAZ/COPC paths or URLs (several tiles form one layer).
+    /// Open the 3D viewer on LAS/LAZ/COPC paths or URLs (several tiles form one layer), 3D Tiles
+    /// `tileset.json` paths or URLs and glTF models (`.glb`/`.gltf`).
     View {
         #[arg(required = true)]
         inputs: Vec<String>,
@@ -112,9 +115,16 @@ pub struct DisplayArgs {
     /// Turn eye-dome lighting off.
     #[arg(long)]
     pub no_edl: bool,
-    /// GPU memory for resident nodes, e.g. 2GiB.
+    /// GPU memory for resident nodes and building tiles together, e.g. 2GiB.
     #[arg(long, default_value = "2GiB")]
     pub memory_budget: String,
+    /// Where models without georeferencing go: X,Y,Z in the twin's CRS, or X,Y,Z,EPSG
+    /// (EPSG:4326 = lon,lat,height).
+    #[arg(long, allow_hyphen_values = true)]
+    pub place: Option<crate::buildings::open::Place>,
+    /// Colour buildings by this attribute (numbers: a ramp; others: a palette).
+    #[arg(long)]
+    pub color_buildings_by: Option<String>,
 }
 
 impl DisplayArgs {
@@ -145,19 +155,81 @@ pub fn parse_camera(text: &str) -> Result<(DVec3, DVec3), String> {
     }
 }
 
-/// Opens the inputs as one layer named after the first.
-pub fn open_inputs(inputs: &[String]) -> Result<Vec<Layer>, String> {
-    let name = inputs
-        .first()
-        .map(|i| i.rsplit('/').next().unwrap_or(i).to_owned())
-        .unwrap_or_default();
-    let layer = open_layer(
-        &name,
-        inputs,
-        &crate::bench::cache_dir().join("converted"),
-        true,
-    )?;
-    Ok(vec![layer])
+/// What the inputs of a command line became.
+pub struct OpenedInputs {
+    pub clouds: Vec<Layer>,
+    pub buildings: Vec<BuildingLayer>,
+    /// Things the user should know (e.g. a model placed by guess).
+    pub warnings: Vec<String>,
+}
+
+/// Opens the inputs: point clouds as one layer named after the first, each tileset or model as
+/// a building layer placed in the twin's frame.
+pub fn open_inputs(inputs: &[String], place: Option<&Place>) -> Result<OpenedInputs, String> {
+    let (building_inputs, cloud_inputs): (Vec<&String>, Vec<&String>) =
+        inputs.iter().partition(|i| is_building_input(i));
+    let mut layers = Vec::new();
+    if !cloud_inputs.is_empty() {
+        let cloud_inputs: Vec<String> = cloud_inputs.into_iter().cloned().collect();
+        let name = cloud_inputs
+            .first()
+            .map(|i| i.rsplit('/').next().unwrap_or(i).to_owned())
+            .unwrap_or_default();
+        layers.push(open_layer(
+            &name,
+            &cloud_inputs,
+            &crate::bench::cache_dir().join("converted"),
+            true,
+        )?);
+    }
+    let opened = building_inputs
+        .into_iter()
+        .map(|i| open_buildings(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let cloud_epsg = layers
+        .iter()
+        .flat_map(|l| &l.sources)
+        .find_map(|s| crate::georef::crs_from_vlrs(&s.reader.file.vlrs)?.horizontal_code());
+    let centres: Vec<DVec3> = opened.iter().map(|o| o.centre()).collect();
+    let frame = choose_frame(cloud_epsg, place, &centres)?;
+    let fallback = crate::pointcloud::streaming::layers_bounds(&layers).map(|b| {
+        let c = b.center();
+        DVec3::new(c.x, c.y, b.min.z)
+    });
+    let mut buildings = Vec::new();
+    let mut warnings = Vec::new();
+    for o in opened {
+        let (layer, warning) = o.into_layer(frame.as_ref(), place, fallback)?;
+        buildings.push(layer);
+        warnings.extend(warning);
+    }
+    Ok(OpenedInputs {
+        clouds: layers,
+        buildings,
+        warnings,
+    })
+}
+
+/// The twin described by the command line.
+fn open_setup(
+    inputs: &[String],
+    display: &DisplayArgs,
+    camera: Option<(DVec3, DVec3)>,
+) -> Result<ViewerSetup, String> {
+    let opened = open_inputs(inputs, display.place.as_ref())?;
+    for warning in &opened.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(ViewerSetup {
+        layers: opened.clouds,
+        buildings: opened.buildings,
+        settings: display.settings()?,
+        camera,
+        building_color: display
+            .color_buildings_by
+            .clone()
+            .map_or(BuildingColor::Model, BuildingColor::Attribute),
+    })
 }
 
 /// Parses `512MiB`, `2GiB`, `1.5GB`, `1000000` into bytes.
@@ -188,11 +260,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         None => crate::app::run_demo_twin(),
         Some(Command::View { inputs, display }) => {
-            let setup = ViewerSetup {
-                layers: open_inputs(&inputs)?,
-                settings: display.settings()?,
-                camera: None,
-            };
+            let setup = open_setup(&inputs, &display, None)?;
             if !crate::app::display_available() {
                 return Err("no display (DISPLAY / WAYLAND_DISPLAY unset): use `jumeau render` to make a PNG".into());
             }
@@ -208,11 +276,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             timeout_secs,
             display,
         }) => {
-            let setup = ViewerSetup {
-                layers: open_inputs(&inputs)?,
-                settings: display.settings()?,
-                camera,
-            };
+            let setup = open_setup(&inputs, &display, camera)?;
             let report = crate::headless::render(
                 setup,
                 RenderOptions {
@@ -239,6 +303,16 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     " (streaming had not settled: timeout)"
                 }
             );
+            let b = &report.buildings;
+            if b.contents_resident > 0 || b.failed > 0 {
+                println!(
+                    "buildings: {} tile contents shown, {} triangles, {} bytes fetched, {} failed",
+                    b.contents_shown, b.triangles_shown, b.bytes_fetched, b.failed
+                );
+            }
+            for message in &report.messages {
+                eprintln!("error: {message}");
+            }
             Ok(())
         }
         Some(Command::Info { input, json }) => {

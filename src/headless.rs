@@ -3,6 +3,7 @@
 //! has settled, then read back to PNG.
 
 use crate::app::{ViewerSetup, add_twin, camera_bundle, disable_camera_input};
+use crate::buildings::streaming::{BuildingStats, Buildings};
 use crate::camera::ViewerCamera;
 use crate::pointcloud::streaming::{PointClouds, StreamStats};
 use bevy::app::PluginsState;
@@ -43,6 +44,9 @@ pub struct RenderReport {
     pub frames: u32,
     pub settled: bool,
     pub stats: StreamStats,
+    pub buildings: BuildingStats,
+    /// Errors reported while streaming (failed nodes and tiles).
+    pub messages: Vec<String>,
     pub seconds: f64,
 }
 
@@ -137,6 +141,10 @@ impl Offscreen {
         self.app.world().resource::<PointClouds>()
     }
 
+    pub fn buildings(&self) -> &Buildings {
+        self.app.world().resource::<Buildings>()
+    }
+
     pub fn camera_mut(&mut self) -> Mut<'_, ViewerCamera> {
         self.app
             .world_mut()
@@ -153,7 +161,12 @@ impl Offscreen {
         while started.elapsed() < timeout {
             self.update();
             frames += 1;
-            if self.clouds().is_settled() {
+            let buildings_settled = self
+                .app
+                .world()
+                .get_resource::<Buildings>()
+                .is_none_or(Buildings::is_settled);
+            if self.clouds().is_settled() && buildings_settled {
                 calm += 1;
                 if calm >= 3 {
                     return (frames, true);
@@ -204,6 +217,14 @@ pub fn render(setup: ViewerSetup, options: RenderOptions) -> Result<RenderReport
         frames,
         settled,
         stats: offscreen.clouds().stats.clone(),
+        buildings: offscreen.buildings().stats.clone(),
+        messages: offscreen
+            .clouds()
+            .messages
+            .iter()
+            .chain(&offscreen.buildings().messages)
+            .cloned()
+            .collect(),
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -2,8 +2,8 @@
 //! layer (point-cloud nodes, 3D Tiles content) uses to fetch and decode off the main thread.
 //!
 //! The queue is replaced as the camera moves, so requests no longer wanted are cancelled before
-//! they start; a task a worker already runs is never queued twice; results come back through a
-//! channel. With 0 workers nothing runs until [`WorkerPool::run_inline`] is called (for
+//! they start; a task already running, or answered but not yet collected, is never queued
+//! twice; results come back through a channel. With 0 workers nothing runs until [`WorkerPool::run_inline`] is called (for
 //! single-threaded targets and tests).
 
 use std::collections::{HashSet, VecDeque};
@@ -30,8 +30,8 @@ struct Queue<T: Task> {
 /// The pool. Dropping it stops the workers once their current task is done.
 pub struct WorkerPool<T: Task> {
     shared: Arc<(Mutex<Queue<T>>, Condvar)>,
-    results: Mutex<Receiver<T::Output>>,
-    sender: Sender<T::Output>,
+    results: Mutex<Receiver<(T::Key, T::Output)>>,
+    sender: Sender<(T::Key, T::Output)>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
@@ -96,12 +96,26 @@ impl<T: Task> WorkerPool<T> {
         queue.in_flight.contains(key) || queue.tasks.iter().any(|t| &t.key() == key)
     }
 
-    /// Results that arrived since the last call.
+    /// Results that arrived since the last call. Their tasks leave the in-flight set only now:
+    /// until the caller holds a result, the task counts as running and is never queued again.
     pub fn try_results(&self) -> Vec<T::Output> {
-        self.results
+        let received: Vec<(T::Key, T::Output)> = self
+            .results
             .lock()
             .map(|r| r.try_iter().collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if received.is_empty() {
+            return Vec::new();
+        }
+        let (lock, _) = &*self.shared;
+        let mut queue = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        received
+            .into_iter()
+            .map(|(key, output)| {
+                queue.in_flight.remove(&key);
+                output
+            })
+            .collect()
     }
 
     /// Runs up to `max_tasks` queued tasks on the calling thread.
@@ -116,7 +130,9 @@ impl<T: Task> WorkerPool<T> {
             };
             match task {
                 Some(task) => {
-                    let _ = self.sender.send(task.run());
+                    let key = task.key();
+                    lock_in_flight(&self.shared, key.clone());
+                    let _ = self.sender.send((key, task.run()));
                 }
                 None => break,
             }
@@ -134,7 +150,15 @@ impl<T: Task> Drop for WorkerPool<T> {
     }
 }
 
-fn worker<T: Task>(shared: &(Mutex<Queue<T>>, Condvar), results: &Sender<T::Output>) {
+fn lock_in_flight<T: Task>(shared: &(Mutex<Queue<T>>, Condvar), key: T::Key) {
+    let (lock, _) = shared;
+    lock.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .in_flight
+        .insert(key);
+}
+
+fn worker<T: Task>(shared: &(Mutex<Queue<T>>, Condvar), results: &Sender<(T::Key, T::Output)>) {
     let (lock, wake) = shared;
     loop {
         let task = {
@@ -151,14 +175,7 @@ fn worker<T: Task>(shared: &(Mutex<Queue<T>>, Condvar), results: &Sender<T::Outp
             }
         };
         let key = task.key();
-        let sent = results.send(task.run());
-        // Leave the in-flight set only once the result is in the channel: the main thread never
-        // sees a task as neither running nor answered, so it never queues it twice.
-        lock.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .in_flight
-            .remove(&key);
-        if sent.is_err() {
+        if results.send((key, task.run())).is_err() {
             return;
         }
     }
@@ -191,7 +208,11 @@ mod tests {
         pool.replace_queue(vec![Count(3, runs.clone())]);
         assert!(!pool.is_pending(&2));
         pool.run_inline(10);
+        // Answered but not yet collected: asking again must not run it twice.
+        pool.replace_queue(vec![Count(3, runs.clone())]);
+        assert_eq!(pool.load(), (0, 1));
         assert_eq!(pool.try_results(), vec![30]);
+        assert_eq!(pool.load(), (0, 0));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 

@@ -143,6 +143,7 @@ fn ign_tile_by_classification() {
         layers: vec![layer(&[tile], cache.path())],
         settings: settings(ColorMode::Classification),
         camera: None,
+        ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
     };
     let report = render(setup, options()).unwrap();
     assert!(
@@ -172,6 +173,7 @@ fn autzen_in_rgb() {
         layers: vec![layer(&[data.join("lidar/autzen_trim.laz")], cache.path())],
         settings: settings(ColorMode::Rgb),
         camera: None,
+        ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
     };
     let report = render(setup, options()).unwrap();
     assert!(report.settled);
@@ -202,6 +204,7 @@ fn demo_twin() {
         layers: vec![Layer::new("demo", vec![source])],
         settings: settings(ColorMode::Rgb),
         camera: None,
+        ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
     };
     let report = render(setup, options()).unwrap();
     assert!(report.settled);
@@ -225,6 +228,7 @@ fn no_jitter_at_lambert93_magnitudes() {
             layers: vec![layer(std::slice::from_ref(&tile), cache.path())],
             settings: settings(ColorMode::Classification),
             camera: Some((target + DVec3::new(0.0, -25.0, 25.0), target)),
+            ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
         }
     };
     let a = render(make(DVec3::ZERO), options()).unwrap();
@@ -271,6 +275,7 @@ fn a_corrupt_node_fails_alone() {
         layers: vec![Layer::new("broken", vec![source])],
         settings: settings(ColorMode::Rgb),
         camera: None,
+        ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
     };
     let mut offscreen = Offscreen::new(setup, W, H).unwrap();
     let (_, settled) = offscreen.settle(Duration::from_secs(60));

@@ -1,5 +1,73 @@
 //! Buildings: glTF models and 3D Tiles tilesets beside the point clouds, in the same world frame
-//! and under the same memory budget.
+//! and under the same memory budget, streamed by screen-space error and pickable.
+//!
+//! | step | module |
+//! |---|---|
+//! | formats | [`tiles3d::tileset`] (tileset.json 1.0/1.1, URI safety), [`tiles3d::implicit`] (subtrees), [`tiles3d::content`] (b3dm/i3dm/pnts/cmpt), [`gltf`] (GLB incl. meshopt, quantization, feature metadata), [`gltf_write`] |
+//! | model | [`model`] (decoded models), [`tiles3d::traverse`] (SSE selection), [`bake`] (into the twin frame, picking), [`style`] |
+//! | engine | [`BuildingsPlugin`]: [`streaming`] systems, click-to-pick |
 
 pub mod bake;
+pub mod gltf;
+pub mod gltf_write;
 pub mod model;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod open;
+pub mod streaming;
+pub mod style;
+pub mod tiles3d;
+
+use crate::camera::{CameraInput, ViewerCamera};
+use bevy::prelude::*;
+use streaming::Buildings;
+
+/// Streams building layers and lets the user pick a building.
+pub struct BuildingsPlugin;
+
+impl Plugin for BuildingsPlugin {
+    fn build(&self, app: &mut App) {
+        streaming::plugin(app);
+        app.add_systems(Update, pick_on_click);
+    }
+}
+
+/// Largest pointer travel (px) between press and release that still counts as a click.
+const CLICK_SLOP_PX: f32 = 4.0;
+
+/// A left click (not a drag) picks the building under the cursor; a click on nothing clears it.
+fn pick_on_click(
+    buttons: Res<ButtonInput<MouseButton>>,
+    input: Option<Res<CameraInput>>,
+    windows: Query<&Window>,
+    mut pressed_at: Local<Option<Vec2>>,
+    buildings: Option<ResMut<Buildings>>,
+    cameras: Query<(&ViewerCamera, &Camera, &GlobalTransform)>,
+) {
+    let Some(mut buildings) = buildings else {
+        return;
+    };
+    let cursor = windows.iter().find_map(Window::cursor_position);
+    if buttons.just_pressed(MouseButton::Left) {
+        *pressed_at = cursor;
+    }
+    if !buttons.just_released(MouseButton::Left) {
+        return;
+    }
+    let (Some(start), Some(cursor)) = (pressed_at.take(), cursor) else {
+        return;
+    };
+    if start.distance(cursor) > CLICK_SLOP_PX || input.is_some_and(|i| i.captured_by_ui) {
+        return;
+    }
+    for (rig, camera, transform) in &cameras {
+        let Ok(ray) = camera.viewport_to_world(transform, cursor) else {
+            continue;
+        };
+        let d = ray.direction;
+        let direction = crate::georef::crs_from_world([d.x, d.y, d.z]);
+        let picked = buildings.pick(rig.eye(), direction);
+        if buildings.picked != picked {
+            buildings.picked = picked;
+        }
+    }
+}

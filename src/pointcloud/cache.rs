@@ -124,6 +124,11 @@ impl<K: Copy + Eq + Hash + Ord, V> LruCache<K, V> {
         self.entries.iter().map(|(k, s)| (k, &s.value))
     }
 
+    /// Every entry, mutably, in no particular order (sizes and recency unchanged).
+    pub fn iter_mut_unsorted(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
+        self.entries.iter_mut().map(|(k, s)| (k, &mut s.value))
+    }
+
     /// Removes every entry (e.g. when a layer is closed).
     pub fn drain_unsorted(&mut self) -> Vec<(K, V)> {
         self.order.clear();

@@ -62,8 +62,8 @@ impl View {
         )
     }
 
-    /// Frustum planes (Gribb–Hartmann), normals pointing inwards.
-    fn planes(&self) -> [DVec4; 6] {
+    /// Frustum planes (Gribb–Hartmann), normals pointing inwards: `n·p + d ≥ 0` inside.
+    pub fn planes(&self) -> [DVec4; 6] {
         let m = self.clip_from_world.transpose();
         let (r0, r1, r2, r3) = (m.x_axis, m.y_axis, m.z_axis, m.w_axis);
         [r3 + r0, r3 - r0, r3 + r1, r3 - r1, r2, r3 - r2]

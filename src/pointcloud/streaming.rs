@@ -310,6 +310,16 @@ impl PointClouds {
     }
 
     /// True once everything the camera wants is shown (or failed) and nothing is moving.
+    /// GPU bytes held by resident nodes.
+    pub fn used_bytes(&self) -> u64 {
+        self.cache.used_bytes()
+    }
+
+    /// The bytes the node cache may hold (the rest of the shared budget is the buildings').
+    pub fn set_memory_budget(&mut self, bytes: u64) {
+        self.cache.set_budget_bytes(bytes);
+    }
+
     pub fn is_settled(&self) -> bool {
         self.stats.frame > 1
             && self.pages_wanted == 0
@@ -563,7 +573,7 @@ fn select_visible_nodes(
 }
 
 /// Backoff before a failed node is asked for again: 2, 4, 8 … 60 s.
-fn retry_delay(attempts: u32) -> Duration {
+pub(crate) fn retry_delay(attempts: u32) -> Duration {
     Duration::from_secs((1u64 << attempts.min(6)).min(60))
 }
 

@@ -1,0 +1,870 @@
+//! Streaming building layers: each frame, screen-space-error traversal of every tileset for the
+//! camera; content requests on the shared worker pool (fetch, parse, decode, bake, build meshes
+//! off the main thread); an LRU under the memory budget shared with the point clouds; parents
+//! kept on screen until their children are ready.
+
+use super::bake::{BakedContent, Placement, bake, z_up_from_y_up};
+use super::tiles3d::content::{TileContent, parse_content};
+use super::tiles3d::tileset::{Tile, TileId, TileUri, Tileset, UpAxis};
+use super::tiles3d::traverse::{self, ContentKey, RequestKind};
+use crate::georef::world_from_crs_f32;
+use crate::io::ByteSource;
+use crate::jobs::{Task, WorkerPool};
+use crate::pointcloud::cache::LruCache;
+use crate::pointcloud::octree::Aabb as CrsAabb;
+use crate::pointcloud::streaming::{Failure, StreamingView, retry_delay};
+use bevy::asset::RenderAssetUsages;
+use bevy::mesh::{Indices, PrimitiveTopology};
+use bevy::prelude::*;
+use glam::{DMat4, DVec3};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A tile content of a layer: what the cache and the entities are keyed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContentId {
+    pub layer: u16,
+    pub tile: u32,
+    pub content: u16,
+}
+
+impl ContentId {
+    fn new(layer: usize, key: ContentKey) -> Self {
+        Self {
+            layer: layer as u16,
+            tile: key.tile.0,
+            content: key.content as u16,
+        }
+    }
+
+    fn key(self) -> ContentKey {
+        ContentKey {
+            tile: TileId(self.tile),
+            content: self.content as u32,
+        }
+    }
+}
+
+/// One tileset (or a lone glTF model wrapped as a one-tile tileset) in the twin.
+pub struct BuildingLayer {
+    pub name: String,
+    pub visible: bool,
+    pub tileset: Tileset,
+    pub placement: Placement,
+    /// Affine maps between the tileset frame and the CRS at the tileset's centre (views).
+    crs_from_frame: DMat4,
+    frame_from_crs: DMat4,
+    /// Bounds of the root tile in the CRS.
+    pub bounds: Option<CrsAabb>,
+    failures: HashMap<ContentId, Failure>,
+}
+
+impl BuildingLayer {
+    pub fn new(
+        name: impl Into<String>,
+        tileset: Tileset,
+        placement: Placement,
+    ) -> Result<Self, String> {
+        let root = tileset
+            .tile(tileset.root())
+            .ok_or("the tileset has no root tile")?;
+        let crs_from_frame = placement.crs_from_frame_affine(root.bounds.sphere.center)?;
+        let bounds = content_bounds(&tileset, &placement)?;
+        Ok(Self {
+            name: name.into(),
+            visible: true,
+            tileset,
+            placement,
+            crs_from_frame,
+            frame_from_crs: crs_from_frame.inverse(),
+            bounds,
+            failures: HashMap::new(),
+        })
+    }
+
+    /// The traversal view of a camera given in the CRS.
+    fn frame_view(&self, view: &crate::pointcloud::lod::View, max_sse_px: f64) -> traverse::View {
+        let planes = view.planes().map(|p| {
+            // n·x + d ≥ 0 in the CRS with x = M y: (Mᵀ [n, d])·[y, 1] ≥ 0 in the frame.
+            let q = self.crs_from_frame.transpose() * p;
+            let scale = q.truncate().length().max(1e-300);
+            q / scale
+        });
+        traverse::View {
+            eye: self.frame_from_crs.transform_point3(view.position),
+            frustum: planes,
+            sse_factor: view.viewport_height_px * view.projection_scale_y * 0.5,
+            max_sse_px,
+        }
+    }
+}
+
+/// The first tile that has content or several children.
+pub fn content_tile(tileset: &Tileset) -> TileId {
+    let mut id = tileset.root();
+    while let Some(tile) = tileset.tile(id) {
+        match tile.children.as_slice() {
+            [only] if tile.contents.is_empty() => id = *only,
+            _ => break,
+        }
+    }
+    id
+}
+
+/// Where a tileset's content is, CRS: the box of the first tile that has content or several
+/// children (tilesets often wrap one content in a chain of much larger empty tiles, which would
+/// frame the camera on a whole country).
+fn content_bounds(tileset: &Tileset, placement: &Placement) -> Result<Option<CrsAabb>, String> {
+    let Some(tile) = tileset.tile(content_tile(tileset)) else {
+        return Ok(None);
+    };
+    let obb = &tile.bounds.obb;
+    let mut corners = Vec::with_capacity(8);
+    for i in 0..8 {
+        let sign = |bit: usize| if i & (1 << bit) == 0 { -1.0 } else { 1.0 };
+        let corner = obb.center
+            + obb.half_axes[0] * sign(0)
+            + obb.half_axes[1] * sign(1)
+            + obb.half_axes[2] * sign(2);
+        corners.push(placement.crs_from_frame(corner)?);
+    }
+    let min = corners.iter().fold(DVec3::INFINITY, |a, c| a.min(*c));
+    let max = corners.iter().fold(DVec3::NEG_INFINITY, |a, c| a.max(*c));
+    Ok((min.is_finite() && max.is_finite()).then_some(CrsAabb { min, max }))
+}
+
+/// Live numbers for the panel.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BuildingStats {
+    pub contents_shown: usize,
+    pub contents_resident: usize,
+    pub triangles_shown: usize,
+    pub bytes_resident: u64,
+    pub bytes_fetched: u64,
+    pub queued: usize,
+    pub in_flight: usize,
+    pub failed: usize,
+    pub tiles_visited: usize,
+    /// Main-thread time of the traversal this frame, ms.
+    pub traversal_ms: f64,
+}
+
+/// The building the user clicked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PickedBuilding {
+    pub content: ContentId,
+    pub feature: Option<u32>,
+    /// Where the ray hit, CRS.
+    pub point: DVec3,
+    /// (name, value) pairs from the content's property table.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// How buildings are coloured.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum BuildingColor {
+    /// Materials and textures as authored.
+    #[default]
+    Model,
+    /// By the value of one attribute: a ramp for numbers, a palette for categories.
+    Attribute(String),
+}
+
+/// Every building layer and the machinery that streams them.
+#[derive(Resource)]
+pub struct Buildings {
+    pub layers: Vec<BuildingLayer>,
+    pool: WorkerPool<TileTask>,
+    cache: LruCache<ContentId, ResidentContent>,
+    pending_uploads: VecDeque<(ContentId, PreparedContent)>,
+    shown: HashSet<ContentId>,
+    /// Contents wanted this frame and not yet resident.
+    missing: usize,
+    pub stats: BuildingStats,
+    pub messages: Vec<String>,
+    pub picked: Option<PickedBuilding>,
+    pub color: BuildingColor,
+    /// Largest SSE in pixels before a tile is refined (CesiumJS's default is 16).
+    pub max_sse_px: f64,
+    /// The style the meshes have: (colour mode, picked content and feature).
+    styled: Option<Style>,
+    frame: u64,
+}
+
+type Style = (BuildingColor, Option<(ContentId, Option<u32>)>);
+
+/// A content on the GPU.
+pub struct ResidentContent {
+    pub entities: Vec<Entity>,
+    pub baked: Arc<BakedContent>,
+    meshes: Vec<Handle<Mesh>>,
+    /// One per model material, then the default material.
+    materials: Vec<Handle<StandardMaterial>>,
+    textures: Vec<Handle<Image>>,
+    styled: Option<Style>,
+}
+
+impl Buildings {
+    pub fn new(layers: Vec<BuildingLayer>, memory_budget_bytes: u64) -> Self {
+        Self {
+            layers,
+            pool: WorkerPool::new(crate::pointcloud::streaming::FETCH_WORKERS, "jumeau-tiles"),
+            cache: LruCache::new(memory_budget_bytes),
+            pending_uploads: VecDeque::new(),
+            shown: HashSet::new(),
+            missing: 0,
+            stats: BuildingStats::default(),
+            messages: Vec::new(),
+            picked: None,
+            color: BuildingColor::Model,
+            max_sse_px: 16.0,
+            styled: None,
+            frame: 0,
+        }
+    }
+
+    /// Bounds of every layer, CRS.
+    pub fn bounds(&self) -> Option<CrsAabb> {
+        self.layers
+            .iter()
+            .filter_map(|l| l.bounds)
+            .reduce(|a, b| a.union(&b))
+    }
+
+    /// Nothing wanted is missing and nothing is on its way.
+    pub fn is_settled(&self) -> bool {
+        let (queued, in_flight) = self.pool.load();
+        let traversed = self.frame > 0 || self.layers.is_empty();
+        traversed
+            && self.missing == 0
+            && queued == 0
+            && in_flight == 0
+            && self.pending_uploads.is_empty()
+    }
+
+    /// GPU bytes held by building contents.
+    pub fn used_bytes(&self) -> u64 {
+        self.cache.used_bytes()
+    }
+
+    pub fn set_memory_budget(&mut self, bytes: u64) {
+        self.cache.set_budget_bytes(bytes);
+    }
+
+    /// Contents on screen.
+    pub fn shown(&self) -> impl Iterator<Item = (&ContentId, &ResidentContent)> {
+        self.shown
+            .iter()
+            .filter_map(|id| self.cache.get(id).map(|r| (id, r)))
+    }
+
+    /// Names of the attributes of the resident contents (for the colour-by menu), sorted.
+    pub fn attribute_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .cache
+            .iter_unsorted()
+            .filter_map(|(_, r)| r.baked.properties.as_ref())
+            .flat_map(|t| t.columns.iter().map(|c| c.name.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The nearest building hit by a ray (CRS), with its attributes.
+    pub fn pick(&self, origin: DVec3, direction: DVec3) -> Option<PickedBuilding> {
+        let mut best: Option<(f64, ContentId, Option<u32>)> = None;
+        for (id, resident) in self.shown() {
+            if let Some((t, feature)) = resident.baked.ray_hit(origin, direction)
+                && best.is_none_or(|(d, _, _)| t < d)
+            {
+                best = Some((t, *id, feature));
+            }
+        }
+        let (t, content, feature) = best?;
+        let attributes = feature
+            .and_then(|f| {
+                let resident = self.cache.get(&content)?;
+                let table = resident.baked.properties.as_ref()?;
+                Some(
+                    table
+                        .row(f as usize)
+                        .into_iter()
+                        .map(|(name, value)| (name.to_owned(), super::style::display_value(value)))
+                        .collect(),
+                )
+            })
+            .unwrap_or_default();
+        Some(PickedBuilding {
+            content,
+            feature,
+            point: origin + direction.normalize() * t,
+            attributes,
+        })
+    }
+}
+
+/// What a worker fetches for the traversal.
+struct TileTask {
+    id: ContentId,
+    kind: RequestKind,
+    uri: TileUri,
+    placement: Placement,
+    frame_from_model: DMat4,
+}
+
+/// A baked content with its meshes, built on the worker.
+pub struct PreparedContent {
+    baked: Arc<BakedContent>,
+    /// (mesh, material index) per part.
+    meshes: Vec<(Mesh, Option<usize>)>,
+}
+
+enum Loaded {
+    Content(PreparedContent),
+    /// An external tileset or a subtree, attached on the main thread.
+    Json(Vec<u8>),
+}
+
+struct TileOutcome {
+    id: ContentId,
+    kind: RequestKind,
+    uri: TileUri,
+    fetched_bytes: u64,
+    result: Result<Loaded, String>,
+}
+
+impl Task for TileTask {
+    type Key = (ContentId, u8);
+    type Output = TileOutcome;
+
+    fn key(&self) -> Self::Key {
+        (self.id, self.kind as u8)
+    }
+
+    fn run(self) -> TileOutcome {
+        let fetched = fetch(&self.uri);
+        let fetched_bytes = fetched.as_ref().map_or(0, |b| b.len() as u64);
+        let result = fetched.and_then(|bytes| match self.kind {
+            RequestKind::Content => {
+                prepare_content(&bytes, self.frame_from_model, &self.placement).map(Loaded::Content)
+            }
+            RequestKind::ExternalTileset | RequestKind::Subtree => Ok(Loaded::Json(bytes)),
+        });
+        TileOutcome {
+            id: self.id,
+            kind: self.kind,
+            uri: self.uri,
+            fetched_bytes,
+            result,
+        }
+    }
+}
+
+/// Reads a resolved tile URI (file or HTTP).
+fn fetch(uri: &TileUri) -> Result<Vec<u8>, String> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let source = crate::io::open(uri.as_str()).map_err(|e| e.to_string())?;
+        source.read_all().map_err(|e| e.to_string())
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        Err(format!(
+            "{}: fetching tiles is not available in this build",
+            uri.as_str()
+        ))
+    }
+}
+
+/// Parses, decodes and bakes one content, then builds its meshes.
+fn prepare_content(
+    bytes: &[u8],
+    frame_from_tile: DMat4,
+    placement: &Placement,
+) -> Result<PreparedContent, String> {
+    let content = parse_content(bytes).map_err(|e| e.to_string())?;
+    let model = match content {
+        TileContent::Model {
+            glb,
+            rtc_center,
+            batch,
+            ..
+        } => {
+            let mut model = super::gltf::decode_glb(&glb).map_err(|e| e.to_string())?;
+            if model.rtc_center.is_none() {
+                model.rtc_center = rtc_center;
+            }
+            if model.properties.is_none() {
+                model.properties = batch;
+            }
+            model
+        }
+        TileContent::Instances { .. } => {
+            return Err("i3dm instanced content is not drawn yet".into());
+        }
+        TileContent::Points { .. } => {
+            return Err("pnts point content is not drawn yet".into());
+        }
+        TileContent::Composite(_) => {
+            return Err("cmpt composite content is not drawn yet".into());
+        }
+    };
+    let baked = bake(model, frame_from_tile, placement)?;
+    let meshes = baked
+        .parts
+        .iter()
+        .map(|part| (part_mesh(part), part.material))
+        .collect();
+    Ok(PreparedContent {
+        baked: Arc::new(baked),
+        meshes,
+    })
+}
+
+/// The Bevy mesh of a baked part (render axes). Parts without normals get flat ones.
+fn part_mesh(part: &super::bake::BakedPart) -> Mesh {
+    let positions: Vec<[f32; 3]> = part
+        .positions
+        .iter()
+        .map(|p| world_from_crs_f32(*p))
+        .collect();
+    let n = positions.len();
+    let mut mesh = Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::default(),
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+    .with_inserted_indices(Indices::U32(part.indices.clone()));
+    if let Some(uvs) = &part.uvs {
+        mesh.insert_attribute(Mesh::ATTRIBUTE_UV_0, uvs.clone());
+    }
+    let colors = part.colors.clone().unwrap_or_else(|| vec![[1.0; 4]; n]);
+    mesh.insert_attribute(Mesh::ATTRIBUTE_COLOR, colors);
+    match &part.normals {
+        Some(normals) => {
+            let normals: Vec<[f32; 3]> = normals.iter().map(|v| world_from_crs_f32(*v)).collect();
+            mesh.insert_attribute(Mesh::ATTRIBUTE_NORMAL, normals);
+        }
+        None => {
+            mesh.duplicate_vertices();
+            mesh.compute_flat_normals();
+        }
+    }
+    mesh
+}
+
+/// Order of the building systems within a frame (after the camera, beside the point clouds).
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum BuildingSystems {
+    Select,
+    Receive,
+    Place,
+}
+
+pub(crate) fn plugin(app: &mut App) {
+    app.configure_sets(
+        PostUpdate,
+        (
+            BuildingSystems::Select,
+            BuildingSystems::Receive,
+            BuildingSystems::Place,
+        )
+            .chain()
+            .before(TransformSystems::Propagate),
+    )
+    .add_systems(
+        PostUpdate,
+        (
+            (share_memory_budget, select_building_tiles)
+                .chain()
+                .in_set(BuildingSystems::Select),
+            receive_building_contents.in_set(BuildingSystems::Receive),
+            (place_building_contents, style_buildings).in_set(BuildingSystems::Place),
+        ),
+    );
+}
+
+/// Turns a content's glTF into the tileset's Z-up frame. glTF is Y-up; only 3D Tiles 1.0
+/// tilesets may say otherwise (`asset.gltfUpAxis`, deprecated in 1.1, where real tilesets such
+/// as 3DBAG's write "Z" over Y-up content).
+fn content_up_axis(tileset: &Tileset, tile: &Tile, content: u32) -> DMat4 {
+    let version_1_0 = tileset
+        .documents()
+        .get(tile.document as usize)
+        .is_some_and(|d| d.asset.version.starts_with("1.0") || d.asset.version == "0.0");
+    let axis = tile
+        .contents
+        .get(content as usize)
+        .map_or(UpAxis::Y, |c| c.up_axis);
+    match (version_1_0, axis) {
+        (true, UpAxis::Z) => DMat4::IDENTITY,
+        (true, UpAxis::X) => DMat4::from_rotation_z(std::f64::consts::FRAC_PI_2),
+        _ => z_up_from_y_up(),
+    }
+}
+
+/// One memory budget for points and buildings: each cache may use what the other leaves.
+fn share_memory_budget(
+    settings: Res<crate::pointcloud::streaming::PointCloudSettings>,
+    clouds: Option<ResMut<crate::pointcloud::streaming::PointClouds>>,
+    mut buildings: ResMut<Buildings>,
+) {
+    let total = settings.memory_budget_bytes;
+    let Some(mut clouds) = clouds else {
+        buildings.set_memory_budget(total);
+        return;
+    };
+    let (points, tiles) = (clouds.used_bytes(), buildings.used_bytes());
+    clouds.set_memory_budget(total.saturating_sub(tiles));
+    buildings.set_memory_budget(total.saturating_sub(points));
+}
+
+/// Traverses every visible tileset for the camera: what to draw, what to fetch.
+fn select_building_tiles(mut buildings: ResMut<Buildings>, view: Option<Res<StreamingView>>) {
+    let Some(view) = view else { return };
+    let started = Instant::now();
+    let buildings = &mut *buildings;
+    let frame = buildings.stats_frame();
+    let now = Instant::now();
+    let mut tasks = Vec::new();
+    let mut shown = HashSet::new();
+    let mut missing = 0;
+    let mut visited = 0;
+    let waiting: HashSet<ContentId> = buildings
+        .pending_uploads
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
+    for (index, layer) in buildings.layers.iter().enumerate() {
+        if !layer.visible {
+            continue;
+        }
+        let frame_view = layer.frame_view(&view.view, buildings.max_sse_px);
+        let cache = &buildings.cache;
+        let ready = |key: ContentKey| cache.contains(&ContentId::new(index, key));
+        let selection = traverse::select(&layer.tileset, &frame_view, &ready);
+        visited += selection.visited;
+        for key in selection.render {
+            shown.insert(ContentId::new(index, key));
+        }
+        for request in selection.requests {
+            let id = ContentId::new(index, request.key);
+            if request.kind == RequestKind::Content {
+                missing += 1;
+            }
+            if layer.failures.get(&id).is_some_and(|f| f.retry_at > now) || waiting.contains(&id) {
+                continue;
+            }
+            let Some(tile) = layer.tileset.tile(request.key.tile) else {
+                continue;
+            };
+            let up = content_up_axis(&layer.tileset, tile, request.key.content);
+            tasks.push(TileTask {
+                id,
+                kind: request.kind,
+                uri: request.uri,
+                placement: layer.placement.clone(),
+                frame_from_model: tile.world_from_tile * up,
+            });
+        }
+    }
+    for id in &shown {
+        buildings.cache.touch(id, frame);
+    }
+    buildings.pool.replace_queue(tasks);
+    buildings.stats.contents_shown = shown.len();
+    buildings.stats.triangles_shown = shown
+        .iter()
+        .filter_map(|id| buildings.cache.get(id))
+        .map(|r| r.baked.triangle_count())
+        .sum();
+    buildings.shown = shown;
+    buildings.missing = missing;
+    let (queued, in_flight) = buildings.pool.load();
+    buildings.stats.queued = queued;
+    buildings.stats.in_flight = in_flight;
+    buildings.stats.tiles_visited = visited;
+    buildings.stats.traversal_ms = started.elapsed().as_secs_f64() * 1e3;
+}
+
+impl Buildings {
+    /// A frame counter for the LRU (one step per traversal).
+    fn stats_frame(&mut self) -> u64 {
+        self.frame = self.frame.wrapping_add(1);
+        self.frame
+    }
+}
+
+/// Most contents turned into entities per frame, so a burst of arrivals never stalls a frame.
+const UPLOADS_PER_FRAME: usize = 4;
+
+/// Takes finished work: contents become entities (hidden until placed), external tilesets and
+/// subtrees are grafted, failures are reported and retried later.
+fn receive_building_contents(
+    mut commands: Commands,
+    mut buildings: ResMut<Buildings>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut images: ResMut<Assets<Image>>,
+) {
+    let buildings = &mut *buildings;
+    for outcome in buildings.pool.try_results() {
+        buildings.stats.bytes_fetched += outcome.fetched_bytes;
+        let Some(layer) = buildings.layers.get_mut(usize::from(outcome.id.layer)) else {
+            continue;
+        };
+        let grafted = match outcome.result {
+            Ok(Loaded::Content(prepared)) => {
+                layer.failures.remove(&outcome.id);
+                buildings.pending_uploads.push_back((outcome.id, prepared));
+                Ok(())
+            }
+            Ok(Loaded::Json(bytes)) => {
+                let tile = outcome.id.key().tile;
+                let attached = match outcome.kind {
+                    RequestKind::Subtree => layer.tileset.attach_subtree(tile, &bytes),
+                    _ => layer.tileset.attach_external(tile, &bytes, &outcome.uri),
+                };
+                attached.map_err(|e| e.to_string())
+            }
+            Err(error) => Err(error),
+        };
+        if let Err(error) = grafted {
+            let failure = layer.failures.entry(outcome.id).or_insert(Failure {
+                error: String::new(),
+                attempts: 0,
+                retry_at: Instant::now(),
+            });
+            failure.attempts += 1;
+            failure.retry_at = Instant::now() + retry_delay(failure.attempts);
+            failure.error = error.clone();
+            let message = format!("{}: {}: {error}", layer.name, outcome.uri.as_str());
+            log::warn!("{message}");
+            buildings.messages.push(message);
+            if buildings.messages.len() > 50 {
+                buildings.messages.remove(0);
+            }
+        }
+    }
+    let frame = buildings.frame;
+    for _ in 0..UPLOADS_PER_FRAME {
+        let Some((id, prepared)) = buildings.pending_uploads.pop_front() else {
+            break;
+        };
+        let resident = spawn_content(
+            &mut commands,
+            &mut meshes,
+            &mut materials,
+            &mut images,
+            id,
+            prepared,
+        );
+        let bytes = resident.baked.gpu_bytes();
+        if let Some(old) = buildings.cache.insert(id, resident, bytes, frame) {
+            despawn(&mut commands, old);
+        }
+    }
+    for (_, evicted) in buildings.cache.evict(frame) {
+        despawn(&mut commands, evicted);
+    }
+    buildings.stats.failed = buildings.layers.iter().map(|l| l.failures.len()).sum();
+    buildings.stats.contents_resident = buildings.cache.len();
+    buildings.stats.bytes_resident = buildings.cache.used_bytes();
+}
+
+fn despawn(commands: &mut Commands, resident: ResidentContent) {
+    for entity in resident.entities {
+        commands.entity(entity).despawn();
+    }
+}
+
+/// A part of a building content on screen.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct BuildingPart {
+    pub id: ContentId,
+    pub origin: DVec3,
+    /// Index into the content's parts.
+    pub part: usize,
+}
+
+fn spawn_content(
+    commands: &mut Commands,
+    meshes: &mut Assets<Mesh>,
+    materials: &mut Assets<StandardMaterial>,
+    images: &mut Assets<Image>,
+    id: ContentId,
+    prepared: PreparedContent,
+) -> ResidentContent {
+    let baked = prepared.baked;
+    let textures: Vec<Handle<Image>> = baked
+        .textures
+        .iter()
+        .map(|t| {
+            images.add(Image::new(
+                bevy::render::render_resource::Extent3d {
+                    width: t.width,
+                    height: t.height,
+                    depth_or_array_layers: 1,
+                },
+                bevy::render::render_resource::TextureDimension::D2,
+                t.rgba8.clone(),
+                bevy::render::render_resource::TextureFormat::Rgba8UnormSrgb,
+                RenderAssetUsages::RENDER_WORLD,
+            ))
+        })
+        .collect();
+    let material_handles: Vec<Handle<StandardMaterial>> = baked
+        .materials
+        .iter()
+        .map(|m| materials.add(standard_material(m, &textures)))
+        .collect();
+    let default_material = materials.add(standard_material(&Default::default(), &textures));
+    let mut entities = Vec::new();
+    let mut mesh_handles = Vec::new();
+    let mut used_materials = material_handles.clone();
+    used_materials.push(default_material.clone());
+    for (part, (mesh, material)) in prepared.meshes.into_iter().enumerate() {
+        let mesh = meshes.add(mesh);
+        let material = material
+            .and_then(|m| material_handles.get(m).cloned())
+            .unwrap_or_else(|| default_material.clone());
+        let entity = commands
+            .spawn((
+                Mesh3d(mesh.clone()),
+                MeshMaterial3d(material),
+                Transform::default(),
+                Visibility::Hidden,
+                BuildingPart {
+                    id,
+                    origin: baked.origin,
+                    part,
+                },
+            ))
+            .id();
+        entities.push(entity);
+        mesh_handles.push(mesh);
+    }
+    ResidentContent {
+        entities,
+        baked,
+        meshes: mesh_handles,
+        materials: used_materials,
+        textures,
+        styled: None,
+    }
+}
+
+fn standard_material(m: &super::model::Material, textures: &[Handle<Image>]) -> StandardMaterial {
+    let [r, g, b, a] = m.base_color;
+    StandardMaterial {
+        base_color: Color::linear_rgba(r, g, b, a),
+        base_color_texture: m.base_color_texture.and_then(|t| textures.get(t).cloned()),
+        metallic: m.metallic,
+        perceptual_roughness: m.roughness,
+        double_sided: m.double_sided,
+        cull_mode: if m.double_sided {
+            None
+        } else {
+            Some(bevy::render::render_resource::Face::Back)
+        },
+        unlit: m.unlit,
+        alpha_mode: match m.alpha_mode {
+            super::model::AlphaMode::Opaque => AlphaMode::Opaque,
+            super::model::AlphaMode::Mask(cutoff) => AlphaMode::Mask(cutoff),
+            super::model::AlphaMode::Blend => AlphaMode::Blend,
+        },
+        ..default()
+    }
+}
+
+/// Shows the selected contents of visible layers, placed relative to the camera.
+fn place_building_contents(
+    buildings: Res<Buildings>,
+    view: Option<Res<StreamingView>>,
+    mut parts: Query<(&BuildingPart, &mut Transform, &mut Visibility)>,
+) {
+    let Some(view) = view else { return };
+    for (part, mut transform, mut visibility) in &mut parts {
+        let layer_visible = buildings
+            .layers
+            .get(usize::from(part.id.layer))
+            .is_some_and(|l| l.visible);
+        let show = layer_visible && buildings.shown.contains(&part.id);
+        visibility.set_if_neq(if show {
+            Visibility::Visible
+        } else {
+            Visibility::Hidden
+        });
+        if show {
+            let translation =
+                Vec3::from_array(crate::georef::world_from_crs(part.origin - view.eye));
+            if transform.translation != translation {
+                transform.translation = translation;
+            }
+        }
+    }
+}
+
+/// Vertex colours from the colour mode and the picked building: attribute ramps (on white,
+/// untextured materials), and the highlight of the picked feature.
+fn style_buildings(
+    mut buildings: ResMut<Buildings>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+) {
+    let picked = buildings.picked.as_ref().map(|p| (p.content, p.feature));
+    let wanted: Style = (buildings.color.clone(), picked);
+    let all_styled = buildings
+        .cache
+        .iter_unsorted()
+        .all(|(_, r)| r.styled.as_ref() == Some(&wanted));
+    if buildings.styled.as_ref() == Some(&wanted) && all_styled {
+        return;
+    }
+    let scale = match &buildings.color {
+        BuildingColor::Attribute(name) => Some(super::style::AttributeScale::of(
+            name,
+            buildings
+                .cache
+                .iter_unsorted()
+                .filter_map(|(_, r)| r.baked.properties.as_ref()),
+        )),
+        BuildingColor::Model => None,
+    };
+    let restyle_all = buildings.styled.as_ref() != Some(&wanted);
+    for (id, resident) in buildings.cache.iter_mut_unsorted() {
+        if !restyle_all && resident.styled.as_ref() == Some(&wanted) {
+            continue;
+        }
+        for (part, handle) in resident.baked.parts.iter().zip(&resident.meshes) {
+            let Some(mut mesh) = meshes.get_mut(handle) else {
+                continue;
+            };
+            let colors = super::style::vertex_colors(
+                part,
+                resident.baked.properties.as_ref(),
+                scale.as_ref(),
+                picked.filter(|(c, _)| c == id).and_then(|(_, f)| f),
+            );
+            mesh.insert_attribute(Mesh::ATTRIBUTE_COLOR, colors);
+        }
+        let defaults = std::iter::once(super::model::Material::default());
+        for (handle, authored) in resident
+            .materials
+            .iter()
+            .zip(resident.baked.materials.iter().cloned().chain(defaults))
+        {
+            if let Some(mut material) = materials.get_mut(handle) {
+                *material = if scale.is_some() {
+                    standard_material(&super::model::Material::default(), &[])
+                } else {
+                    standard_material(&authored, &resident.textures)
+                };
+            }
+        }
+        resident.styled = Some(wanted.clone());
+    }
+    buildings.styled = Some(wanted);
+}
