@@ -79,13 +79,13 @@ pub fn add_twin(app: &mut App, setup: ViewerSetup, aspect: f64) -> ViewerCamera 
         // Sun from the south-west, 40° high, and a sky fill: buildings read as volumes. Point
         // clouds are unlit and ignore both.
         .insert_resource(GlobalAmbientLight {
-            brightness: 1_500.0,
+            brightness: 300.0,
             ..default()
         })
         .add_systems(Startup, |mut commands: Commands| {
             commands.spawn((
                 DirectionalLight {
-                    illuminance: 8_000.0,
+                    illuminance: 2_500.0,
                     ..default()
                 },
                 Transform::from_rotation(sun_rotation()),
@@ -165,6 +165,18 @@ pub fn disable_camera_input(app: &mut App) {
     });
 }
 
+/// The demo town's buildings: a 3D Tiles tileset Jumeau writes itself (one GLB per group of
+/// blocks, per-building id / height / use / year / storeys), streamed like any other tileset.
+pub fn demo_buildings_layer(dir: &std::path::Path) -> Result<BuildingLayer, String> {
+    let tileset =
+        crate::demo_buildings::demo_buildings_tileset(dir, crate::demo::DEMO_TWIN_POINTS)?;
+    let opened = crate::buildings::open::open_buildings(&tileset.display().to_string())?;
+    let frame = crate::georef::GeoFrame::projected(2154)?;
+    let (mut layer, _) = opened.into_layer(Some(&frame), None, None)?;
+    layer.name = "Demo twin buildings (3D Tiles)".into();
+    Ok(layer)
+}
+
 /// A bare `jumeau`: the demo twin (generated on first run) in the viewer; without a display,
 /// one frame of it rendered to a PNG in the cache folder.
 pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
@@ -174,10 +186,11 @@ pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
         "demo twin",
         std::sync::Arc::new(crate::io::FileSource::open(&copc)?),
     )?;
-    let setup = ViewerSetup::with_clouds(
+    let mut setup = ViewerSetup::with_clouds(
         vec![Layer::new("Demo twin (synthetic town)", vec![source])],
         PointCloudSettings::default(),
     );
+    setup.buildings.push(demo_buildings_layer(&dir)?);
     if display_available() {
         run_viewer(setup);
         return Ok(());
@@ -193,6 +206,10 @@ pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
         report.stats.nodes_shown,
         report.stats.bytes_fetched,
         report.seconds
+    );
+    println!(
+        "buildings: {} tile contents shown, {} triangles",
+        report.buildings.contents_shown, report.buildings.triangles_shown
     );
     Ok(())
 }

@@ -15,11 +15,11 @@ const CHUNK_POINTS: u64 = 50_000;
 pub const DEMO_ORIGIN_L93: [f64; 2] = [350_000.0, 6_788_000.0];
 /// Scan density, points per square metre (IGN LiDAR HD is about 10).
 const DENSITY_PER_M2: f64 = 10.0;
-const BLOCK_M: f64 = 80.0;
-const STREET_M: f64 = 12.0;
+pub(crate) const BLOCK_M: f64 = 80.0;
+pub(crate) const STREET_M: f64 = 12.0;
 
 /// SplitMix64: small, fast and deterministic across platforms.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -34,7 +34,7 @@ impl Rng {
     }
 }
 
-fn hash2(a: i64, b: i64, salt: u64) -> f64 {
+pub(crate) fn hash2(a: i64, b: i64, salt: u64) -> f64 {
     let mut r = Rng((a as u64).wrapping_mul(0x1234_5678_9ABC_DEF1)
         ^ (b as u64).wrapping_mul(0x0FED_CBA9_8765_4321)
         ^ salt);
@@ -46,12 +46,12 @@ pub fn terrain_z(x: f64, y: f64) -> f64 {
     40.0 + 8.0 * (x / 150.0).sin() * (y / 210.0).cos() + 3.0 * (x / 37.0 + y / 91.0).sin()
 }
 
-fn river_distance(x: f64, y: f64) -> f64 {
+pub(crate) fn river_distance(x: f64, y: f64) -> f64 {
     (y - (220.0 + 60.0 * (x / 180.0).sin())).abs()
 }
 
 /// What lies at a local position: (classification, surface height, colour).
-fn surface(x: f64, y: f64, rng: &mut Rng) -> (u8, f64, [u16; 3], u8, u8) {
+pub(crate) fn surface(x: f64, y: f64, rng: &mut Rng) -> (u8, f64, [u16; 3], u8, u8) {
     let ground = terrain_z(x, y);
     if river_distance(x, y) < 15.0 {
         return (9, 36.0, [40, 70, 120], 1, 1);

@@ -25,6 +25,7 @@ pub mod camera;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod demo;
+pub mod demo_buildings;
 pub mod georef;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod headless;

@@ -295,3 +295,154 @@ fn a_corrupt_node_fails_alone() {
     let image = offscreen.capture().unwrap();
     assert!(coverage(&image) > 0.1);
 }
+
+/// The twin described by command-line inputs, with point settings for the tests.
+fn opened(inputs: &[PathBuf], place: Option<&str>, color: ColorMode) -> ViewerSetup {
+    let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+    let place: Option<jumeau::buildings::open::Place> = place.map(|p| p.parse().unwrap());
+    let opened = jumeau::cli::open_inputs(&inputs, place.as_ref()).unwrap();
+    ViewerSetup {
+        layers: opened.clouds,
+        buildings: opened.buildings,
+        ..ViewerSetup::with_clouds(vec![], settings(color))
+    }
+}
+
+#[test]
+fn bag3d_tile_meshopt_buildings() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let mut setup = opened(
+        &[data.join("3dtiles/3dbag_tile_128/tileset.json")],
+        None,
+        ColorMode::Rgb,
+    );
+    // Over the village centre, looking north (local east-north-up frame of the tile).
+    setup.camera = Some((
+        DVec3::new(-2500.0, 8600.0, 300.0),
+        DVec3::new(-2500.0, 9300.0, 0.0),
+    ));
+    let report = render(setup, options()).unwrap();
+    assert!(report.settled, "{:?}", report.buildings);
+    assert_eq!(report.buildings.contents_shown, 1);
+    assert_eq!(report.buildings.triangles_shown, 51_062);
+    assert_eq!(report.buildings.failed, 0, "{:?}", report.messages);
+    let cover = coverage(&report.image);
+    assert!(cover > 0.03, "coverage {cover}");
+    assert_matches_snapshot("3dbag_tile", &report.image);
+}
+
+#[test]
+fn cesium_1_1_multiple_contents() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let setup = opened(
+        &[data.join("3dtiles/cesium_MetadataGranularities/tileset.json")],
+        None,
+        ColorMode::Rgb,
+    );
+    let report = render(setup, options()).unwrap();
+    assert!(report.settled, "{:?}", report.buildings);
+    // 4 tiles × 5 contents, all drawn.
+    assert_eq!(report.buildings.contents_shown, 20, "{:?}", report.messages);
+    assert_eq!(report.buildings.failed, 0);
+    assert!(coverage(&report.image) > 0.05);
+    assert_matches_snapshot("cesium_metadata_granularities", &report.image);
+}
+
+#[test]
+fn points_and_a_placed_building_in_one_frame() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let mut setup = opened(
+        &[
+            data.join("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz"),
+            data.join("gltf/building_blendswap_45211.glb"),
+        ],
+        Some("292500,6832500,55"),
+        ColorMode::Classification,
+    );
+    let target = DVec3::new(292_500.0, 6_832_500.0, 62.0);
+    setup.camera = Some((target + DVec3::new(-25.0, -60.0, 30.0), target));
+    let report = render(setup, options()).unwrap();
+    assert!(report.settled);
+    assert_eq!(report.buildings.contents_shown, 1);
+    assert_eq!(report.buildings.triangles_shown, 66_094);
+    assert!(report.stats.points_shown > 100_000);
+    let ground = count_color(&report.image, jumeau::pointcloud::style::class_color(2), 3);
+    assert!(ground > 1_000, "ground pixels {ground}");
+    assert_matches_snapshot("ign_with_building", &report.image);
+}
+
+#[test]
+fn clicking_a_b3dm_building_shows_its_batch_table_row() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let setup = opened(
+        &[data.join("3dtiles/cesium_TilesetWithRequestVolume/tileset.json")],
+        None,
+        ColorMode::Rgb,
+    );
+    let mut offscreen = Offscreen::new(setup, W, H).unwrap();
+    // Close over the city block so its external tileset and b3dm tiles load.
+    let layer = &offscreen.buildings().layers[0];
+    let (lon, lat) = (-1.319_703_606_585_205_5_f64, 0.698_862_112_819_117_6_f64);
+    let roof = jumeau::georef::ecef_from_geodetic(lon, lat, 200.0);
+    let above = layer.placement.crs_from_frame(roof).unwrap();
+    {
+        let mut camera = offscreen.camera_mut();
+        *camera = jumeau::camera::ViewerCamera::look_at(
+            above + DVec3::new(0.0, -150.0, 100.0),
+            above - DVec3::new(0.0, 0.0, 200.0),
+        );
+    }
+    let (_, settled) = offscreen.settle(Duration::from_secs(120));
+    assert!(settled);
+    let buildings = offscreen.buildings();
+    assert!(buildings.stats.contents_shown >= 4, "{:?}", buildings.stats);
+    // Straight down onto building 1 of `city/ll.b3dm` (its batch table gives lon/lat).
+    for (id, r) in buildings.shown() {
+        eprintln!(
+            "DEBUG shown {id:?} origin {} radius {} tris {}",
+            r.baked.origin,
+            r.baked.radius,
+            r.baked.triangle_count()
+        );
+    }
+    eprintln!("DEBUG above {above}");
+    let picked = buildings
+        .pick(above, DVec3::NEG_Z)
+        .expect("a building under the ray");
+    let row: std::collections::HashMap<_, _> = picked.attributes.iter().cloned().collect();
+    assert_eq!(row.get("id").map(String::as_str), Some("1"), "{row:?}");
+    assert_eq!(row.get("Height").map(|h| &h[..5]), Some("12.77"), "{row:?}");
+    // The roof is at the building's height above the ellipsoid (ground at 0 m).
+    assert!(
+        (picked.point.z - above.z + 200.0 - 12.778).abs() < 0.5,
+        "{}",
+        picked.point
+    );
+}
+
+#[test]
+fn a_broken_and_a_missing_tile_are_reported_and_the_rest_streams() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let dir = tempfile::tempdir().unwrap();
+    let source = data.join("3dtiles/cesium_MetadataGranularities");
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(dir.path().join("house-3-0.glb"), b"glTF\x02\0\0\0garbage").unwrap();
+    std::fs::remove_file(dir.path().join("tree-lime-2-0.glb")).unwrap();
+    let setup = opened(&[dir.path().join("tileset.json")], None, ColorMode::Rgb);
+    let mut offscreen = Offscreen::new(setup, W, H).unwrap();
+    offscreen.settle(Duration::from_secs(60));
+    let buildings = offscreen.buildings();
+    assert_eq!(buildings.stats.failed, 2, "{:?}", buildings.messages);
+    assert_eq!(buildings.stats.contents_resident, 18);
+    let joined = buildings.messages.join("\n");
+    assert!(joined.contains("house-3-0.glb"), "{joined}");
+    assert!(joined.contains("tree-lime-2-0.glb"), "{joined}");
+}

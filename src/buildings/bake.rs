@@ -156,13 +156,25 @@ fn ray_triangle(origin: DVec3, direction: DVec3, a: DVec3, b: DVec3, c: DVec3) -
     (t > 1e-6).then_some(t)
 }
 
-/// Bakes `model` whose glTF scene sits in the placed frame through `frame_from_model` (tile
-/// transforms, Y-up to Z-up, RTC centre: the caller composes them).
-pub fn bake(
-    model: Model,
-    frame_from_model: DMat4,
-    placement: &Placement,
-) -> Result<BakedContent, String> {
+/// How a model's glTF scene sits in the placed frame: the tile's transform, then (3D Tiles
+/// order) the RTC centre in the Z-up tile frame, then the glTF up-axis turn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelPose {
+    pub frame_from_tile: DMat4,
+    /// glTF axes to tile axes (usually [`z_up_from_y_up`]).
+    pub tile_from_gltf: DMat4,
+}
+
+impl ModelPose {
+    /// The matrix from the model's scene (after its node transforms) to the placed frame.
+    pub fn frame_from_model(&self, rtc_center: Option<[f64; 3]>) -> DMat4 {
+        let rtc = DMat4::from_translation(rtc_center.map_or(DVec3::ZERO, DVec3::from_array));
+        self.frame_from_tile * rtc * self.tile_from_gltf
+    }
+}
+
+/// Bakes `model` posed in the placed frame by `pose`.
+pub fn bake(model: Model, pose: ModelPose, placement: &Placement) -> Result<BakedContent, String> {
     let Model {
         primitives,
         materials,
@@ -170,8 +182,7 @@ pub fn bake(
         properties,
         rtc_center,
     } = model;
-    let rtc = rtc_center.map_or(DVec3::ZERO, DVec3::from_array);
-    let frame_from_model = frame_from_model * DMat4::from_translation(rtc);
+    let frame_from_model = pose.frame_from_model(rtc_center);
     // First pass: every vertex in the twin CRS, f64.
     let mut crs_positions: Vec<Vec<DVec3>> = Vec::with_capacity(primitives.len());
     let (mut lo, mut hi) = (DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY));
@@ -281,11 +292,32 @@ mod tests {
         }
     }
 
+    fn pose(frame_from_tile: DMat4) -> ModelPose {
+        ModelPose {
+            frame_from_tile,
+            tile_from_gltf: z_up_from_y_up(),
+        }
+    }
+
+    #[test]
+    fn the_rtc_centre_is_a_tile_frame_offset_not_a_gltf_one() {
+        let mut model = cube_model();
+        model.rtc_center = Some([1000.0, 2000.0, 3000.0]);
+        let baked = bake(
+            model,
+            pose(DMat4::IDENTITY),
+            &Placement::Local(DMat4::IDENTITY),
+        )
+        .unwrap();
+        // Z-up tile frame: the cube (5, −5, 5 around its centre) moved by the RTC centre as is.
+        assert!((baked.origin - DVec3::new(1005.0, 1995.0, 3005.0)).length() < 1e-9);
+    }
+
     #[test]
     fn a_placed_model_lands_where_asked_with_its_height_up() {
         let place = DVec3::new(292_500.0, 6_832_500.0, 50.0);
         let placement = Placement::Local(DMat4::from_translation(place));
-        let baked = bake(cube_model(), z_up_from_y_up(), &placement).unwrap();
+        let baked = bake(cube_model(), pose(DMat4::IDENTITY), &placement).unwrap();
         // Y-up 0..10 became z 50..60; glTF +z (towards the viewer) became −y (south).
         assert!((baked.origin - DVec3::new(292_505.0, 6_832_495.0, 55.0)).length() < 1e-9);
         let zs: Vec<f32> = baked.parts[0].positions.iter().map(|p| p[2]).collect();
@@ -318,12 +350,7 @@ mod tests {
         let ecef_from_enu =
             DMat4::from_mat3(crate::georef::enu_from_ecef_rotation(lon, lat).transpose());
         let tile = DMat4::from_translation(at) * ecef_from_enu;
-        let baked = bake(
-            cube_model(),
-            tile * z_up_from_y_up(),
-            &Placement::Earth(frame.clone()),
-        )
-        .unwrap();
+        let baked = bake(cube_model(), pose(tile), &Placement::Earth(frame.clone())).unwrap();
         // The cube's centre is 5 m east, 5 m south and 5 m up of `at` on the ground, turned by
         // the grid convergence (≈ 4° this far west of Lambert-93's central meridian).
         let offset = baked.origin - frame.crs_from_ecef(at).unwrap();
@@ -344,7 +371,11 @@ mod tests {
     #[test]
     fn mirroring_transforms_keep_triangles_facing_out() {
         let mirror = DMat4::from_scale(DVec3::new(-1.0, 1.0, 1.0));
-        let baked = bake(cube_model(), mirror, &Placement::Local(DMat4::IDENTITY)).unwrap();
+        let mirrored = ModelPose {
+            frame_from_tile: mirror,
+            tile_from_gltf: DMat4::IDENTITY,
+        };
+        let baked = bake(cube_model(), mirrored, &Placement::Local(DMat4::IDENTITY)).unwrap();
         let original = cube_model().primitives[0].indices.clone();
         assert_eq!(baked.parts[0].indices[1], original[2]);
         assert_eq!(baked.parts[0].indices[2], original[1]);

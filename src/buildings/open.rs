@@ -2,7 +2,7 @@
 //! where they sit in the twin: Earth-centred tilesets through the twin's [`GeoFrame`], local
 //! models and tilesets where `--place` says.
 
-use super::bake::{Placement, z_up_from_y_up};
+use super::bake::{ModelPose, Placement, z_up_from_y_up};
 use super::streaming::BuildingLayer;
 use super::tiles3d::tileset::{TileUri, Tileset};
 use crate::georef::{GeoFrame, ecef_from_geodetic, enu_from_ecef_rotation, geodetic_from_ecef};
@@ -211,10 +211,13 @@ fn model_tileset(input: &str, bytes: &[u8], uri: &TileUri) -> Result<Tileset, St
     };
     let model = super::gltf::decode_glb(&glb).map_err(|e| format!("{input}: {e}"))?;
     let (mut lo, mut hi) = (DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY));
-    let up = z_up_from_y_up();
-    let rtc = DMat4::from_translation(model.rtc_center.map_or(DVec3::ZERO, DVec3::from_array));
+    let pose = ModelPose {
+        frame_from_tile: DMat4::IDENTITY,
+        tile_from_gltf: z_up_from_y_up(),
+    };
+    let frame_from_model = pose.frame_from_model(model.rtc_center);
     for primitive in &model.primitives {
-        let m = up * rtc * primitive.model_from_mesh;
+        let m = frame_from_model * primitive.model_from_mesh;
         for p in &primitive.positions {
             let q = m.transform_point3(DVec3::from(p.map(f64::from)));
             lo = lo.min(q);

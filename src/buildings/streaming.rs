@@ -3,7 +3,7 @@
 //! off the main thread); an LRU under the memory budget shared with the point clouds; parents
 //! kept on screen until their children are ready.
 
-use super::bake::{BakedContent, Placement, bake, z_up_from_y_up};
+use super::bake::{BakedContent, ModelPose, Placement, bake, z_up_from_y_up};
 use super::tiles3d::content::{TileContent, parse_content};
 use super::tiles3d::tileset::{Tile, TileId, TileUri, Tileset, UpAxis};
 use super::tiles3d::traverse::{self, ContentKey, RequestKind};
@@ -311,7 +311,7 @@ struct TileTask {
     kind: RequestKind,
     uri: TileUri,
     placement: Placement,
-    frame_from_model: DMat4,
+    pose: ModelPose,
 }
 
 /// A baked content with its meshes, built on the worker.
@@ -348,7 +348,7 @@ impl Task for TileTask {
         let fetched_bytes = fetched.as_ref().map_or(0, |b| b.len() as u64);
         let result = fetched.and_then(|bytes| match self.kind {
             RequestKind::Content => {
-                prepare_content(&bytes, self.frame_from_model, &self.placement).map(Loaded::Content)
+                prepare_content(&bytes, self.pose, &self.placement).map(Loaded::Content)
             }
             RequestKind::ExternalTileset | RequestKind::Subtree => Ok(Loaded::Json(bytes)),
         });
@@ -381,7 +381,7 @@ fn fetch(uri: &TileUri) -> Result<Vec<u8>, String> {
 /// Parses, decodes and bakes one content, then builds its meshes.
 fn prepare_content(
     bytes: &[u8],
-    frame_from_tile: DMat4,
+    pose: ModelPose,
     placement: &Placement,
 ) -> Result<PreparedContent, String> {
     let content = parse_content(bytes).map_err(|e| e.to_string())?;
@@ -411,7 +411,7 @@ fn prepare_content(
             return Err("cmpt composite content is not drawn yet".into());
         }
     };
-    let baked = bake(model, frame_from_tile, placement)?;
+    let baked = bake(model, pose, placement)?;
     let meshes = baked
         .parts
         .iter()
@@ -566,7 +566,10 @@ fn select_building_tiles(mut buildings: ResMut<Buildings>, view: Option<Res<Stre
                 kind: request.kind,
                 uri: request.uri,
                 placement: layer.placement.clone(),
-                frame_from_model: tile.world_from_tile * up,
+                pose: ModelPose {
+                    frame_from_tile: tile.world_from_tile,
+                    tile_from_gltf: up,
+                },
             });
         }
     }

@@ -1,6 +1,8 @@
 //! The planner's side panel (bevy_egui): layers, point budget and size, colour mode, per-class
-//! visibility with counts, live statistics and the errors of nodes that failed to load.
+//! visibility with counts, buildings (colour by attribute, the picked building's attributes),
+//! live statistics and the errors of nodes and tiles that failed to load.
 
+use crate::buildings::streaming::{BuildingColor, Buildings};
 use crate::camera::CameraInput;
 use crate::pointcloud::info::class_name;
 use crate::pointcloud::streaming::{PointCloudSettings, PointClouds};
@@ -27,6 +29,7 @@ fn let_the_panel_take_the_pointer(wants: Res<EguiWantsInput>, mut input: ResMut<
 fn side_panel(
     mut contexts: EguiContexts,
     mut clouds: ResMut<PointClouds>,
+    mut buildings: ResMut<Buildings>,
     mut settings: ResMut<PointCloudSettings>,
     diagnostics: Res<DiagnosticsStore>,
 ) -> Result {
@@ -49,9 +52,13 @@ fn side_panel(
                 display_ui(ui, &mut settings);
                 ui.separator();
                 classes_ui(ui, &clouds, &mut settings);
+                if !buildings.layers.is_empty() {
+                    ui.separator();
+                    buildings_ui(ui, &mut buildings);
+                }
                 ui.separator();
                 stats_ui(ui, &clouds, &settings, &diagnostics);
-                messages_ui(ui, &clouds);
+                messages_ui(ui, clouds.messages.iter().chain(&buildings.messages));
             });
         });
     Ok(())
@@ -158,17 +165,89 @@ fn stats_ui(
     }
 }
 
-fn messages_ui(ui: &mut egui::Ui, clouds: &PointClouds) {
-    if clouds.messages.is_empty() {
+fn messages_ui<'a>(ui: &mut egui::Ui, messages: impl DoubleEndedIterator<Item = &'a String>) {
+    let latest: Vec<&String> = messages.rev().take(8).collect();
+    if latest.is_empty() {
         return;
     }
     egui::CollapsingHeader::new("Errors")
         .default_open(true)
         .show(ui, |ui| {
-            for message in clouds.messages.iter().rev().take(6) {
+            for message in latest {
                 ui.label(egui::RichText::new(message).small());
             }
         });
+}
+
+/// Building layers, colour by attribute, the picked building and the tile statistics.
+fn buildings_ui(ui: &mut egui::Ui, buildings: &mut Buildings) {
+    ui.label(egui::RichText::new("Buildings").strong());
+    for layer in &mut buildings.layers {
+        ui.checkbox(&mut layer.visible, &layer.name);
+    }
+    let names = buildings.attribute_names();
+    let current = match &buildings.color {
+        BuildingColor::Model => "materials".to_owned(),
+        BuildingColor::Attribute(name) => name.clone(),
+    };
+    egui::ComboBox::from_label("colour by")
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut buildings.color, BuildingColor::Model, "materials");
+            for name in names {
+                let value = BuildingColor::Attribute(name.clone());
+                ui.selectable_value(&mut buildings.color, value, name);
+            }
+        });
+    let s = &buildings.stats;
+    ui.label(format!(
+        "tiles shown {} / resident {}  (queued {}, in flight {})",
+        s.contents_shown, s.contents_resident, s.queued, s.in_flight
+    ));
+    ui.label(format!(
+        "triangles: {}   memory: {:.0} MiB   fetched: {:.1} MiB",
+        group_digits(s.triangles_shown as u64),
+        s.bytes_resident as f64 / 1048576.0,
+        s.bytes_fetched as f64 / 1048576.0
+    ));
+    if s.failed > 0 {
+        ui.colored_label(
+            egui::Color32::from_rgb(230, 120, 60),
+            format!("{} tile(s) failed, retried later", s.failed),
+        );
+    }
+    match &buildings.picked {
+        None => {
+            ui.label(egui::RichText::new("Click a building to see its attributes.").weak());
+        }
+        Some(picked) => {
+            let mut clear = false;
+            egui::CollapsingHeader::new("Picked building")
+                .default_open(true)
+                .show(ui, |ui| {
+                    ui.label(format!(
+                        "at {:.1}, {:.1}, {:.1}",
+                        picked.point.x, picked.point.y, picked.point.z
+                    ));
+                    if picked.attributes.is_empty() {
+                        ui.label("no attributes");
+                    }
+                    egui::Grid::new("picked_attributes")
+                        .striped(true)
+                        .show(ui, |ui| {
+                            for (name, value) in &picked.attributes {
+                                ui.label(name);
+                                ui.label(value);
+                                ui.end_row();
+                            }
+                        });
+                    clear = ui.button("clear").clicked();
+                });
+            if clear {
+                buildings.picked = None;
+            }
+        }
+    }
 }
 
 /// 12345678 → "12 345 678".
