@@ -51,6 +51,8 @@ pub enum BenchCommand {
     /// Frame times while flying a fixed path over the demo twin: splats against a PointList
     /// baseline, main-thread CPU per frame, points drawn per second.
     Render(RenderBench),
+    /// Buildings: tileset traversal per frame, time to resident, frame time with 10⁴ buildings.
+    Tiles(crate::bench_tiles::TilesBench),
     /// Bytes fetched over HTTP (local server) to show an overview of a COPC file.
     Stream {
         /// A COPC file.
@@ -451,6 +453,7 @@ pub fn run(command: BenchCommand) -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
         BenchCommand::Render(options) => crate::bench_render::run(&options),
+        BenchCommand::Tiles(options) => crate::bench_tiles::run(&options),
         BenchCommand::Stream {
             input,
             budget,

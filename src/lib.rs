@@ -20,6 +20,8 @@ pub mod app;
 pub mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench_render;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench_tiles;
 pub mod buildings;
 pub mod camera;
 #[cfg(not(target_arch = "wasm32"))]

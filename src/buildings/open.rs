@@ -297,3 +297,92 @@ mod tests {
         assert!(!is_building_input("tile.copc.laz"));
     }
 }
+
+#[cfg(test)]
+mod shared_data_tests {
+    use super::*;
+    use crate::buildings::bake::{ModelPose, bake};
+    use crate::buildings::tiles3d::content::{TileContent, parse_content};
+    use crate::buildings::tiles3d::tileset::{ContentKind, TileId};
+
+    fn shared_data() -> Option<std::path::PathBuf> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+        if dir.exists() {
+            Some(dir)
+        } else {
+            eprintln!("skipped: ../shared/data not found");
+            None
+        }
+    }
+
+    /// Every tileset and model of the shared folders opens, and every content it reaches
+    /// (external tilesets attached) parses, decodes and bakes into the twin frame.
+    #[test]
+    fn every_shared_tileset_and_model_loads() {
+        let Some(data) = shared_data() else { return };
+        let mut inputs: Vec<std::path::PathBuf> = vec![];
+        for folder in [
+            "3dtiles/3dbag_tile_128",
+            "3dtiles/cesium_MetadataGranularities",
+            "3dtiles/cesium_TilesetWithRequestVolume",
+        ] {
+            inputs.push(data.join(folder).join("tileset.json"));
+        }
+        for entry in std::fs::read_dir(data.join("gltf")).unwrap() {
+            inputs.push(entry.unwrap().path());
+        }
+        let (mut models, mut points, mut triangles) = (0, 0, 0);
+        for input in &inputs {
+            let opened = open_buildings(&input.display().to_string()).unwrap();
+            let centre = opened.centre();
+            let frame = choose_frame(None, None, &[centre]).unwrap();
+            let (mut layer, _) = opened.into_layer(frame.as_ref(), None, None).unwrap();
+            let mut next = 0;
+            while next < layer.tileset.len() {
+                let id = TileId(next as u32);
+                next += 1;
+                let tile = layer.tileset.tile(id).unwrap().clone();
+                for content in &tile.contents {
+                    let path = content.uri.local_path().unwrap();
+                    let bytes = std::fs::read(&path).unwrap();
+                    if let ContentKind::ExternalTileset(_) = content.kind {
+                        layer
+                            .tileset
+                            .attach_external(id, &bytes, &content.uri)
+                            .unwrap();
+                        continue;
+                    }
+                    let parsed =
+                        parse_content(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    let TileContent::Model {
+                        glb, rtc_center, ..
+                    } = parsed
+                    else {
+                        points += 1;
+                        continue;
+                    };
+                    let mut model = crate::buildings::gltf::decode_glb(&glb).unwrap();
+                    model.rtc_center = model.rtc_center.or(rtc_center);
+                    let pose = ModelPose {
+                        frame_from_tile: tile.world_from_tile,
+                        tile_from_gltf: z_up_from_y_up(),
+                    };
+                    let baked = bake(model, pose, &layer.placement).unwrap();
+                    // Everything lands near its tile, a few km at most from the twin origin.
+                    assert!(
+                        baked.origin.length() < 20_000.0,
+                        "{} at {}",
+                        path.display(),
+                        baked.origin
+                    );
+                    triangles += baked.triangle_count();
+                    models += 1;
+                }
+            }
+        }
+        // 3DBAG 1, MetadataGranularities 20, city 4 + building 1, single models 3.
+        assert_eq!(models, 29);
+        assert_eq!(points, 1, "points.pnts");
+        assert!(triangles > 51_062 + 66_094 * 2, "{triangles}");
+    }
+}
