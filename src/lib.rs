@@ -1,14 +1,16 @@
 //! # Jumeau — a territorial digital-twin engine
 //!
-//! Jumeau streams LiDAR point clouds (LAS/LAZ/COPC) into a 3D twin of a territory. This crate is
+//! Jumeau streams LiDAR point clouds (LAS/LAZ/COPC) and building models (glTF, 3D Tiles) into a
+//! 3D twin of a territory. This crate is
 //! organised in layers, data flowing top to bottom:
 //!
 //! | layer | modules |
 //! |---|---|
-//! | sources | [`io`]: file, HTTP range requests, memory — one [`io::ByteSource`] trait |
+//! | sources | [`io`]: file, HTTP range requests, memory — one [`io::ByteSource`] trait; [`jobs`]: the worker pool |
 //! | formats | [`pointcloud::las`] (LAS/LAZ), [`pointcloud::copc`] (COPC read), [`pointcloud::convert`] (COPC write) |
 //! | model | [`pointcloud::octree`], [`pointcloud::lod`] (`select_nodes`), [`georef`] (CRS) |
 //! | model | [`pointcloud::cache`] (LRU), [`pointcloud::fetch`] (worker pool), [`pointcloud::style`] |
+//! | buildings | [`buildings`]: 3D Tiles ([`buildings::tiles3d`]), glTF ([`buildings::gltf`]), baking into the twin frame, [`buildings::BuildingsPlugin`] |
 //! | engine | [`pointcloud::PointCloudPlugin`] ([`pointcloud::streaming`] systems, [`pointcloud::render`] splats), [`camera`], [`ui`] |
 //! | front ends | [`app`] (viewer window), [`headless`] (offscreen PNG), [`cli`]: `jumeau view/render/info/convert/bench` |
 //!

@@ -4,7 +4,8 @@
 //! kept on screen until their children are ready.
 
 use super::bake::{BakedContent, ModelPose, Placement, bake, z_up_from_y_up};
-use super::tiles3d::content::{TileContent, parse_content};
+use super::model::Model;
+use super::tiles3d::content::{InstanceModel, TileContent, parse_content};
 use super::tiles3d::tileset::{Tile, TileId, TileUri, Tileset, UpAxis};
 use super::tiles3d::traverse::{self, ContentKey, RequestKind};
 use crate::georef::world_from_crs_f32;
@@ -348,7 +349,7 @@ impl Task for TileTask {
         let fetched_bytes = fetched.as_ref().map_or(0, |b| b.len() as u64);
         let result = fetched.and_then(|bytes| match self.kind {
             RequestKind::Content => {
-                prepare_content(&bytes, self.pose, &self.placement).map(Loaded::Content)
+                prepare_content(&bytes, self.pose, &self.placement, &self.uri).map(Loaded::Content)
             }
             RequestKind::ExternalTileset | RequestKind::Subtree => Ok(Loaded::Json(bytes)),
         });
@@ -383,9 +384,32 @@ fn prepare_content(
     bytes: &[u8],
     pose: ModelPose,
     placement: &Placement,
+    uri: &TileUri,
 ) -> Result<PreparedContent, String> {
     let content = parse_content(bytes).map_err(|e| e.to_string())?;
-    let model = match content {
+    let (model, pose) = content_model(content, pose, uri, 0)?;
+    let baked = bake(model, pose, placement)?;
+    let meshes = baked
+        .parts
+        .iter()
+        .map(|part| (part_mesh(part), part.material))
+        .collect();
+    Ok(PreparedContent {
+        baked: Arc::new(baked),
+        meshes,
+    })
+}
+
+/// The model a tile content draws, with the pose to bake it with: b3dm/glb as they are, i3dm
+/// instances expanded (one copy of the model per instance, its batch ID as feature ID), the
+/// models of a composite merged.
+fn content_model(
+    content: TileContent,
+    pose: ModelPose,
+    uri: &TileUri,
+    depth: u32,
+) -> Result<(Model, ModelPose), String> {
+    match content {
         TileContent::Model {
             glb,
             rtc_center,
@@ -399,28 +423,93 @@ fn prepare_content(
             if model.properties.is_none() {
                 model.properties = batch;
             }
-            model
+            Ok((model, pose))
         }
-        TileContent::Instances { .. } => {
-            return Err("i3dm instanced content is not drawn yet".into());
+        TileContent::Instances {
+            model,
+            instances,
+            batch,
+        } => {
+            let glb = match model {
+                InstanceModel::Embedded(glb) => glb,
+                InstanceModel::Uri(reference) => {
+                    let model_uri = uri.join(&reference).map_err(|e| e.to_string())?;
+                    fetch(&model_uri)?
+                }
+            };
+            let model = super::gltf::decode_glb(&glb).map_err(|e| e.to_string())?;
+            let gltf_from_scene = pose.tile_from_gltf
+                * DMat4::from_translation(model.rtc_center.map_or(DVec3::ZERO, DVec3::from_array));
+            let mut expanded = Model {
+                materials: model.materials.clone(),
+                textures: model.textures.clone(),
+                properties: batch,
+                ..Model::default()
+            };
+            for (index, instance) in instances.iter().enumerate() {
+                let tile_from_instance = DMat4::from_scale_rotation_translation(
+                    DVec3::from_array(instance.scale),
+                    instance.rotation,
+                    DVec3::from_array(instance.position),
+                );
+                let feature = instance.batch_id.unwrap_or(index as u32);
+                for primitive in &model.primitives {
+                    let mut copy = primitive.clone();
+                    copy.model_from_mesh =
+                        tile_from_instance * gltf_from_scene * primitive.model_from_mesh;
+                    copy.feature_ids = Some(vec![feature; copy.positions.len()]);
+                    expanded.primitives.push(copy);
+                }
+            }
+            let pose = ModelPose {
+                frame_from_tile: pose.frame_from_tile,
+                tile_from_gltf: DMat4::IDENTITY,
+            };
+            Ok((expanded, pose))
         }
-        TileContent::Points { .. } => {
-            return Err("pnts point content is not drawn yet".into());
+        TileContent::Points { positions, .. } => Err(format!(
+            "pnts point tiles ({} points) are not drawn yet",
+            positions.len()
+        )),
+        TileContent::Composite(inner) => {
+            if depth > 8 {
+                return Err("composite tiles nested too deep".into());
+            }
+            let mut merged = Model::default();
+            let tile_pose = ModelPose {
+                frame_from_tile: pose.frame_from_tile,
+                tile_from_gltf: DMat4::IDENTITY,
+            };
+            for content in inner {
+                let (model, inner_pose) = content_model(content, pose, uri, depth + 1)?;
+                // Bring each inner model into the tile frame, so one pose fits them all.
+                let tile_from_model = inner_pose.tile_from_gltf
+                    * DMat4::from_translation(
+                        model.rtc_center.map_or(DVec3::ZERO, DVec3::from_array),
+                    );
+                let (materials, textures) = (merged.materials.len(), merged.textures.len());
+                // One property table per model: the first one wins, later features go without.
+                let keeps_features = merged.properties.is_none() || model.properties.is_none();
+                merged.properties = merged.properties.or(model.properties);
+                merged.textures.extend(model.textures);
+                merged
+                    .materials
+                    .extend(model.materials.into_iter().map(|mut m| {
+                        m.base_color_texture = m.base_color_texture.map(|t| t + textures);
+                        m
+                    }));
+                for mut primitive in model.primitives {
+                    primitive.model_from_mesh = tile_from_model * primitive.model_from_mesh;
+                    primitive.material = primitive.material.map(|m| m + materials);
+                    if !keeps_features {
+                        primitive.feature_ids = None;
+                    }
+                    merged.primitives.push(primitive);
+                }
+            }
+            Ok((merged, tile_pose))
         }
-        TileContent::Composite(_) => {
-            return Err("cmpt composite content is not drawn yet".into());
-        }
-    };
-    let baked = bake(model, pose, placement)?;
-    let meshes = baked
-        .parts
-        .iter()
-        .map(|part| (part_mesh(part), part.material))
-        .collect();
-    Ok(PreparedContent {
-        baked: Arc::new(baked),
-        meshes,
-    })
+    }
 }
 
 /// The Bevy mesh of a baked part (render axes). Parts without normals get flat ones.
@@ -870,4 +959,84 @@ fn style_buildings(
         resident.styled = Some(wanted.clone());
     }
     buildings.styled = Some(wanted);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buildings::model::Primitive;
+    use crate::buildings::tiles3d::content::{
+        BinaryValues, FeatureTableWriter, write_cmpt, write_i3dm,
+    };
+
+    /// A 2 m Y-up box as a GLB.
+    fn box_glb() -> Vec<u8> {
+        let corners: Vec<[f32; 3]> = (0..8)
+            .map(|i| {
+                [
+                    (i & 1) as f32 * 2.0,
+                    ((i >> 1) & 1) as f32 * 2.0,
+                    ((i >> 2) & 1) as f32 * 2.0,
+                ]
+            })
+            .collect();
+        // Two side faces and the roof (glTF y = 2).
+        let indices = vec![0, 1, 3, 0, 3, 2, 4, 6, 7, 4, 7, 5, 2, 6, 7, 2, 7, 3];
+        let model = Model {
+            primitives: vec![Primitive {
+                positions: corners,
+                indices,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        crate::buildings::gltf_write::write_glb(&model).unwrap()
+    }
+
+    #[test]
+    fn i3dm_instances_are_drawn_where_the_feature_table_says() {
+        let mut table = FeatureTableWriter::new();
+        table
+            .global("INSTANCES_LENGTH", serde_json::json!(3))
+            .binary(
+                "POSITION",
+                BinaryValues::F32(&[0.0, 0.0, 0.0, 100.0, 0.0, 0.0, 0.0, 50.0, 0.0]),
+            )
+            .binary("BATCH_ID", BinaryValues::U16(&[2, 0, 1]));
+        let tile = write_i3dm(&table, None, &InstanceModel::Embedded(box_glb()));
+        let pose = ModelPose {
+            frame_from_tile: DMat4::IDENTITY,
+            tile_from_gltf: z_up_from_y_up(),
+        };
+        let uri = TileUri::local(std::env::temp_dir());
+        let prepared =
+            prepare_content(&tile, pose, &Placement::Local(DMat4::IDENTITY), &uri).unwrap();
+        let baked = &prepared.baked;
+        assert_eq!(baked.parts.len(), 3);
+        // Boxes at x 0..2 and 100..102, y −2..0 and 48..50 (glTF z became −y), z 0..2.
+        let lo = baked.origin - DVec3::splat(baked.radius);
+        assert!(
+            baked.radius > 57.0 && baked.radius < 57.5,
+            "{}",
+            baked.radius
+        );
+        assert!(lo.x < 1.0);
+        let features: Vec<u32> = baked
+            .parts
+            .iter()
+            .map(|p| p.feature_ids.as_ref().unwrap()[0])
+            .collect();
+        assert_eq!(features, vec![2, 0, 1]);
+        // The instance at y = 50 is hit by a ray straight down there.
+        let (t, feature) = baked
+            .ray_hit(DVec3::new(1.0, 49.0, 10.0), DVec3::NEG_Z)
+            .expect("the third box");
+        assert!((t - 8.0).abs() < 1e-6, "{t}");
+        assert_eq!(feature, Some(1));
+        // A composite of the same tile twice draws both.
+        let composite = write_cmpt(&[&tile, &tile]);
+        let prepared =
+            prepare_content(&composite, pose, &Placement::Local(DMat4::IDENTITY), &uri).unwrap();
+        assert_eq!(prepared.baked.parts.len(), 6);
+    }
 }
