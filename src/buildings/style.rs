@@ -9,7 +9,7 @@ use super::model::{PropertyTable, PropertyValue};
 /// How values of one attribute become colours.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttributeScale {
-    /// Numbers: blue (smallest) to red (largest).
+    /// Numbers: the elevation ramp, blue (smallest) to red (largest).
     Numeric { name: String, min: f64, max: f64 },
     /// Anything else: one palette colour per distinct value.
     Categorical { name: String },
@@ -94,24 +94,18 @@ fn number(value: &PropertyValue) -> Option<f64> {
     }
 }
 
-/// Blue → cyan → yellow → red, linear RGB.
+/// The point clouds' elevation ramp (blue → cyan → green → yellow → red), as linear RGBA
+/// vertex colours: one reading of "low" and "high" across the twin.
 fn ramp(t: f32) -> [f32; 4] {
-    const STOPS: [[f32; 3]; 4] = [
-        [0.02, 0.10, 0.60],
-        [0.02, 0.55, 0.60],
-        [0.90, 0.80, 0.05],
-        [0.75, 0.03, 0.02],
-    ];
-    let t = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f32;
-    let i = (t.floor() as usize).min(STOPS.len() - 2);
-    let f = t - i as f32;
-    let [a, b] = [STOPS[i], STOPS[i + 1]];
-    [
-        a[0] + (b[0] - a[0]) * f,
-        a[1] + (b[1] - a[1]) * f,
-        a[2] + (b[2] - a[2]) * f,
-        1.0,
-    ]
+    let [r, g, b] = crate::pointcloud::style::elevation_ramp(t).map(|c| {
+        let c = f32::from(c) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    });
+    [r, g, b, 1.0]
 }
 
 /// Ten well-separated colours (linear RGB of Tableau 10).

@@ -505,25 +505,15 @@ fn rotation_from_up_right(up: DVec3, right: DVec3) -> Option<DQuat> {
     q.is_finite().then_some(q)
 }
 
-const WGS84_A: f64 = 6_378_137.0;
-const WGS84_B: f64 = 6_356_752.314_245_179;
-
 /// East-north-up frame at an ECEF position on WGS84 (columns east, north, up); identity at the
-/// centre of the Earth, and the usual fixed east at the poles.
+/// centre of the Earth.
 fn east_north_up_rotation(p: DVec3) -> DQuat {
-    let normal = DVec3::new(
-        p.x / (WGS84_A * WGS84_A),
-        p.y / (WGS84_A * WGS84_A),
-        p.z / (WGS84_B * WGS84_B),
-    );
-    let Some(up) = normal.try_normalize() else {
+    if p.length_squared() < 1.0 {
         return DQuat::IDENTITY;
-    };
-    let east = DVec3::new(-p.y, p.x, 0.0)
-        .try_normalize()
-        .unwrap_or(DVec3::Y);
-    let north = up.cross(east);
-    DQuat::from_mat3(&DMat3::from_cols(east, north, up)).normalize()
+    }
+    let (lon, lat, _) = crate::georef::geodetic_from_ecef(p);
+    let ecef_from_enu = crate::georef::enu_from_ecef_rotation(lon, lat).transpose();
+    DQuat::from_mat3(&ecef_from_enu).normalize()
 }
 
 /// Oct-decodes one 2-component unit vector stored in `[0, range_max]` per component.
@@ -1930,7 +1920,7 @@ mod tests {
         let mut ft = FeatureTableWriter::new();
         ft.global("INSTANCES_LENGTH", json!(2))
             .global("EAST_NORTH_UP", json!(true))
-            .global("RTC_CENTER", json!([WGS84_A, 0.0, 0.0]))
+            .global("RTC_CENTER", json!([6_378_137.0, 0.0, 0.0]))
             .binary("POSITION", BinaryValues::F32(&[0.0; 6]))
             .binary("BATCH_ID", BinaryValues::U16(&[0, 1]));
         let tile = write_i3dm(&ft, None, &InstanceModel::Uri("a.glb".into()));
