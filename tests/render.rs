@@ -446,3 +446,46 @@ fn a_broken_and_a_missing_tile_are_reported_and_the_rest_streams() {
     assert!(joined.contains("house-3-0.glb"), "{joined}");
     assert!(joined.contains("tree-lime-2-0.glb"), "{joined}");
 }
+
+#[test]
+fn a_pnts_tile_is_drawn_inside_its_request_volume() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let setup = opened(
+        &[data.join("3dtiles/cesium_TilesetWithRequestVolume/tileset.json")],
+        None,
+        ColorMode::Rgb,
+    );
+    let mut offscreen = Offscreen::new(setup, W, H).unwrap();
+    // `points.pnts` sits at this ECEF position; it is only wanted within 15 m of it.
+    let centre = DVec3::new(
+        1_215_012.207_563_128_8,
+        -4_736_310.418_677_337_5,
+        4_081_602.937_346_383,
+    );
+    let at = offscreen.buildings().layers[0]
+        .placement
+        .crs_from_frame(centre)
+        .unwrap();
+    *offscreen.camera_mut() =
+        jumeau::camera::ViewerCamera::look_at(at + DVec3::new(0.0, -6.0, 3.0), at);
+    let (_, settled) = offscreen.settle(Duration::from_secs(60));
+    assert!(settled);
+    let buildings = offscreen.buildings();
+    assert_eq!(buildings.stats.failed, 0, "{:?}", buildings.messages);
+    // The point tile is on screen: a content without triangles, a 2.5 m cube of points.
+    let points_tile = buildings
+        .shown()
+        .find(|(_, r)| r.baked.parts.is_empty())
+        .map(|(_, r)| r.baked.radius);
+    assert!(points_tile.is_some_and(|r| r < 2.5), "{points_tile:?}");
+    let image = offscreen.capture().unwrap();
+    let cover = coverage(&image);
+    assert!(cover > 0.1, "coverage {cover}");
+    // From 2 km away the request volume keeps it out: nothing at the tile's place.
+    *offscreen.camera_mut() =
+        jumeau::camera::ViewerCamera::look_at(at + DVec3::new(0.0, -2000.0, 1000.0), at);
+    offscreen.settle(Duration::from_secs(60));
+    let far = offscreen.buildings().stats.contents_shown;
+    assert!(far < 6, "{far} contents shown from afar");
+}

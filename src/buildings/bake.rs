@@ -84,17 +84,6 @@ impl BakedContent {
         self.parts.iter().map(|p| p.indices.len() / 3).sum()
     }
 
-    /// Approximate GPU bytes (positions, normals, uvs, colours, indices, textures).
-    pub fn gpu_bytes(&self) -> u64 {
-        let geometry: usize = self
-            .parts
-            .iter()
-            .map(|p| p.positions.len() * (12 + 12 + 8 + 16) + p.indices.len() * 4)
-            .sum();
-        let textures: usize = self.textures.iter().map(|t| t.rgba8.len()).sum();
-        (geometry + textures) as u64
-    }
-
     /// The nearest triangle hit by a ray from `origin` (CRS) along `direction`: distance and
     /// feature ID (`None` when the triangle has none).
     pub fn ray_hit(&self, origin: DVec3, direction: DVec3) -> Option<(f64, Option<u32>)> {

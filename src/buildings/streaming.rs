@@ -13,6 +13,7 @@ use crate::io::ByteSource;
 use crate::jobs::{Task, WorkerPool};
 use crate::pointcloud::cache::LruCache;
 use crate::pointcloud::octree::Aabb as CrsAabb;
+use crate::pointcloud::render::PointCloudMaterial;
 use crate::pointcloud::streaming::{Failure, StreamingView, retry_delay};
 use bevy::asset::RenderAssetUsages;
 use bevy::mesh::{Indices, PrimitiveTopology};
@@ -191,6 +192,8 @@ pub struct Buildings {
     /// The style the meshes have: (colour mode, picked content and feature).
     styled: Option<Style>,
     frame: u64,
+    /// The material of pnts tiles (created with the first one).
+    point_material: Option<Handle<PointCloudMaterial>>,
 }
 
 type Style = (BuildingColor, Option<(ContentId, Option<u32>)>);
@@ -222,6 +225,7 @@ impl Buildings {
             max_sse_px: 16.0,
             styled: None,
             frame: 0,
+            point_material: None,
         }
     }
 
@@ -320,10 +324,27 @@ pub struct PreparedContent {
     baked: Arc<BakedContent>,
     /// (mesh, material index) per part.
     meshes: Vec<(Mesh, Option<usize>)>,
+    /// The splat mesh of a pnts tile (drawn by the point-cloud renderer), and its point count.
+    points: Option<(Mesh, usize)>,
+}
+
+impl PreparedContent {
+    /// GPU bytes of its meshes (vertex buffers and indices) and textures.
+    fn gpu_bytes(&self) -> u64 {
+        let mesh_bytes = |mesh: &Mesh| {
+            let vertices = mesh.count_vertices() * mesh.get_vertex_size() as usize;
+            let indices = mesh.indices().map_or(0, |i| i.len() * 4);
+            (vertices + indices) as u64
+        };
+        let textures: usize = self.baked.textures.iter().map(|t| t.rgba8.len()).sum();
+        self.meshes.iter().map(|(m, _)| mesh_bytes(m)).sum::<u64>()
+            + self.points.as_ref().map_or(0, |(m, _)| mesh_bytes(m))
+            + textures as u64
+    }
 }
 
 enum Loaded {
-    Content(PreparedContent),
+    Content(Box<PreparedContent>),
     /// An external tileset or a subtree, attached on the main thread.
     Json(Vec<u8>),
 }
@@ -348,9 +369,8 @@ impl Task for TileTask {
         let fetched = fetch(&self.uri);
         let fetched_bytes = fetched.as_ref().map_or(0, |b| b.len() as u64);
         let result = fetched.and_then(|bytes| match self.kind {
-            RequestKind::Content => {
-                prepare_content(&bytes, self.pose, &self.placement, &self.uri).map(Loaded::Content)
-            }
+            RequestKind::Content => prepare_content(&bytes, self.pose, &self.placement, &self.uri)
+                .map(|c| Loaded::Content(Box::new(c))),
             RequestKind::ExternalTileset | RequestKind::Subtree => Ok(Loaded::Json(bytes)),
         });
         TileOutcome {
@@ -387,6 +407,12 @@ fn prepare_content(
     uri: &TileUri,
 ) -> Result<PreparedContent, String> {
     let content = parse_content(bytes).map_err(|e| e.to_string())?;
+    if let TileContent::Points {
+        positions, colors, ..
+    } = content
+    {
+        return prepare_points(&positions, colors.as_deref(), pose, placement);
+    }
     let (model, pose) = content_model(content, pose, uri, 0)?;
     let baked = bake(model, pose, placement)?;
     let meshes = baked
@@ -397,6 +423,65 @@ fn prepare_content(
     Ok(PreparedContent {
         baked: Arc::new(baked),
         meshes,
+        points: None,
+    })
+}
+
+/// A pnts tile as a point-cloud splat mesh: each point through the exact map into the twin,
+/// then rebased on the tile's centre like an octree node.
+fn prepare_points(
+    positions: &[[f64; 3]],
+    colors: Option<&[[u8; 4]]>,
+    pose: ModelPose,
+    placement: &Placement,
+) -> Result<PreparedContent, String> {
+    let crs = positions
+        .iter()
+        .map(|p| {
+            placement.crs_from_frame(pose.frame_from_tile.transform_point3(DVec3::from_array(*p)))
+        })
+        .collect::<Result<Vec<DVec3>, String>>()?;
+    let (lo, hi) = crs
+        .iter()
+        .fold((DVec3::INFINITY, DVec3::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(*p), hi.max(*p))
+        });
+    if !lo.is_finite() {
+        return Err("the pnts tile has no points".into());
+    }
+    let origin = (lo + hi) * 0.5;
+    let chunk = crate::pointcloud::PointChunk {
+        key: None,
+        origin,
+        positions: crs
+            .iter()
+            .map(|p| (*p - origin).as_vec3().to_array())
+            .collect(),
+        intensity: None,
+        classification: None,
+        returns: None,
+        rgb: colors.map(|c| {
+            c.iter()
+                .map(|c| [c[0], c[1], c[2]].map(u16::from))
+                .collect()
+        }),
+        gps_time: None,
+    };
+    let world: Vec<[f32; 3]> = chunk
+        .positions
+        .iter()
+        .map(|p| world_from_crs_f32(*p))
+        .collect();
+    let mesh = crate::pointcloud::render::splat_mesh(&chunk, &world);
+    let baked = BakedContent {
+        origin,
+        radius: (hi - lo).length() * 0.5,
+        ..BakedContent::default()
+    };
+    Ok(PreparedContent {
+        baked: Arc::new(baked),
+        meshes: Vec::new(),
+        points: Some((mesh, positions.len())),
     })
 }
 
@@ -468,7 +553,7 @@ fn content_model(
             Ok((expanded, pose))
         }
         TileContent::Points { positions, .. } => Err(format!(
-            "pnts point tiles ({} points) are not drawn yet",
+            "pnts point tiles inside composite tiles ({} points) are not drawn yet",
             positions.len()
         )),
         TileContent::Composite(inner) => {
@@ -700,8 +785,20 @@ fn receive_building_contents(
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
     mut images: ResMut<Assets<Image>>,
+    mut point_materials: ResMut<Assets<PointCloudMaterial>>,
 ) {
     let buildings = &mut *buildings;
+    let point_material = buildings
+        .point_material
+        .get_or_insert_with(|| {
+            // pnts tiles: RGB splats of a fixed size (their nodes have no octree level).
+            let mut material = PointCloudMaterial::default();
+            material.style.adaptive = 0;
+            material.style.edl = 0;
+            material.style.point_size_px = 3.0;
+            point_materials.add(material)
+        })
+        .clone();
     for outcome in buildings.pool.try_results() {
         buildings.stats.bytes_fetched += outcome.fetched_bytes;
         let Some(layer) = buildings.layers.get_mut(usize::from(outcome.id.layer)) else {
@@ -710,7 +807,7 @@ fn receive_building_contents(
         let grafted = match outcome.result {
             Ok(Loaded::Content(prepared)) => {
                 layer.failures.remove(&outcome.id);
-                buildings.pending_uploads.push_back((outcome.id, prepared));
+                buildings.pending_uploads.push_back((outcome.id, *prepared));
                 Ok(())
             }
             Ok(Loaded::Json(bytes)) => {
@@ -745,15 +842,16 @@ fn receive_building_contents(
         let Some((id, prepared)) = buildings.pending_uploads.pop_front() else {
             break;
         };
+        let bytes = prepared.gpu_bytes();
         let resident = spawn_content(
             &mut commands,
             &mut meshes,
             &mut materials,
             &mut images,
+            &point_material,
             id,
             prepared,
         );
-        let bytes = resident.baked.gpu_bytes();
         if let Some(old) = buildings.cache.insert(id, resident, bytes, frame) {
             despawn(&mut commands, old);
         }
@@ -786,10 +884,33 @@ fn spawn_content(
     meshes: &mut Assets<Mesh>,
     materials: &mut Assets<StandardMaterial>,
     images: &mut Assets<Image>,
+    point_material: &Handle<PointCloudMaterial>,
     id: ContentId,
     prepared: PreparedContent,
 ) -> ResidentContent {
     let baked = prepared.baked;
+    let mut point_entities = Vec::new();
+    let mut point_meshes = Vec::new();
+    if let Some((mesh, _)) = prepared.points {
+        let mesh = meshes.add(mesh);
+        point_entities.push(
+            commands
+                .spawn((
+                    Mesh3d(mesh.clone()),
+                    MeshMaterial3d(point_material.clone()),
+                    bevy::mesh::MeshTag(0),
+                    Transform::default(),
+                    Visibility::Hidden,
+                    BuildingPart {
+                        id,
+                        origin: baked.origin,
+                        part: 0,
+                    },
+                ))
+                .id(),
+        );
+        point_meshes.push(mesh);
+    }
     let textures: Vec<Handle<Image>> = baked
         .textures
         .iter()
@@ -838,6 +959,8 @@ fn spawn_content(
         entities.push(entity);
         mesh_handles.push(mesh);
     }
+    entities.extend(point_entities);
+    mesh_handles.extend(point_meshes);
     ResidentContent {
         entities,
         baked,
