@@ -300,6 +300,7 @@ fn focus_on_double_click(
     mut last_click: Local<Option<f64>>,
     windows: Query<&Window>,
     clouds: Option<Res<PointClouds>>,
+    buildings: Option<Res<crate::buildings::streaming::Buildings>>,
     mut cameras: Query<(&mut ViewerCamera, &Camera, &GlobalTransform)>,
 ) {
     if !buttons.just_pressed(MouseButton::Left) {
@@ -311,8 +312,7 @@ fn focus_on_double_click(
     if !double {
         return;
     }
-    let (Some(clouds), Some(cursor)) = (clouds, windows.iter().find_map(Window::cursor_position))
-    else {
+    let Some(cursor) = windows.iter().find_map(Window::cursor_position) else {
         return;
     };
     for (mut rig, camera, transform) in &mut cameras {
@@ -321,7 +321,18 @@ fn focus_on_double_click(
         };
         let d = ray.direction;
         let direction = crate::georef::crs_from_world([d.x, d.y, d.z]);
-        if let Some(point) = clouds.pick(rig.eye(), direction, 0.004) {
+        let eye = rig.eye();
+        // The nearer of the point under the cursor and the building under it.
+        let point = clouds.as_ref().and_then(|c| c.pick(eye, direction, 0.004));
+        let wall = buildings
+            .as_ref()
+            .and_then(|b| b.pick(eye, direction))
+            .map(|p| p.point);
+        let nearest = [point, wall]
+            .into_iter()
+            .flatten()
+            .min_by(|a, b| (*a - eye).length().total_cmp(&(*b - eye).length()));
+        if let Some(point) = nearest {
             rig.focus_on(point);
         }
     }
