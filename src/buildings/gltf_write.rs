@@ -251,42 +251,33 @@ pub fn write_glb(model: &Model) -> Result<Vec<u8>, GltfWriteError> {
         );
         let acc = w.accessor(view, FLOAT, n, "VEC3", Some((min.to_vec(), max.to_vec())));
         attributes.insert("POSITION".into(), json!(acc));
-        if let Some(normals) = &p.normals {
-            check_len("NORMAL", normals.len())?;
-            check_finite(i, "NORMAL", normals.as_flattened(), 3)?;
-            let view = w.view(
-                &f32_bytes(normals.as_flattened()),
+        // Optional float attributes: (name, values, components, accessor type).
+        let optional: [(&'static str, Option<&[f32]>, usize, &str); 3] = [
+            (
+                "NORMAL",
+                p.normals.as_ref().map(|v| v.as_flattened()),
+                3,
+                "VEC3",
+            ),
+            (
+                "TEXCOORD_0",
+                p.uvs.as_ref().map(|v| v.as_flattened()),
+                2,
+                "VEC2",
+            ),
+            (
+                "COLOR_0",
+                p.colors.as_ref().map(|v| v.as_flattened()),
                 4,
-                Some(ARRAY_BUFFER),
-                None,
-            );
-            attributes.insert(
-                "NORMAL".into(),
-                json!(w.accessor(view, FLOAT, n, "VEC3", None)),
-            );
-        }
-        if let Some(uvs) = &p.uvs {
-            check_len("TEXCOORD_0", uvs.len())?;
-            check_finite(i, "TEXCOORD_0", uvs.as_flattened(), 2)?;
-            let view = w.view(&f32_bytes(uvs.as_flattened()), 4, Some(ARRAY_BUFFER), None);
-            attributes.insert(
-                "TEXCOORD_0".into(),
-                json!(w.accessor(view, FLOAT, n, "VEC2", None)),
-            );
-        }
-        if let Some(colors) = &p.colors {
-            check_len("COLOR_0", colors.len())?;
-            check_finite(i, "COLOR_0", colors.as_flattened(), 4)?;
-            let view = w.view(
-                &f32_bytes(colors.as_flattened()),
-                4,
-                Some(ARRAY_BUFFER),
-                None,
-            );
-            attributes.insert(
-                "COLOR_0".into(),
-                json!(w.accessor(view, FLOAT, n, "VEC4", None)),
-            );
+                "VEC4",
+            ),
+        ];
+        for (name, values, components, kind) in optional {
+            let Some(values) = values else { continue };
+            check_len(name, values.len() / components)?;
+            check_finite(i, name, values, components)?;
+            let view = w.view(&f32_bytes(values), 4, Some(ARRAY_BUFFER), None);
+            attributes.insert(name.into(), json!(w.accessor(view, FLOAT, n, kind, None)));
         }
 
         let mut primitive = Map::new();
