@@ -140,7 +140,8 @@ pub fn run_viewer(setup: ViewerSetup) -> AppExit {
         }),
         ..default()
     }));
-    let camera = add_twin(&mut app, setup, 16.0 / 9.0);
+    // Framed for the part of the 1600×900 window the panel (300 px) leaves free.
+    let camera = add_twin(&mut app, setup, (1600.0 - 300.0) / 900.0);
     crate::ui::plugin(&mut app);
     app.add_systems(Startup, move |mut commands: Commands| {
         commands.spawn(camera_bundle(camera));

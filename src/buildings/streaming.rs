@@ -646,6 +646,7 @@ pub(crate) fn plugin(app: &mut App) {
             BuildingSystems::Place,
         )
             .chain()
+            .after(crate::camera::CameraSystems::Apply)
             .before(TransformSystems::Propagate),
     )
     .add_systems(

@@ -164,8 +164,17 @@ pub struct CameraInput {
     pub captured_by_ui: bool,
 }
 
+/// Physical pixels of the window covered by a panel on the left. The 3D view keeps the whole
+/// window but shifts its centre into the free part (an off-centre projection), so what the
+/// camera looks at sits in the middle of what the user can see.
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq)]
+pub struct ViewInset {
+    pub left_px: f32,
+}
+
 pub(crate) fn plugin(app: &mut App) {
     app.init_resource::<CameraInput>()
+        .init_resource::<ViewInset>()
         .configure_sets(
             PostUpdate,
             (CameraSystems::Input, CameraSystems::Apply)
@@ -338,18 +347,31 @@ fn focus_on_double_click(
     }
 }
 
-/// Pushes the rig to Bevy's camera (rotation, near plane) and to streaming (LOD view, origin).
+/// Pushes the rig to Bevy's camera (rotation, near plane, off-centre projection beside the
+/// panel) and to streaming (LOD view, origin).
 fn apply_camera(
     mut commands: Commands,
-    mut cameras: Query<(&ViewerCamera, &Camera, &mut Transform, &mut Projection)>,
+    inset: Res<ViewInset>,
+    mut cameras: Query<(&ViewerCamera, &mut Camera, &mut Transform, &mut Projection)>,
 ) {
-    for (rig, camera, mut transform, mut projection) in &mut cameras {
+    for (rig, mut camera, mut transform, mut projection) in &mut cameras {
         transform.translation = Vec3::ZERO;
         transform.rotation = rig.rotation();
         let size = camera
             .physical_viewport_size()
-            .map_or(Vec2::new(800.0, 600.0), |s| s.as_vec2());
-        let aspect = f64::from(size.x / size.y.max(1.0));
+            .unwrap_or(UVec2::new(800, 600));
+        let inset_px = (inset.left_px.max(0.0) as u32).min(size.x.saturating_sub(1));
+        // The virtual image is wider by the panel; the window shows its left part, so the
+        // image centre lands in the middle of the free area.
+        let sub_view = (inset_px > 0).then(|| bevy::camera::SubCameraView {
+            full_size: UVec2::new(size.x + inset_px, size.y),
+            offset: Vec2::ZERO,
+            size,
+        });
+        if camera.sub_camera_view != sub_view {
+            camera.sub_camera_view = sub_view;
+        }
+        let aspect = f64::from(size.x + inset_px) / f64::from(size.y.max(1));
         if let Projection::Perspective(p) = &mut *projection {
             p.fov = rig.fov_y as f32;
             p.near = (rig.distance * 1e-3).clamp(0.01, 10.0) as f32;

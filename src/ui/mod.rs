@@ -3,7 +3,7 @@
 //! live statistics and the errors of nodes and tiles that failed to load.
 
 use crate::buildings::streaming::{BuildingColor, Buildings};
-use crate::camera::CameraInput;
+use crate::camera::{CameraInput, ViewInset};
 use crate::pointcloud::info::class_name;
 use crate::pointcloud::streaming::{PointCloudSettings, PointClouds};
 use crate::pointcloud::style::{ColorMode, class_color};
@@ -32,6 +32,7 @@ fn side_panel(
     mut buildings: ResMut<Buildings>,
     mut settings: ResMut<PointCloudSettings>,
     diagnostics: Res<DiagnosticsStore>,
+    mut inset: ResMut<ViewInset>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let mut root = egui::Ui::new(
@@ -41,7 +42,7 @@ fn side_panel(
             .layer_id(egui::LayerId::background())
             .max_rect(ctx.viewport_rect()),
     );
-    egui::Panel::left("jumeau_panel")
+    let panel = egui::Panel::left("jumeau_panel")
         .resizable(true)
         .default_size(300.0)
         .show(&mut root, |ui| {
@@ -61,6 +62,10 @@ fn side_panel(
                 messages_ui(ui, clouds.messages.iter().chain(&buildings.messages));
             });
         });
+    let left_px = panel.response.rect.width() * ctx.pixels_per_point();
+    if (inset.left_px - left_px).abs() > 0.5 {
+        inset.left_px = left_px;
+    }
     Ok(())
 }
 
