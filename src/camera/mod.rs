@@ -473,6 +473,34 @@ mod input_tests {
     }
 
     #[test]
+    fn a_panel_shifts_the_view_centre_into_the_free_area() {
+        let (mut app, camera) = app_with_camera();
+        app.update();
+        assert_eq!(
+            app.world().get::<Camera>(camera).unwrap().sub_camera_view,
+            None
+        );
+        let narrow = app.world().resource::<StreamingView>().view.clip_from_world;
+        app.world_mut().resource_mut::<ViewInset>().left_px = 200.0;
+        app.update();
+        // Without a window the viewport is 800×600: a 1000-wide virtual image, its left 800 px
+        // shown, so the focus lands 100 px right of the window centre: mid free area.
+        let sub = app.world().get::<Camera>(camera).unwrap().sub_camera_view;
+        assert_eq!(
+            sub,
+            Some(bevy::camera::SubCameraView {
+                full_size: UVec2::new(1000, 600),
+                offset: Vec2::ZERO,
+                size: UVec2::new(800, 600),
+            })
+        );
+        // Streaming selects for the whole virtual image (wider, same height).
+        let wide = app.world().resource::<StreamingView>().view.clip_from_world;
+        assert!(wide.x_axis.x < narrow.x_axis.x * 0.9);
+        assert!((wide.y_axis.y - narrow.y_axis.y).abs() < 1e-9);
+    }
+
+    #[test]
     fn left_drag_orbits_wheel_zooms_right_drag_pans() {
         let (mut app, camera) = app_with_camera();
         app.update();
