@@ -166,6 +166,7 @@ pub fn disable_camera_input(app: &mut App) {
     });
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The demo town's buildings: a 3D Tiles tileset Jumeau writes itself (one GLB per group of
 /// blocks, per-building id / height / use / year / storeys), streamed like any other tileset.
 pub fn demo_buildings_layer(dir: &std::path::Path) -> Result<BuildingLayer, String> {
@@ -178,6 +179,7 @@ pub fn demo_buildings_layer(dir: &std::path::Path) -> Result<BuildingLayer, Stri
     Ok(layer)
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// A bare `jumeau`: the demo twin (generated on first run) in the viewer; without a display,
 /// one frame of it rendered to a PNG in the cache folder.
 pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {

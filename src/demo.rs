@@ -295,6 +295,7 @@ pub fn write_demo_laz(
 /// Points of the demo twin opened by a bare `jumeau`.
 pub const DEMO_TWIN_POINTS: u64 = 20_000_000;
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The demo town as COPC in `dir` (generated and converted with Jumeau's own writer the first
 /// time, then reused). The intermediate LAZ is removed once converted.
 pub fn demo_twin_copc(dir: &Path, points: u64) -> Result<std::path::PathBuf, String> {

@@ -9,7 +9,6 @@ use super::tiles3d::content::{InstanceModel, TileContent, parse_content};
 use super::tiles3d::tileset::{Tile, TileId, TileUri, Tileset, UpAxis};
 use super::tiles3d::traverse::{self, ContentKey, RequestKind};
 use crate::georef::world_from_crs_f32;
-use crate::io::ByteSource;
 use crate::jobs::{Task, WorkerPool};
 use crate::pointcloud::cache::LruCache;
 use crate::pointcloud::octree::Aabb as CrsAabb;
@@ -387,6 +386,7 @@ impl Task for TileTask {
 fn fetch(uri: &TileUri) -> Result<Vec<u8>, String> {
     #[cfg(not(target_arch = "wasm32"))]
     {
+        use crate::io::ByteSource;
         let source = crate::io::open(uri.as_str()).map_err(|e| e.to_string())?;
         source.read_all().map_err(|e| e.to_string())
     }

@@ -555,6 +555,9 @@ fn build_partition(
             }
         }
     }
+    // Close before removing (Windows refuses to remove an open file). On wasm `File` is a
+    // stub without `Drop`, hence the allow.
+    #[allow(clippy::drop_non_drop, reason = "File has no Drop on wasm32 only")]
     drop(file);
     std::fs::remove_file(path).map_err(io_error(path))?;
     for (c, rest) in children.iter().enumerate() {
@@ -602,6 +605,7 @@ struct ChunkWriter {
     gps: (f64, f64),
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Converts local LAS/LAZ files into one COPC at `output`, written beside it as `.partial`
 /// and renamed once complete, so an interrupted run never leaves a truncated file to reuse.
 pub fn convert_files_to(
