@@ -1,6 +1,7 @@
 //! Headless rendering on the GPU (lavapipe in CI): golden images of the IGN tile by
-//! classification, autzen in RGB and the demo twin; camera-relative precision at Lambert-93
-//! magnitudes; a corrupt node that fails while the rest renders.
+//! classification, autzen in RGB and the demo twin with its buildings tileset; buildings (3DBAG,
+//! Cesium 1.1, a model placed on the IGN tile, picking, pnts, broken tiles); camera-relative
+//! precision at Lambert-93 magnitudes; a corrupt node that fails while the rest renders.
 //!
 //! Golden images live in `tests/snapshots/`; `UPDATE_SNAPSHOTS=1 cargo test --release --test
 //! render` rewrites them. A mismatch writes `*.actual.png` next to the golden.
@@ -200,8 +201,14 @@ fn demo_twin() {
         Arc::new(jumeau::io::FileSource::open(&copc).unwrap()),
     )
     .unwrap();
+    // Its buildings: the 3D Tiles tileset Jumeau writes for the same town.
+    let tileset = jumeau::demo_buildings::demo_buildings_tileset(dir.path(), 300_000).unwrap();
+    let opened = jumeau::buildings::open::open_buildings(&tileset.display().to_string()).unwrap();
+    let frame = jumeau::georef::GeoFrame::projected(2154).unwrap();
+    let (buildings, _) = opened.into_layer(Some(&frame), None, None).unwrap();
     let setup = ViewerSetup {
         layers: vec![Layer::new("demo", vec![source])],
+        buildings: vec![buildings],
         settings: settings(ColorMode::Rgb),
         camera: None,
         ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
@@ -209,6 +216,13 @@ fn demo_twin() {
     let report = render(setup, options()).unwrap();
     assert!(report.settled);
     assert_eq!(report.stats.points_shown, 300_000);
+    assert!(
+        report.buildings.contents_shown >= 1,
+        "{:?}",
+        report.buildings
+    );
+    assert!(report.buildings.triangles_shown > 0);
+    assert_eq!(report.buildings.failed, 0, "{:?}", report.messages);
     assert!(coverage(&report.image) > 0.3);
     assert_matches_snapshot("demo_twin", &report.image);
 }
