@@ -11,6 +11,7 @@
 //! | model | [`pointcloud::octree`], [`pointcloud::lod`] (`select_nodes`), [`georef`] (CRS) |
 //! | model | [`pointcloud::cache`] (LRU), [`pointcloud::fetch`] (worker pool), [`pointcloud::style`] |
 //! | buildings | [`buildings`]: 3D Tiles ([`buildings::tiles3d`]), glTF ([`buildings::gltf`]), baking into the twin frame, [`buildings::BuildingsPlugin`] |
+//! | network | [`network`]: the network model (sites, spans) and GeoJSON / OFDS ingest (pure; drawing comes later) |
 //! | engine | [`pointcloud::PointCloudPlugin`] ([`pointcloud::streaming`] systems, [`pointcloud::render`] splats), [`camera`], [`ui`] |
 //! | front ends | [`app`] (viewer window), [`headless`] (offscreen PNG), [`cli`]: `jumeau view/render/info/convert/bench` |
 //!
@@ -35,5 +36,6 @@ pub mod georef;
 pub mod headless;
 pub mod io;
 pub mod jobs;
+pub mod network;
 pub mod pointcloud;
 pub mod ui;

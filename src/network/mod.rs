@@ -1,0 +1,4 @@
+//! Network overlays: the fibre/radio network model and its readers (GeoJSON, incl. OFDS).
+
+pub mod ingest;
+pub mod model;
