@@ -1,0 +1,640 @@
+//! Draping (pure): a ground model (DTM) from lidar ground points, and network z set from it.
+//!
+//! # How it works
+//!
+//! [`GroundModel`] is a raster of `cell_m` cells holding the mean z of the ASPRS class 2
+//! (ground) points that fall in each; empty cells (under buildings, water, gaps in the scan)
+//! take the mean of their filled neighbours for a few passes. [`GroundModel::height_at`]
+//! interpolates bilinearly between cell centres. [`drape`] then puts sites on the ground and
+//! every span vertex at the ground minus a burial depth (underground) or plus a line height
+//! (aerial), after densifying each span so it follows the terrain between its vertices.
+
+use super::model::{Network, Span};
+use crate::io::ByteSource;
+use crate::pointcloud::las::{self, LasError, LasFile};
+use glam::{DVec2, DVec3};
+use laz::DecompressionSelection;
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+/// ASPRS classification code of ground points.
+pub const GROUND_CLASS: u8 = 2;
+
+/// How many times empty cells are filled from their neighbours: gaps up to twice this many
+/// cells across (a building footprint at 1–2 m cells) are bridged, larger ones stay empty.
+const FILL_PASSES: usize = 12;
+
+/// Refuse rasters above this many cells (a stray point kilometres away would otherwise
+/// allocate gigabytes).
+const MAX_CELLS: usize = 1 << 28;
+
+/// A digital terrain model: ground heights on a regular grid in the twin CRS.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroundModel {
+    /// South-west corner of cell (0, 0).
+    min_xy: DVec2,
+    cell_m: f64,
+    cols: usize,
+    rows: usize,
+    /// Row-major (south to north), `NaN` where no ground point fell and filling did not reach.
+    heights: Vec<f64>,
+}
+
+impl GroundModel {
+    /// A model of `cell_m` cells from the class 2 points of `points` (other classes are
+    /// ignored). `None` when there is no finite ground point or `cell_m` is not positive.
+    pub fn from_points(points: impl Iterator<Item = (DVec3, u8)>, cell_m: f64) -> Option<Self> {
+        if !(cell_m.is_finite() && cell_m > 0.0) {
+            return None;
+        }
+        let ground: Vec<DVec3> = points
+            .filter(|&(p, class)| class == GROUND_CLASS && p.is_finite())
+            .map(|(p, _)| p)
+            .collect();
+        let (lo, hi) = ground.iter().fold(None, |acc, p| match acc {
+            None => Some((*p, *p)),
+            Some((lo, hi)) => Some((p.min(lo), p.max(hi))),
+        })?;
+        // Snapped to multiples of the cell size, so that models of adjacent tiles line up.
+        let min_xy = (lo.truncate() / cell_m).floor() * cell_m;
+        let cols = ((hi.x - min_xy.x) / cell_m).floor() as usize + 1;
+        let rows = ((hi.y - min_xy.y) / cell_m).floor() as usize + 1;
+        if cols.checked_mul(rows).is_none_or(|n| n > MAX_CELLS) {
+            return None;
+        }
+        let mut model = Self {
+            min_xy,
+            cell_m,
+            cols,
+            rows,
+            heights: vec![f64::NAN; cols * rows],
+        };
+        let mut sums = vec![(0.0, 0u32); cols * rows];
+        for p in &ground {
+            let (col, row) = model.cell_of(p.truncate());
+            let sum = &mut sums[row * cols + col];
+            sum.0 += p.z;
+            sum.1 += 1;
+        }
+        for (height, (sum, count)) in model.heights.iter_mut().zip(sums) {
+            if count > 0 {
+                *height = sum / f64::from(count);
+            }
+        }
+        model.fill_gaps(FILL_PASSES);
+        Some(model)
+    }
+
+    /// A model of `cell_m` cells from the ground points of a LAS/LAZ file, in the file's CRS.
+    /// `Ok(None)` when the file has no ground point.
+    pub fn from_las<S: ByteSource>(
+        file: &LasFile<S>,
+        cell_m: f64,
+    ) -> Result<Option<Self>, LasError> {
+        Ok(Self::from_points(las_points(file)?.into_iter(), cell_m))
+    }
+
+    /// Edge length of a cell, metres.
+    pub fn cell_m(&self) -> f64 {
+        self.cell_m
+    }
+
+    /// Axis-aligned extent (south-west, north-east corners) where [`GroundModel::height_at`]
+    /// may answer.
+    pub fn extent(&self) -> (DVec2, DVec2) {
+        let size = DVec2::new(self.cols as f64, self.rows as f64) * self.cell_m;
+        (self.min_xy, self.min_xy + size)
+    }
+
+    /// Ground height at (x, y), interpolated bilinearly between cell centres; `None` outside
+    /// the extent or where the cells around are empty.
+    pub fn height_at(&self, x: f64, y: f64) -> Option<f64> {
+        let (lo, hi) = self.extent();
+        if !(x >= lo.x && x <= hi.x && y >= lo.y && y <= hi.y) {
+            return None;
+        }
+        // Grid coordinates of the point relative to cell centres, clamped so the half cell
+        // along the border takes the border cell's height.
+        let gx = ((x - lo.x) / self.cell_m - 0.5).clamp(0.0, (self.cols - 1) as f64);
+        let gy = ((y - lo.y) / self.cell_m - 0.5).clamp(0.0, (self.rows - 1) as f64);
+        let (c0, r0) = (gx.floor() as usize, gy.floor() as usize);
+        let (c1, r1) = ((c0 + 1).min(self.cols - 1), (r0 + 1).min(self.rows - 1));
+        let (tx, ty) = (gx - c0 as f64, gy - r0 as f64);
+        let corners = [
+            (c0, r0, (1.0 - tx) * (1.0 - ty)),
+            (c1, r0, tx * (1.0 - ty)),
+            (c0, r1, (1.0 - tx) * ty),
+            (c1, r1, tx * ty),
+        ];
+        // An empty corner drops out and the others share its weight, so a point next to a
+        // gap still gets a height from the ground beside it.
+        let (sum, weight) = corners
+            .iter()
+            .map(|&(c, r, w)| (self.heights[r * self.cols + c], w))
+            .filter(|(h, w)| h.is_finite() && *w > 0.0)
+            .fold((0.0, 0.0), |(s, tw), (h, w)| (s + h * w, tw + w));
+        (weight > 0.0).then(|| sum / weight)
+    }
+
+    /// Column and row of the cell holding `xy`, clamped to the grid.
+    fn cell_of(&self, xy: DVec2) -> (usize, usize) {
+        let g = (xy - self.min_xy) / self.cell_m;
+        let col = (g.x.max(0.0) as usize).min(self.cols - 1);
+        let row = (g.y.max(0.0) as usize).min(self.rows - 1);
+        (col, row)
+    }
+
+    /// Gives each empty cell with filled 8-neighbours their mean, `passes` times (each pass
+    /// reads the previous one, so fills grow one ring per pass from every side).
+    fn fill_gaps(&mut self, passes: usize) {
+        let (cols, rows) = (self.cols, self.rows);
+        for _ in 0..passes {
+            let before = self.heights.clone();
+            let mut filled_any = false;
+            for row in 0..rows {
+                for col in 0..cols {
+                    if before[row * cols + col].is_finite() {
+                        continue;
+                    }
+                    let (mut sum, mut count) = (0.0, 0u32);
+                    for r in row.saturating_sub(1)..=(row + 1).min(rows - 1) {
+                        for c in col.saturating_sub(1)..=(col + 1).min(cols - 1) {
+                            let h = before[r * cols + c];
+                            if h.is_finite() {
+                                sum += h;
+                                count += 1;
+                            }
+                        }
+                    }
+                    if count > 0 {
+                        self.heights[row * cols + col] = sum / f64::from(count);
+                        filled_any = true;
+                    }
+                }
+            }
+            if !filled_any {
+                break;
+            }
+        }
+    }
+}
+
+/// Every point of a LAS/LAZ file as (position in the file's CRS, classification).
+pub fn las_points<S: ByteSource>(file: &LasFile<S>) -> Result<Vec<(DVec3, u8)>, LasError> {
+    let record_len = usize::from(file.header.point_record_len);
+    let format = file.header.point_format;
+    // `base()` is x, y and returns only: z has to be asked for.
+    let selection = DecompressionSelection::base()
+        .decompress_z()
+        .decompress_classification();
+    let blocks = file
+        .blocks
+        .par_iter()
+        .map(|block| {
+            let records = file.decode_block(block, selection)?;
+            Ok(records
+                .chunks_exact(record_len)
+                .map(|r| {
+                    let p = DVec3::from_array(las::position(r, &file.header));
+                    (p, las::classification(r, format))
+                })
+                .collect::<Vec<_>>())
+        })
+        .collect::<Result<Vec<_>, LasError>>()?;
+    Ok(blocks.concat())
+}
+
+/// Where a span runs, which decides its height relative to the ground.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deployment {
+    /// In a duct or trench: [`DrapeSettings::underground_depth_m`] below the ground.
+    Underground,
+    /// On poles: [`DrapeSettings::aerial_height_m`] above the ground.
+    Aerial,
+}
+
+impl Deployment {
+    /// Property names read, in this order (case ignored): OFDS-like `deployment`, generic
+    /// `installation`, GraceTHD `mode_pose`.
+    pub const PROPERTIES: [&str; 3] = ["deployment", "installation", "mode_pose"];
+
+    /// The deployment a span's properties state; `None` when none of
+    /// [`Deployment::PROPERTIES`] holds a recognised value.
+    pub fn of(properties: &Map<String, Value>) -> Option<Self> {
+        properties
+            .iter()
+            .filter(|(key, _)| {
+                Self::PROPERTIES
+                    .iter()
+                    .any(|name| key.eq_ignore_ascii_case(name))
+            })
+            .filter_map(|(_, value)| value.as_str())
+            .find_map(Self::from_name)
+    }
+
+    /// The deployment a value such as `underground`, `Souterrain`, `aérien` or `overhead`
+    /// names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        let name = name.to_lowercase();
+        let has = |words: &[&str]| words.iter().any(|w| name.contains(w));
+        if has(&[
+            "underground",
+            "souterrain",
+            "buried",
+            "enterr",
+            "duct",
+            "conduite",
+        ]) {
+            Some(Self::Underground)
+        } else if has(&["aerial", "aérien", "aerien", "overhead", "façade", "facade"]) {
+            Some(Self::Aerial)
+        } else {
+            None
+        }
+    }
+}
+
+/// How [`drape`] places the network relative to the ground.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DrapeSettings {
+    /// Height of a site above the ground when it has no numeric `height_m` property.
+    pub site_offset_m: f64,
+    /// Depth of underground spans below the ground.
+    pub underground_depth_m: f64,
+    /// Height of aerial spans above the ground.
+    pub aerial_height_m: f64,
+    /// Deployment of spans whose properties do not say.
+    pub default_deployment: Deployment,
+}
+
+impl Default for DrapeSettings {
+    fn default() -> Self {
+        Self {
+            site_offset_m: 0.0,
+            underground_depth_m: 0.8,
+            aerial_height_m: 6.0,
+            default_deployment: Deployment::Underground,
+        }
+    }
+}
+
+/// What [`drape`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DrapeReport {
+    /// Sites given a ground height.
+    pub sites_draped: usize,
+    /// Sites outside the ground model (their z unchanged).
+    pub sites_outside: usize,
+    /// Span vertices given a ground height (after densifying).
+    pub vertices_draped: usize,
+    /// Span vertices inserted by densifying.
+    pub vertices_added: usize,
+    /// Span vertices outside the ground model: kept, with their source (or interpolated) z.
+    pub outside: usize,
+    pub underground_spans: usize,
+    pub aerial_spans: usize,
+}
+
+/// Sets the z of every site and span vertex of `network` from `ground`. Spans are first
+/// densified so that no segment is longer than a cell (horizontally) and the line follows the
+/// terrain; their original vertices are kept. Nothing is dropped: vertices outside the ground
+/// model keep their z and are counted in [`DrapeReport::outside`].
+pub fn drape(network: &mut Network, ground: &GroundModel, settings: &DrapeSettings) -> DrapeReport {
+    let mut report = DrapeReport::default();
+    for site in &mut network.sites {
+        let offset = site
+            .properties
+            .get("height_m")
+            .and_then(Value::as_f64)
+            .filter(|h| h.is_finite())
+            .unwrap_or(settings.site_offset_m);
+        match ground.height_at(site.position.x, site.position.y) {
+            Some(z) => {
+                site.position.z = z + offset;
+                report.sites_draped += 1;
+            }
+            None => report.sites_outside += 1,
+        }
+    }
+    for span in &mut network.spans {
+        let deployment = Deployment::of(&span.properties).unwrap_or(settings.default_deployment);
+        let offset = match deployment {
+            Deployment::Underground => {
+                report.underground_spans += 1;
+                -settings.underground_depth_m
+            }
+            Deployment::Aerial => {
+                report.aerial_spans += 1;
+                settings.aerial_height_m
+            }
+        };
+        let before = span.path.len();
+        densify(span, ground.cell_m());
+        report.vertices_added += span.path.len() - before;
+        for vertex in &mut span.path {
+            match ground.height_at(vertex.x, vertex.y) {
+                Some(z) => {
+                    vertex.z = z + offset;
+                    report.vertices_draped += 1;
+                }
+                None => report.outside += 1,
+            }
+        }
+    }
+    report
+}
+
+/// Inserts evenly spaced vertices (z interpolated) so that no segment of `span` is longer
+/// than `max_segment_m` horizontally; existing vertices are kept as they are.
+pub fn densify(span: &mut Span, max_segment_m: f64) {
+    if !(max_segment_m.is_finite() && max_segment_m > 0.0) {
+        return;
+    }
+    let Some(&first) = span.path.first() else {
+        return;
+    };
+    let mut path = Vec::with_capacity(span.path.len());
+    path.push(first);
+    for pair in span.path.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let length = a.truncate().distance(b.truncate());
+        // Bounded so that a corrupt coordinate cannot ask for billions of vertices.
+        let pieces = (length / max_segment_m).ceil().clamp(1.0, 1e6) as usize;
+        path.extend((1..pieces).map(|i| a.lerp(b, i as f64 / pieces as f64)));
+        path.push(b);
+    }
+    span.path = path;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::model::{Site, SiteKind, Status};
+    use std::path::{Path, PathBuf};
+
+    fn shared_data(relative: &str) -> Option<PathBuf> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data")
+            .join(relative);
+        if path.exists() {
+            Some(path)
+        } else {
+            eprintln!("skipped: {} is absent", path.display());
+            None
+        }
+    }
+
+    const TILE: &str = "lidar/test_semis_2023_0292_6833_LA93_IGN69.laz";
+
+    fn tile_points() -> Option<Vec<(DVec3, u8)>> {
+        let path = shared_data(TILE)?;
+        let file = LasFile::open(crate::io::FileSource::open(path).unwrap()).unwrap();
+        Some(las_points(&file).unwrap())
+    }
+
+    fn span(properties: Map<String, Value>, path: Vec<DVec3>) -> Span {
+        Span {
+            id: "s".into(),
+            status: Status::Planned,
+            capacity_fibres: None,
+            path,
+            properties,
+        }
+    }
+
+    fn percentile(sorted: &[f64], q: f64) -> f64 {
+        sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+    }
+
+    #[test]
+    fn ground_model_reproduces_lidar_ground_points() {
+        let Some(points) = tile_points() else { return };
+        let ground = GroundModel::from_points(points.iter().copied(), 2.0).unwrap();
+        let class2: Vec<DVec3> = points
+            .iter()
+            .filter(|(_, c)| *c == GROUND_CLASS)
+            .map(|(p, _)| *p)
+            .collect();
+        assert!(class2.len() >= 500, "{} ground points", class2.len());
+        let step = class2.len() / 500;
+        let mut errors: Vec<f64> = class2
+            .iter()
+            .step_by(step)
+            .take(500)
+            .map(|p| (ground.height_at(p.x, p.y).unwrap() - p.z).abs())
+            .collect();
+        errors.sort_by(f64::total_cmp);
+        let within = errors.iter().filter(|e| **e < 0.5).count();
+        eprintln!(
+            "{} points, {} ground; |height_at - z| over {}: median {:.3} m, 95th {:.3} m, max {:.3} m, {} within 0.5 m",
+            points.len(),
+            class2.len(),
+            errors.len(),
+            percentile(&errors, 0.5),
+            percentile(&errors, 0.95),
+            errors[errors.len() - 1],
+            within
+        );
+        assert!(
+            within * 100 >= errors.len() * 95,
+            "{within} of {}",
+            errors.len()
+        );
+        let (lo, hi) = ground.extent();
+        assert_eq!(ground.height_at(lo.x - 1.0, lo.y + 1.0), None);
+        assert_eq!(ground.height_at(hi.x + 1.0, hi.y - 1.0), None);
+    }
+
+    #[test]
+    fn ign_lines_are_draped_below_the_lidar_ground() {
+        let (Some(points), Some(lines)) = (
+            tile_points(),
+            shared_data("vector/ign_Lignes_3d_0292_6833.geojson"),
+        ) else {
+            return;
+        };
+        let ground = GroundModel::from_points(points.iter().copied(), 2.0).unwrap();
+        let bytes = std::fs::read(&lines).unwrap();
+        let frame = crate::georef::GeoFrame::projected(2154).unwrap();
+        let mut network =
+            crate::network::ingest::read_geojson_in_frame(&bytes, "lines", &frame).unwrap();
+        let original = network.clone();
+        assert!(!network.spans.is_empty());
+        let settings = DrapeSettings::default();
+        let report = drape(&mut network, &ground, &settings);
+        eprintln!("{report:?}");
+
+        let (mut inside, mut outside) = (0, 0);
+        for (draped, source) in network.spans.iter().zip(&original.spans) {
+            // Densifying keeps every source vertex (x, y), in order, endpoints included.
+            let mut rest = draped.path.iter();
+            for v in &source.path {
+                assert!(rest.any(|d| d.truncate() == v.truncate()), "{}", source.id);
+            }
+            assert_eq!(draped.path[0].truncate(), source.path[0].truncate());
+            assert_eq!(
+                draped.path.last().unwrap().truncate(),
+                source.path.last().unwrap().truncate()
+            );
+            for pair in draped.path.windows(2) {
+                assert!(pair[0].truncate().distance(pair[1].truncate()) <= 2.0 + 1e-9);
+            }
+            for v in &draped.path {
+                match ground.height_at(v.x, v.y) {
+                    Some(z) => {
+                        inside += 1;
+                        assert!((v.z - (z - settings.underground_depth_m)).abs() < 0.5);
+                    }
+                    None => outside += 1,
+                }
+            }
+        }
+        assert_eq!(report.vertices_draped, inside);
+        assert_eq!(report.outside, outside);
+        assert_eq!(report.underground_spans, network.spans.len());
+        assert_eq!(
+            report.vertices_added,
+            network.span_vertex_count() - original.span_vertex_count()
+        );
+        assert!(inside > 0, "no vertex on the tile");
+
+        // Independently of the model: a draped vertex sits `depth` below the nearest lidar
+        // ground point within 1.5 m.
+        let class2: Vec<DVec3> = points
+            .iter()
+            .filter(|(_, c)| *c == GROUND_CLASS)
+            .map(|(p, _)| *p)
+            .collect();
+        let (mut near, mut agree) = (0, 0);
+        for v in network.spans.iter().flat_map(|s| &s.path) {
+            if ground.height_at(v.x, v.y).is_none() {
+                continue;
+            }
+            let nearest = class2.iter().min_by(|a, b| {
+                let (da, db) = (
+                    a.truncate().distance(v.truncate()),
+                    b.truncate().distance(v.truncate()),
+                );
+                da.total_cmp(&db)
+            });
+            if let Some(p) = nearest.filter(|p| p.truncate().distance(v.truncate()) < 1.5) {
+                near += 1;
+                agree += usize::from((v.z + settings.underground_depth_m - p.z).abs() < 0.5);
+            }
+        }
+        eprintln!("{agree} of {near} draped vertices within 0.5 m of the nearest ground point");
+        assert!(near > 0 && agree * 100 >= near * 95, "{agree} of {near}");
+    }
+
+    /// A ground z = 0.1·x on 1 m cells over [0, 10]², with a 2×2 hole filled from around.
+    fn plane() -> GroundModel {
+        let points = (0..100).flat_map(|i| {
+            let (x, y) = ((i % 10) as f64 + 0.5, (i / 10) as f64 + 0.5);
+            let hole = (4.0..6.0).contains(&x) && (4.0..6.0).contains(&y);
+            let class = if hole { 6 } else { GROUND_CLASS };
+            [
+                (DVec3::new(x, y, 0.1 * x), class),
+                (DVec3::new(x, y, 30.0), 5),
+            ]
+        });
+        GroundModel::from_points(points, 1.0).unwrap()
+    }
+
+    #[test]
+    fn plane_is_interpolated_bilinearly_and_offsets_follow_deployment() {
+        let ground = plane();
+        assert_eq!(ground.extent(), (DVec2::ZERO, DVec2::splat(10.0)));
+        for (x, y) in [(0.5, 0.5), (3.2, 7.9), (8.75, 1.1), (2.0, 2.0)] {
+            let z = ground.height_at(x, y).unwrap();
+            assert!((z - 0.1 * x).abs() < 1e-9, "({x}, {y}): {z}");
+        }
+        // The half cell along the border takes the border cell's height.
+        assert!((ground.height_at(0.0, 5.0).unwrap() - 0.05).abs() < 1e-9);
+        // Filled from the neighbours: the mean of the filled cells around, close to the plane.
+        for (x, want) in [(4.5, 0.45), (5.5, 0.55)] {
+            let z = ground.height_at(x, 4.5).unwrap();
+            assert!((z - want).abs() < 0.05, "hole at x = {x}: {z}");
+        }
+        assert_eq!(ground.height_at(-0.1, 5.0), None);
+        assert_eq!(ground.height_at(5.0, 10.1), None);
+        assert!(GroundModel::from_points(std::iter::empty(), 1.0).is_none());
+        assert!(GroundModel::from_points([(DVec3::ZERO, 5)].into_iter(), 1.0).is_none());
+        assert!(GroundModel::from_points([(DVec3::ZERO, 2)].into_iter(), 0.0).is_none());
+
+        let props = |key: &str, value: &str| {
+            let mut map = Map::new();
+            map.insert(key.into(), value.into());
+            map
+        };
+        let line = vec![DVec3::new(1.0, 1.0, 99.0), DVec3::new(9.0, 1.0, 99.0)];
+        let mut mast = props("kind", "mast");
+        mast.insert("height_m".into(), 25.0.into());
+        let mut network = Network {
+            spans: vec![
+                span(props("Deployment", "Underground"), line.clone()),
+                span(props("installation", "AÉRIEN"), line.clone()),
+                span(
+                    Map::new(),
+                    vec![DVec3::new(8.0, 8.0, 7.0), DVec3::new(14.0, 8.0, 7.0)],
+                ),
+            ],
+            sites: vec![
+                Site {
+                    id: "m".into(),
+                    kind: SiteKind::Mast,
+                    status: Status::Lit,
+                    position: DVec3::new(5.0, 2.0, 0.0),
+                    properties: mast,
+                },
+                Site {
+                    id: "far".into(),
+                    kind: SiteKind::Cabinet,
+                    status: Status::Lit,
+                    position: DVec3::new(50.0, 2.0, 3.0),
+                    properties: Map::new(),
+                },
+            ],
+            issues: Vec::new(),
+        };
+        let settings = DrapeSettings::default();
+        let report = drape(&mut network, &ground, &settings);
+        assert_eq!(
+            report,
+            DrapeReport {
+                sites_draped: 1,
+                sites_outside: 1,
+                // 8 m on 1 m cells: 7 inserted twice; 6 m: 5 inserted.
+                vertices_added: 7 + 7 + 5,
+                vertices_draped: 9 + 9 + 3,
+                outside: 4,
+                underground_spans: 2,
+                aerial_spans: 1,
+            }
+        );
+        assert!((network.sites[0].position.z - 25.5).abs() < 1e-9);
+        assert_eq!(network.sites[1].position.z, 3.0);
+        for (span, offset) in network.spans[..2].iter().zip([-0.8, 6.0]) {
+            assert_eq!(span.path.len(), 9);
+            for v in &span.path {
+                assert!((v.z - (0.1 * v.x + offset)).abs() < 1e-9, "{v}");
+            }
+        }
+        let last = &network.spans[2].path;
+        assert_eq!(last.len(), 7);
+        assert!((last[0].z - (0.8 - 0.8)).abs() < 1e-9);
+        // Past x = 10 the vertices keep their (interpolated) source z.
+        assert_eq!(last[6], DVec3::new(14.0, 8.0, 7.0));
+        assert_eq!(last[3].z, 7.0);
+    }
+
+    #[test]
+    fn deployment_is_read_from_english_and_french_values() {
+        assert_eq!(
+            Deployment::from_name("Souterrain"),
+            Some(Deployment::Underground)
+        );
+        assert_eq!(Deployment::from_name("aérien"), Some(Deployment::Aerial));
+        assert_eq!(Deployment::from_name("overhead"), Some(Deployment::Aerial));
+        assert_eq!(Deployment::from_name("unknown"), None);
+    }
+}
