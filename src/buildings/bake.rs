@@ -157,8 +157,14 @@ pub struct ModelPose {
 impl ModelPose {
     /// The matrix from the model's scene (after its node transforms) to the placed frame.
     pub fn frame_from_model(&self, rtc_center: Option<[f64; 3]>) -> DMat4 {
+        self.frame_from_tile * self.tile_from_model(rtc_center)
+    }
+
+    /// The matrix from the model's scene to the tile frame: the up-axis turn, then the RTC
+    /// centre (a Z-up tile-frame offset).
+    pub fn tile_from_model(&self, rtc_center: Option<[f64; 3]>) -> DMat4 {
         let rtc = DMat4::from_translation(rtc_center.map_or(DVec3::ZERO, DVec3::from_array));
-        self.frame_from_tile * rtc * self.tile_from_gltf
+        rtc * self.tile_from_gltf
     }
 }
 

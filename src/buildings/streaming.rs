@@ -523,8 +523,7 @@ fn content_model(
                 }
             };
             let model = super::gltf::decode_glb(&glb).map_err(|e| e.to_string())?;
-            let gltf_from_scene = pose.tile_from_gltf
-                * DMat4::from_translation(model.rtc_center.map_or(DVec3::ZERO, DVec3::from_array));
+            let instance_from_model = pose.tile_from_model(model.rtc_center);
             let mut expanded = Model {
                 materials: model.materials.clone(),
                 textures: model.textures.clone(),
@@ -541,7 +540,7 @@ fn content_model(
                 for primitive in &model.primitives {
                     let mut copy = primitive.clone();
                     copy.model_from_mesh =
-                        tile_from_instance * gltf_from_scene * primitive.model_from_mesh;
+                        tile_from_instance * instance_from_model * primitive.model_from_mesh;
                     copy.feature_ids = Some(vec![feature; copy.positions.len()]);
                     expanded.primitives.push(copy);
                 }
@@ -568,10 +567,7 @@ fn content_model(
             for content in inner {
                 let (model, inner_pose) = content_model(content, pose, uri, depth + 1)?;
                 // Bring each inner model into the tile frame, so one pose fits them all.
-                let tile_from_model = inner_pose.tile_from_gltf
-                    * DMat4::from_translation(
-                        model.rtc_center.map_or(DVec3::ZERO, DVec3::from_array),
-                    );
+                let tile_from_model = inner_pose.tile_from_model(model.rtc_center);
                 let (materials, textures) = (merged.materials.len(), merged.textures.len());
                 // One property table per model: the first one wins, later features go without.
                 let keeps_features = merged.properties.is_none() || model.properties.is_none();
@@ -1157,6 +1153,19 @@ mod tests {
             .expect("the third box");
         assert!((t - 8.0).abs() < 1e-6, "{t}");
         assert_eq!(feature, Some(1));
+        // Inside a composite, a b3dm's RTC centre is a tile-frame offset, as on its own.
+        let rtc = [1000.0, 2000.0, 3000.0];
+        let b3dm = crate::buildings::tiles3d::content::write_b3dm(&box_glb(), None, Some(rtc));
+        let alone = prepare_content(&b3dm, pose, &Placement::Local(DMat4::IDENTITY), &uri).unwrap();
+        let nested = prepare_content(
+            &write_cmpt(&[&b3dm]),
+            pose,
+            &Placement::Local(DMat4::IDENTITY),
+            &uri,
+        )
+        .unwrap();
+        assert!((alone.baked.origin - DVec3::new(1001.0, 1999.0, 3001.0)).length() < 1e-9);
+        assert!((nested.baked.origin - alone.baked.origin).length() < 1e-9);
         // A composite of the same tile twice draws both.
         let composite = write_cmpt(&[&tile, &tile]);
         let prepared =
