@@ -770,14 +770,7 @@ fn write_property_table(w: &mut BinWriter, table: &PropertyTable) -> Result<Json
                     class_property.insert("noData".into(), json!(""));
                 }
                 class_property.insert("type".into(), json!("STRING"));
-                let (values, offsets) = string_buffers(&texts);
-                property.insert("values".into(), json!(w.view(&values, 8, None, None)));
-                let offsets = offsets_u32(name, &offsets)?;
-                property.insert(
-                    "stringOffsets".into(),
-                    json!(w.view(&offsets, 8, None, None)),
-                );
-                property.insert("stringOffsetType".into(), json!("UINT32"));
+                write_strings(w, &mut property, name, &texts)?;
             }
             Some(Kind::Bool) => {
                 let mut bits = vec![0u8; table.count.div_ceil(8)];
@@ -935,6 +928,24 @@ impl serde::Serialize for Json {
 }
 
 /// Concatenated UTF-8 and the `count + 1` byte offsets of each string.
+/// A STRING property's `values` and `stringOffsets` (UINT32) buffer views.
+fn write_strings(
+    w: &mut BinWriter,
+    property: &mut Map<String, Value>,
+    name: &str,
+    texts: &[&str],
+) -> Result<(), GltfWriteError> {
+    let (values, offsets) = string_buffers(texts);
+    property.insert("values".into(), json!(w.view(&values, 8, None, None)));
+    let offsets = offsets_u32(name, &offsets)?;
+    property.insert(
+        "stringOffsets".into(),
+        json!(w.view(&offsets, 8, None, None)),
+    );
+    property.insert("stringOffsetType".into(), json!("UINT32"));
+    Ok(())
+}
+
 fn string_buffers(texts: &[&str]) -> (Vec<u8>, Vec<usize>) {
     let mut values = Vec::new();
     let mut offsets = Vec::with_capacity(texts.len() + 1);
@@ -1010,14 +1021,7 @@ fn write_array_column(
                 })
                 .collect();
             class_property.insert("type".into(), json!("STRING"));
-            let (bytes, offsets) = string_buffers(&texts);
-            property.insert("values".into(), json!(w.view(&bytes, 8, None, None)));
-            let offsets = offsets_u32(name, &offsets)?;
-            property.insert(
-                "stringOffsets".into(),
-                json!(w.view(&offsets, 8, None, None)),
-            );
-            property.insert("stringOffsetType".into(), json!("UINT32"));
+            write_strings(w, property, name, &texts)?;
         }
         Kind::Int => {
             class_property.insert("type".into(), json!("SCALAR"));

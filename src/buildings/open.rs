@@ -189,9 +189,7 @@ pub fn open_buildings(input: &str) -> Result<OpenedBuildings, String> {
         .find(|part| !part.eq_ignore_ascii_case("tileset.json") && !part.is_empty())
         .unwrap_or(input)
         .to_owned();
-    let bytes = crate::io::open(uri.as_str())
-        .and_then(|s| s.read_all())
-        .map_err(|e| e.to_string())?;
+    let bytes = super::streaming::fetch(&uri)?;
     let lower = input.to_ascii_lowercase();
     let tileset = if lower.ends_with(".json") {
         Tileset::parse(&bytes, &uri).map_err(|e| format!("{input}: {e}"))?

@@ -13,7 +13,7 @@ use crate::jobs::{Task, WorkerPool};
 use crate::pointcloud::cache::LruCache;
 use crate::pointcloud::octree::Aabb as CrsAabb;
 use crate::pointcloud::render::PointCloudMaterial;
-use crate::pointcloud::streaming::{Failure, StreamingView, retry_delay};
+use crate::pointcloud::streaming::{Failure, StreamingView};
 use bevy::asset::RenderAssetUsages;
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
@@ -383,7 +383,7 @@ impl Task for TileTask {
 }
 
 /// Reads a resolved tile URI (file or HTTP).
-fn fetch(uri: &TileUri) -> Result<Vec<u8>, String> {
+pub(super) fn fetch(uri: &TileUri) -> Result<Vec<u8>, String> {
     #[cfg(not(target_arch = "wasm32"))]
     {
         use crate::io::ByteSource;
@@ -818,14 +818,7 @@ fn receive_building_contents(
             Err(error) => Err(error),
         };
         if let Err(error) = grafted {
-            let failure = layer.failures.entry(outcome.id).or_insert(Failure {
-                error: String::new(),
-                attempts: 0,
-                retry_at: Instant::now(),
-            });
-            failure.attempts += 1;
-            failure.retry_at = Instant::now() + retry_delay(failure.attempts);
-            failure.error = error.clone();
+            Failure::record(&mut layer.failures, outcome.id, error.clone());
             let message = format!("{}: {}: {error}", layer.name, outcome.uri.as_str());
             log::warn!("{message}");
             buildings.messages.push(message);

@@ -90,6 +90,29 @@ pub struct Failure {
     pub retry_at: Instant,
 }
 
+impl Failure {
+    /// Records one more failed attempt at `key`: it is not asked for again before its back-off
+    /// ([`retry_delay`]) has passed.
+    pub(crate) fn record<K: std::hash::Hash + Eq>(
+        failures: &mut HashMap<K, Failure>,
+        key: K,
+        error: String,
+    ) -> &Failure {
+        let attempts = failures.get(&key).map_or(0, |f| f.attempts) + 1;
+        let failure = failures.entry(key).or_insert(Failure {
+            error: String::new(),
+            attempts: 0,
+            retry_at: Instant::now(),
+        });
+        *failure = Failure {
+            error,
+            attempts,
+            retry_at: Instant::now() + retry_delay(attempts),
+        };
+        failure
+    }
+}
+
 impl StreamSource {
     pub fn open(name: &str, bytes: Arc<dyn ByteSource>) -> Result<Self, String> {
         Self::from_reader(name, CopcReader::open(bytes).map_err(|e| e.to_string())?)
@@ -123,22 +146,14 @@ impl StreamSource {
     /// Notes that `key` failed (it is asked for again after a back-off); returns the message
     /// for the panel and the log, naming the source and the node.
     fn record_failure(&mut self, key: VoxelKey, error: String) -> String {
-        let attempts = self.failures.get(&key).map_or(0, |f| f.attempts) + 1;
-        let delay = retry_delay(attempts);
-        let message = format!(
-            "{}: node {key} failed (attempt {attempts}, retried in {} s): {error}",
+        let failure = Failure::record(&mut self.failures, key, error);
+        format!(
+            "{}: node {key} failed (attempt {}, retried in {} s): {}",
             self.name,
-            delay.as_secs()
-        );
-        self.failures.insert(
-            key,
-            Failure {
-                error,
-                attempts,
-                retry_at: Instant::now() + delay,
-            },
-        );
-        message
+            failure.attempts,
+            retry_delay(failure.attempts).as_secs(),
+            failure.error
+        )
     }
 }
 
