@@ -46,14 +46,47 @@ pub fn terrain_z(x: f64, y: f64) -> f64 {
     40.0 + 8.0 * (x / 150.0).sin() * (y / 210.0).cos() + 3.0 * (x / 37.0 + y / 91.0).sin()
 }
 
+/// Centre line of the river: its y at `x` (local metres).
+pub(crate) fn river_centre_y(x: f64) -> f64 {
+    220.0 + 60.0 * (x / 180.0).sin()
+}
+
+/// Half-width of the river.
+pub(crate) const RIVER_HALF_WIDTH_M: f64 = 15.0;
+
 pub(crate) fn river_distance(x: f64, y: f64) -> f64 {
-    (y - (220.0 + 60.0 * (x / 180.0).sin())).abs()
+    (y - river_centre_y(x)).abs()
+}
+
+/// Ridge height above the eaves of a gable roof, and the height under which a house has one.
+pub(crate) const GABLE_RISE_M: f64 = 3.0;
+pub(crate) const GABLE_BELOW_M: f64 = 12.0;
+
+/// The building on plot (`gx`, `gy`) of the town's plot grid (2 × 2 plots per block), if the
+/// plot has one: what the scan sees and the buildings tileset writes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PlotBuilding {
+    /// Garden between the plot's edge and the walls, metres.
+    pub margin_m: f64,
+    /// Eaves above the block's base, metres.
+    pub height_m: f64,
+    /// Red channel of the roof colour (the others follow from it).
+    pub shade: f64,
+}
+
+pub(crate) fn plot_building(gx: i64, gy: i64) -> Option<PlotBuilding> {
+    let plot = |salt| hash2(gx, gy, salt);
+    (plot(1) < 0.7).then(|| PlotBuilding {
+        margin_m: 3.0 + 5.0 * plot(2),
+        height_m: 6.0 + 20.0 * plot(3).powi(2),
+        shade: 150.0 + 80.0 * plot(4),
+    })
 }
 
 /// What lies at a local position: (classification, surface height, colour).
 pub(crate) fn surface(x: f64, y: f64, rng: &mut Rng) -> (u8, f64, [u16; 3], u8, u8) {
     let ground = terrain_z(x, y);
-    if river_distance(x, y) < 15.0 {
+    if river_distance(x, y) < RIVER_HALF_WIDTH_M {
         return (9, 36.0, [40, 70, 120], 1, 1);
     }
     let (bx, by) = ((x / BLOCK_M).floor(), (y / BLOCK_M).floor());
@@ -66,21 +99,20 @@ pub(crate) fn surface(x: f64, y: f64, rng: &mut Rng) -> (u8, f64, [u16; 3], u8, 
         ((lx - STREET_M) / ((BLOCK_M - STREET_M) / 2.0)).floor(),
         ((ly - STREET_M) / ((BLOCK_M - STREET_M) / 2.0)).floor(),
     );
-    let plot = |salt| hash2((bx * 2.0 + px) as i64, (by * 2.0 + py) as i64, salt);
     let plot_m = (BLOCK_M - STREET_M) / 2.0;
     let (ox, oy) = (lx - STREET_M - px * plot_m, ly - STREET_M - py * plot_m);
-    if plot(1) < 0.7 {
-        let margin = 3.0 + 5.0 * plot(2);
+    if let Some(building) = plot_building((bx * 2.0 + px) as i64, (by * 2.0 + py) as i64) {
+        let margin = building.margin_m;
         if ox > margin && oy > margin && ox < plot_m - margin && oy < plot_m - margin {
-            let height = 6.0 + 20.0 * plot(3).powi(2);
+            let height = building.height_m;
             let base = terrain_z((bx * BLOCK_M) + STREET_M, (by * BLOCK_M) + STREET_M);
             // Gable roofs on low houses, flat roofs on tall ones.
-            let roof = if height < 12.0 {
-                3.0 * (1.0 - (2.0 * (ox - margin) / (plot_m - 2.0 * margin) - 1.0).abs())
+            let roof = if height < GABLE_BELOW_M {
+                GABLE_RISE_M * (1.0 - (2.0 * (ox - margin) / (plot_m - 2.0 * margin) - 1.0).abs())
             } else {
                 0.0
             };
-            let shade = (150.0 + 80.0 * plot(4)) as u16;
+            let shade = building.shade as u16;
             return (
                 6,
                 base + height + roof,

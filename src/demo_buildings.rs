@@ -26,7 +26,10 @@ use crate::buildings::gltf_write::write_glb;
 use crate::buildings::model::{
     Material, Model, Primitive, PropertyColumn, PropertyTable, PropertyValue,
 };
-use crate::demo::{BLOCK_M, DEMO_ORIGIN_L93, STREET_M, hash2, side_m, terrain_z};
+use crate::demo::{
+    BLOCK_M, DEMO_ORIGIN_L93, GABLE_BELOW_M, GABLE_RISE_M, RIVER_HALF_WIDTH_M, STREET_M, hash2,
+    plot_building, river_centre_y, side_m, terrain_z,
+};
 use crate::georef::{GeoFrame, geodetic_from_ecef};
 
 /// The demo scan's CRS: Lambert-93.
@@ -41,13 +44,8 @@ const MIDDLE_CONTENTS: i64 = 2;
 const MIDDLE_ERROR_M: f64 = 40.0;
 const ROOT_ERROR_M: f64 = 200.0;
 const TILESET_ERROR_M: f64 = 400.0;
-/// Ridge height above the eaves of a gable roof, and the height under which a house has one.
-const GABLE_RISE_M: f64 = 3.0;
-const GABLE_BELOW_M: f64 = 12.0;
 /// How far walls reach below the lowest ground under a building, so no gap shows on a slope.
 const FOUNDATION_M: f64 = 0.5;
-/// Half-width of the river, which the scan keeps free of buildings.
-const RIVER_HALF_WIDTH_M: f64 = 15.0;
 /// Mean of the scan's colour jitter (0 to 19 added to each 8-bit channel).
 const COLOR_JITTER_MEAN: f64 = 9.5;
 /// Padding of bounding volumes around the geometry: metres, and radians for regions (~3 m).
@@ -99,11 +97,12 @@ pub fn demo_buildings(points: u64) -> Vec<DemoBuilding> {
         for bx in 0..blocks {
             for py in 0..2 {
                 for px in 0..2 {
-                    let plot = |salt| hash2(bx * 2 + px, by * 2 + py, salt);
-                    if plot(1) >= 0.7 {
+                    let (gx, gy) = (bx * 2 + px, by * 2 + py);
+                    let Some(building) = plot_building(gx, gy) else {
                         continue;
-                    }
-                    let margin = 3.0 + 5.0 * plot(2);
+                    };
+                    let plot = |salt| hash2(gx, gy, salt);
+                    let margin = building.margin_m;
                     let corner = [
                         bx as f64 * BLOCK_M + STREET_M + px as f64 * plot_m,
                         by as f64 * BLOCK_M + STREET_M + py as f64 * plot_m,
@@ -113,8 +112,8 @@ pub fn demo_buildings(points: u64) -> Vec<DemoBuilding> {
                     if max[0] > side || max[1] > side || touches_river(min, max) {
                         continue;
                     }
-                    let height_m = 6.0 + 20.0 * plot(3).powi(2);
-                    let shade = (150.0 + 80.0 * plot(4)) as u8;
+                    let height_m = building.height_m;
+                    let shade = building.shade as u8;
                     out.push(DemoBuilding {
                         id: format!("B-{bx:04}-{by:04}-{px}-{py}"),
                         block: [bx, by],
@@ -147,11 +146,6 @@ fn usage(u: f64) -> &'static str {
         u if u < 0.9 => "school",
         _ => "public",
     }
-}
-
-/// Centre line of the scan's river (`river_distance` measures from it).
-fn river_centre_y(x: f64) -> f64 {
-    220.0 + 60.0 * (x / 180.0).sin()
 }
 
 /// Whether any of the footprint lies in the river, where the scan sees water instead.
