@@ -19,6 +19,9 @@ pub struct ViewerSetup {
     /// Eye and target in the CRS; `None` frames the data.
     pub camera: Option<(DVec3, DVec3)>,
     pub building_color: BuildingColor,
+    /// Network layers to load off the main thread (name, loader).
+    pub networks: Vec<(String, crate::network::render::LoadLayer)>,
+    pub network_style: crate::network::overlay::OverlayStyle,
 }
 
 /// Background of the 3D view (sRGB). Alpha 0 marks "no point" for eye-dome lighting, whose
@@ -44,6 +47,8 @@ impl ViewerSetup {
             settings,
             camera: None,
             building_color: BuildingColor::Model,
+            networks: Vec::new(),
+            network_style: Default::default(),
         }
     }
 
@@ -71,6 +76,12 @@ pub fn add_twin(app: &mut App, setup: ViewerSetup, aspect: f64) -> ViewerCamera 
         })
         .insert_resource(PointClouds::new(setup.layers, memory, path))
         .add_plugins(crate::buildings::BuildingsPlugin)
+        .add_plugins(crate::network::render::NetworkPlugin)
+        .insert_resource({
+            let mut networks = crate::network::render::Networks::new(setup.networks);
+            networks.style = setup.network_style;
+            networks
+        })
         .insert_resource({
             let mut buildings = Buildings::new(setup.buildings, memory);
             buildings.color = setup.building_color;
@@ -180,6 +191,31 @@ pub fn demo_buildings_layer(dir: &std::path::Path) -> Result<BuildingLayer, Stri
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+/// The fibre and radio network of the demo town of `points` points (a GeoJSON file Jumeau
+/// writes itself), to load and drape on the demo scan's ground like any network file.
+pub fn demo_network_layer(
+    dir: &std::path::Path,
+    points: u64,
+    ground: std::sync::Arc<dyn crate::io::ByteSource>,
+) -> Result<(String, crate::network::render::LoadLayer), String> {
+    let file = crate::demo_network::demo_network_file(dir, points)?;
+    let target = crate::network::open::NetworkTarget {
+        frame: crate::georef::GeoFrame::projected(2154)?,
+        ground: vec![ground],
+        extent: None,
+        drape: Default::default(),
+    };
+    let name = "Demo fibre and radio network".to_owned();
+    let load: crate::network::render::LoadLayer = Box::new(move || {
+        let mut layer =
+            crate::network::open::open_network(&file.display().to_string(), &target, None)?;
+        layer.name = "Demo fibre and radio network (GeoJSON)".into();
+        Ok(layer)
+    });
+    Ok((name, load))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 /// A bare `jumeau`: the demo twin (generated on first run) in the viewer; without a display,
 /// one frame of it rendered to a PNG in the cache folder.
 pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
@@ -189,11 +225,17 @@ pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
         "demo twin",
         std::sync::Arc::new(crate::io::FileSource::open(&copc)?),
     )?;
+    let ground = source.reader.file.source.clone();
     let mut setup = ViewerSetup::with_clouds(
         vec![Layer::new("Demo twin (synthetic town)", vec![source])],
         PointCloudSettings::default(),
     );
     setup.buildings.push(demo_buildings_layer(&dir)?);
+    setup.networks.push(demo_network_layer(
+        &dir,
+        crate::demo::DEMO_TWIN_POINTS,
+        ground,
+    )?);
     if display_available() {
         run_viewer(setup);
         return Ok(());

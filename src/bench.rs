@@ -53,6 +53,9 @@ pub enum BenchCommand {
     Render(RenderBench),
     /// Buildings: tileset traversal per frame, time to resident, frame time with 10⁴ buildings.
     Tiles(crate::bench_tiles::TilesBench),
+    /// Network overlay: ingest and drape of 10⁵ spans and 10⁴ sites, main-thread CPU per
+    /// frame, frame time with the overlay against without.
+    Network(crate::bench_network::NetworkBench),
     /// Bytes fetched over HTTP (local server) to show an overview of a COPC file.
     Stream {
         /// A COPC file.
@@ -454,6 +457,7 @@ pub fn run(command: BenchCommand) -> Result<(), Box<dyn std::error::Error>> {
         }
         BenchCommand::Render(options) => crate::bench_render::run(&options),
         BenchCommand::Tiles(options) => crate::bench_tiles::run(&options),
+        BenchCommand::Network(options) => crate::bench_network::run(&options),
         BenchCommand::Stream {
             input,
             budget,

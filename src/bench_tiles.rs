@@ -118,7 +118,8 @@ fn bag3d_resident(options: &TilesBench) -> Result<(), Box<dyn std::error::Error>
     let (mut streamed, mut startup, mut resident_at) = (vec![], vec![], vec![]);
     for _ in 0..3 {
         let started = Instant::now();
-        let opened = crate::cli::open_inputs(&[tileset.display().to_string()], None)?;
+        let opened =
+            crate::cli::open_inputs(&[tileset.display().to_string()], None, &Default::default())?;
         let mut setup = ViewerSetup::with_clouds(vec![], PointCloudSettings::default());
         setup.buildings = opened.buildings;
         setup.camera = Some((

@@ -6,6 +6,9 @@ use crate::buildings::streaming::{BuildingColor, BuildingLayer};
 use crate::georef::Crs;
 use crate::headless::RenderOptions;
 use crate::io;
+use crate::network::drape::DrapeSettings;
+use crate::network::open::{NetworkTarget, is_network_input, open_network};
+use crate::network::render::LoadLayer;
 use crate::pointcloud::convert::{ConvertSettings, convert};
 use crate::pointcloud::info::info;
 use crate::pointcloud::las::LasFile;
@@ -69,7 +72,8 @@ pub enum Command {
         seed: u64,
     },
     /// Open the 3D viewer on LAS/LAZ/COPC paths or URLs (several tiles form one layer), 3D Tiles
-    /// `tileset.json` paths or URLs and glTF models (`.glb`/`.gltf`).
+    /// `tileset.json` paths or URLs, glTF models (`.glb`/`.gltf`) and network layers (GeoJSON
+    /// incl. Open Fibre Data Standard, CSV with a mapping file), draped on the LiDAR ground.
     View {
         #[arg(required = true)]
         inputs: Vec<String>,
@@ -125,6 +129,16 @@ pub struct DisplayArgs {
     /// Colour buildings by this attribute (numbers: a ramp; others: a palette).
     #[arg(long)]
     pub color_buildings_by: Option<String>,
+    /// Mapping file (TOML) naming the columns of the CSV network inputs (default: the CSV's
+    /// `<name>.mapping.toml`).
+    #[arg(long)]
+    pub csv_mapping: Option<PathBuf>,
+    /// Depth of underground network spans below the LiDAR ground, metres.
+    #[arg(long, default_value_t = 0.8)]
+    pub underground_depth: f64,
+    /// Draw the network over everything (through buildings, trees and the ground).
+    #[arg(long)]
+    pub network_xray: bool,
 }
 
 impl DisplayArgs {
@@ -159,13 +173,22 @@ pub fn parse_camera(text: &str) -> Result<(DVec3, DVec3), String> {
 pub struct OpenedInputs {
     pub clouds: Vec<Layer>,
     pub buildings: Vec<BuildingLayer>,
+    /// Network layers, read and draped off the main thread once the viewer runs.
+    pub networks: Vec<(String, LoadLayer)>,
     /// Things the user should know (e.g. a model placed by guess).
     pub warnings: Vec<String>,
 }
 
 /// Opens the inputs: point clouds as one layer named after the first, each tileset or model as
-/// a building layer placed in the twin's frame.
-pub fn open_inputs(inputs: &[String], place: Option<&Place>) -> Result<OpenedInputs, String> {
+/// a building layer placed in the twin's frame, each network file as a layer to load (read,
+/// ingest, drape on the clouds' ground) once the viewer runs.
+pub fn open_inputs(
+    inputs: &[String],
+    place: Option<&Place>,
+    network: &NetworkOptions,
+) -> Result<OpenedInputs, String> {
+    let (network_inputs, inputs): (Vec<String>, Vec<String>) =
+        inputs.iter().cloned().partition(|i| is_network_input(i));
     let (building_inputs, cloud_inputs): (Vec<&String>, Vec<&String>) =
         inputs.iter().partition(|i| is_building_input(i));
     let mut layers = Vec::new();
@@ -203,11 +226,104 @@ pub fn open_inputs(inputs: &[String], place: Option<&Place>) -> Result<OpenedInp
         buildings.push(layer);
         warnings.extend(warning);
     }
+    let networks = if network_inputs.is_empty() {
+        Vec::new()
+    } else {
+        let frame = match frame {
+            Some(frame) => frame,
+            None => network_frame(&network_inputs[0])?,
+        };
+        let extent = crate::pointcloud::streaming::layers_bounds(&layers)
+            .into_iter()
+            .chain(buildings.iter().filter_map(|b| b.bounds))
+            .reduce(|a, b| a.union(&b));
+        let target = NetworkTarget {
+            frame,
+            ground: layers
+                .iter()
+                .flat_map(|l| &l.sources)
+                .map(|s| s.reader.file.source.clone())
+                .collect(),
+            extent,
+            drape: DrapeSettings {
+                underground_depth_m: network.underground_depth_m,
+                ..DrapeSettings::default()
+            },
+        };
+        network_inputs
+            .into_iter()
+            .map(|input| {
+                let target = target.clone();
+                let mapping = network.csv_mapping.clone();
+                let name = input
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or(&input)
+                    .to_owned();
+                let load: LoadLayer =
+                    Box::new(move || open_network(&input, &target, mapping.as_deref()));
+                (name, load)
+            })
+            .collect()
+    };
     Ok(OpenedInputs {
         clouds: layers,
         buildings,
+        networks,
         warnings,
     })
+}
+
+/// How network inputs are read and draped.
+#[derive(Debug, Clone)]
+pub struct NetworkOptions {
+    pub csv_mapping: Option<PathBuf>,
+    pub underground_depth_m: f64,
+}
+
+impl Default for NetworkOptions {
+    fn default() -> Self {
+        Self {
+            csv_mapping: None,
+            underground_depth_m: DrapeSettings::default().underground_depth_m,
+        }
+    }
+}
+
+/// The twin's frame when networks are all there is: the file's projected CRS, else the UTM
+/// zone of its first position.
+fn network_frame(input: &str) -> Result<crate::georef::GeoFrame, String> {
+    use crate::network::ingest::SourcePoint;
+    let bytes = io::open(input)
+        .and_then(|s| s.read_all())
+        .map_err(|e| e.to_string())?;
+    let first = std::cell::Cell::new(None);
+    let _ = crate::network::ingest::read_geojson(&bytes, input, &|p| {
+        if first.get().is_none() {
+            first.set(Some(p));
+        }
+        Ok(DVec3::ZERO)
+    });
+    let code = match first.get() {
+        Some(SourcePoint::Projected { epsg, .. }) => epsg,
+        Some(SourcePoint::Geographic {
+            lon_deg, lat_deg, ..
+        }) => {
+            let zone = (((lon_deg + 180.0) / 6.0).floor() as u32).clamp(0, 59) + 1;
+            if lat_deg >= 0.0 {
+                32600 + zone
+            } else {
+                32700 + zone
+            }
+        }
+        None => {
+            return Err(format!(
+                "{input}: no position to place the twin by; open it with a point cloud or a \
+                 tileset"
+            ));
+        }
+    };
+    crate::georef::GeoFrame::projected(code)
 }
 
 /// The twin described by the command line.
@@ -216,7 +332,14 @@ fn open_setup(
     display: &DisplayArgs,
     camera: Option<(DVec3, DVec3)>,
 ) -> Result<ViewerSetup, String> {
-    let opened = open_inputs(inputs, display.place.as_ref())?;
+    let opened = open_inputs(
+        inputs,
+        display.place.as_ref(),
+        &NetworkOptions {
+            csv_mapping: display.csv_mapping.clone(),
+            underground_depth_m: display.underground_depth,
+        },
+    )?;
     for warning in &opened.warnings {
         eprintln!("warning: {warning}");
     }
@@ -229,6 +352,11 @@ fn open_setup(
             .color_buildings_by
             .clone()
             .map_or(BuildingColor::Model, BuildingColor::Attribute),
+        networks: opened.networks,
+        network_style: crate::network::overlay::OverlayStyle {
+            xray: display.network_xray,
+            ..Default::default()
+        },
     })
 }
 
@@ -303,6 +431,13 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     " (streaming had not settled: timeout)"
                 }
             );
+            let n = &report.networks;
+            if n.sites + n.spans > 0 {
+                println!(
+                    "network: {} sites, {} spans in {} meshes",
+                    n.sites, n.spans, n.chunks
+                );
+            }
             let b = &report.buildings;
             if b.contents_resident > 0 || b.failed > 0 {
                 println!(

@@ -45,7 +45,8 @@ pub struct RenderReport {
     pub settled: bool,
     pub stats: StreamStats,
     pub buildings: BuildingStats,
-    /// Errors reported while streaming (failed nodes and tiles).
+    pub networks: crate::network::render::NetworkStats,
+    /// Errors reported while streaming (failed nodes and tiles, network layers that failed).
     pub messages: Vec<String>,
     pub seconds: f64,
 }
@@ -145,6 +146,12 @@ impl Offscreen {
         self.app.world().resource::<Buildings>()
     }
 
+    pub fn networks(&self) -> &crate::network::render::Networks {
+        self.app
+            .world()
+            .resource::<crate::network::render::Networks>()
+    }
+
     pub fn camera_mut(&mut self) -> Mut<'_, ViewerCamera> {
         self.app
             .world_mut()
@@ -166,7 +173,12 @@ impl Offscreen {
                 .world()
                 .get_resource::<Buildings>()
                 .is_none_or(Buildings::is_settled);
-            if self.clouds().is_settled() && buildings_settled {
+            let networks_settled = self
+                .app
+                .world()
+                .get_resource::<crate::network::render::Networks>()
+                .is_none_or(crate::network::render::Networks::is_settled);
+            if self.clouds().is_settled() && buildings_settled && networks_settled {
                 calm += 1;
                 if calm >= 3 {
                     return (frames, true);
@@ -218,11 +230,13 @@ pub fn render(setup: ViewerSetup, options: RenderOptions) -> Result<RenderReport
         settled,
         stats: offscreen.clouds().stats.clone(),
         buildings: offscreen.buildings().stats.clone(),
+        networks: offscreen.networks().stats.clone(),
         messages: offscreen
             .clouds()
             .messages
             .iter()
             .chain(&offscreen.buildings().messages)
+            .chain(&offscreen.networks().messages)
             .cloned()
             .collect(),
         seconds: started.elapsed().as_secs_f64(),

@@ -22,6 +22,8 @@ pub mod app;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod bench_network;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod bench_render;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench_tiles;
@@ -31,6 +33,7 @@ pub mod camera;
 pub mod cli;
 pub mod demo;
 pub mod demo_buildings;
+pub mod demo_network;
 pub mod georef;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod headless;

@@ -206,15 +206,34 @@ fn demo_twin() {
     let opened = jumeau::buildings::open::open_buildings(&tileset.display().to_string()).unwrap();
     let frame = jumeau::georef::GeoFrame::projected(2154).unwrap();
     let (buildings, _) = opened.into_layer(Some(&frame), None, None).unwrap();
+    // And its network, draped on the scan's ground.
+    let network =
+        jumeau::app::demo_network_layer(dir.path(), 300_000, source.reader.file.source.clone())
+            .unwrap();
     let setup = ViewerSetup {
         layers: vec![Layer::new("demo", vec![source])],
         buildings: vec![buildings],
         settings: settings(ColorMode::Rgb),
         camera: None,
+        networks: vec![network],
         ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
     };
     let report = render(setup, options()).unwrap();
     assert!(report.settled);
+    assert!(
+        report.networks.spans > 0 && report.networks.sites > 0,
+        "{:?}",
+        report.networks
+    );
+    // Lit fibre (green) and planned (orange) show on top of the town.
+    let [lit, planned] = [2, 0].map(|s| {
+        count_color(
+            &report.image,
+            jumeau::network::overlay::STATUS_COLORS[s],
+            10,
+        )
+    });
+    assert!(lit > 150, "lit {lit} px, planned {planned} px");
     assert_eq!(report.stats.points_shown, 300_000);
     assert!(
         report.buildings.contents_shown >= 1,
@@ -310,14 +329,48 @@ fn a_corrupt_node_fails_alone() {
     assert!(coverage(&image) > 0.1);
 }
 
+/// IGN's 3D lines over their LiDAR tile: read from Lambert-93 GeoJSON, draped on the tile's
+/// ground, drawn as grey (no status) lines of constant width on top of the classified points.
+#[test]
+fn ign_tile_with_its_lines() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let tile = data.join("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz");
+    let lines = data.join("vector/ign_Lignes_3d_0292_6833.geojson");
+    // Straight down on the village centre, where most of the tile's segments are.
+    let camera = Some((
+        DVec3::new(292_450.0, 6_832_700.0, 400.0),
+        DVec3::new(292_450.0, 6_832_701.0, 50.0),
+    ));
+    let mut with_lines = opened(&[tile.clone(), lines], None, ColorMode::Classification);
+    with_lines.camera = camera;
+    let report = render(with_lines, options()).unwrap();
+    assert!(report.settled);
+    assert_eq!(report.networks.spans, 48, "{:?}", report.messages);
+    let mut bare = opened(&[tile], None, ColorMode::Classification);
+    bare.camera = camera;
+    let without = render(bare, options()).unwrap();
+    let grey = jumeau::network::overlay::STATUS_COLORS[3];
+    let (on, off) = (
+        count_color(&report.image, grey, 8),
+        count_color(&without.image, grey, 8),
+    );
+    assert!(
+        on > off + 150,
+        "{on} grey pixels with the lines, {off} without"
+    );
+    assert_matches_snapshot("ign_with_lines", &report.image);
+}
+
 /// The twin described by command-line inputs, with point settings for the tests.
 fn opened(inputs: &[PathBuf], place: Option<&str>, color: ColorMode) -> ViewerSetup {
     let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let place: Option<jumeau::buildings::open::Place> = place.map(|p| p.parse().unwrap());
-    let opened = jumeau::cli::open_inputs(&inputs, place.as_ref()).unwrap();
+    let opened = jumeau::cli::open_inputs(&inputs, place.as_ref(), &Default::default()).unwrap();
     ViewerSetup {
         layers: opened.clouds,
         buildings: opened.buildings,
+        networks: opened.networks,
         ..ViewerSetup::with_clouds(vec![], settings(color))
     }
 }

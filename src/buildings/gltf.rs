@@ -2875,12 +2875,7 @@ mod tests {
             texture.rgba8.len(),
             (texture.width * texture.height * 4) as usize
         );
-        assert!(
-            texture
-                .rgba8
-                .chunks(4)
-                .any(|p| p != texture.rgba8[..4].as_ref())
-        );
+        assert!(texture.rgba8.chunks(4).any(|p| p != &texture.rgba8[..4]));
         assert_eq!(model.materials[0].base_color_texture, Some(0));
         assert_eq!(model.materials[0].metallic, 0.0);
         let prim = &model.primitives[0];

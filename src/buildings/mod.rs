@@ -35,7 +35,7 @@ impl Plugin for BuildingsPlugin {
 const CLICK_SLOP_PX: f32 = 4.0;
 
 /// A left click (not a drag) picks the building under the cursor; a click on nothing clears it.
-fn pick_on_click(
+pub(crate) fn pick_on_click(
     buttons: Res<ButtonInput<MouseButton>>,
     input: Option<Res<CameraInput>>,
     windows: Query<&Window>,

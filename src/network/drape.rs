@@ -11,6 +11,7 @@
 
 use super::model::{Network, Span};
 use crate::io::ByteSource;
+use crate::pointcloud::copc::CopcReader;
 use crate::pointcloud::las::{self, LasError, LasFile};
 use glam::{DVec2, DVec3};
 use laz::DecompressionSelection;
@@ -204,6 +205,59 @@ pub fn las_points<S: ByteSource>(file: &LasFile<S>) -> Result<Vec<(DVec3, u8)>, 
     Ok(blocks.concat())
 }
 
+/// Ground-model input from a COPC file without reading all of it: the (position,
+/// classification) of every point in the coarsest levels of its octree whose points add up to
+/// at most `max_points` (at least the root). COPC levels are spatially even samples, so a
+/// few million points make a ground model as good as the whole file at 1–2 m cells.
+pub fn copc_points<S: ByteSource>(
+    reader: &mut CopcReader<S>,
+    max_points: u64,
+) -> Result<Vec<(DVec3, u8)>, LasError> {
+    reader.load_all_pages()?;
+    let mut by_level: Vec<(i32, crate::pointcloud::VoxelKey, u64)> = reader
+        .hierarchy
+        .nodes()
+        .iter()
+        .filter_map(|n| n.data.map(|d| (n.key.level, n.key, d.point_count)))
+        .collect();
+    by_level.sort_by_key(|(level, _, _)| *level);
+    let mut keys = Vec::new();
+    let mut total = 0;
+    for level in by_level
+        .iter()
+        .map(|n| n.0)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let nodes: Vec<_> = by_level.iter().filter(|n| n.0 == level).collect();
+        let points: u64 = nodes.iter().map(|n| n.2).sum();
+        if !keys.is_empty() && total + points > max_points {
+            break;
+        }
+        total += points;
+        keys.extend(nodes.iter().map(|n| n.1));
+    }
+    let attributes = crate::pointcloud::Attributes {
+        classification: true,
+        ..Default::default()
+    };
+    let chunks = keys
+        .par_iter()
+        .map(|key| reader.read_node(*key, attributes))
+        .collect::<Result<Vec<_>, LasError>>()?;
+    Ok(chunks
+        .iter()
+        .flat_map(|chunk| {
+            let classes = chunk.classification.as_deref().unwrap_or(&[]);
+            chunk.positions.iter().enumerate().map(move |(i, p)| {
+                (
+                    chunk.origin + DVec3::from_array(p.map(f64::from)),
+                    classes.get(i).copied().unwrap_or(0),
+                )
+            })
+        })
+        .collect())
+}
+
 /// Where a span runs, which decides its height relative to the ground.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deployment {
@@ -265,6 +319,9 @@ pub struct DrapeSettings {
     pub aerial_height_m: f64,
     /// Deployment of spans whose properties do not say.
     pub default_deployment: Deployment,
+    /// Vertices added to follow the terrain are dropped again where the line without them
+    /// stays within this height of the ground model (flat ground needs none).
+    pub tolerance_m: f64,
 }
 
 impl Default for DrapeSettings {
@@ -274,6 +331,7 @@ impl Default for DrapeSettings {
             underground_depth_m: 0.8,
             aerial_height_m: 6.0,
             default_deployment: Deployment::Underground,
+            tolerance_m: 0.1,
         }
     }
 }
@@ -285,9 +343,10 @@ pub struct DrapeReport {
     pub sites_draped: usize,
     /// Sites outside the ground model (their z unchanged).
     pub sites_outside: usize,
-    /// Span vertices given a ground height (after densifying).
+    /// Span vertices after draping (densified where the terrain bends, within
+    /// [`DrapeSettings::tolerance_m`]).
     pub vertices_draped: usize,
-    /// Span vertices inserted by densifying.
+    /// Span vertices inserted to follow the terrain.
     pub vertices_added: usize,
     /// Span vertices outside the ground model: kept, with their source (or interpolated) z.
     pub outside: usize,
@@ -329,33 +388,93 @@ pub fn drape(network: &mut Network, ground: &GroundModel, settings: &DrapeSettin
             }
         };
         let before = span.path.len();
-        densify(span, ground.cell_m());
-        report.vertices_added += span.path.len() - before;
-        for vertex in &mut span.path {
-            match ground.height_at(vertex.x, vertex.y) {
-                Some(z) => {
-                    vertex.z = z + offset;
-                    report.vertices_draped += 1;
-                }
-                None => report.outside += 1,
-            }
+        if before < 2 {
+            continue;
         }
+        let mut draped: Vec<(DVec3, bool)> = Vec::with_capacity(before);
+        for (i, pair) in span.path.windows(2).enumerate() {
+            // One source segment, densified and draped, then thinned back to the vertices the
+            // terrain needs.
+            let piece: Vec<(DVec3, bool)> = densified(pair, ground.cell_m())
+                .into_iter()
+                .map(|v| match ground.height_at(v.x, v.y) {
+                    Some(z) => (DVec3::new(v.x, v.y, z + offset), true),
+                    None => (v, false),
+                })
+                .collect();
+            let positions: Vec<DVec3> = piece.iter().map(|(v, _)| *v).collect();
+            let keep = keep_for_tolerance(&positions, settings.tolerance_m);
+            draped.extend(
+                piece
+                    .into_iter()
+                    .zip(keep)
+                    .skip(usize::from(i > 0))
+                    .filter_map(|(v, k)| k.then_some(v)),
+            );
+        }
+        report.vertices_draped += draped.iter().filter(|(_, on)| *on).count();
+        report.outside += draped.iter().filter(|(_, on)| !*on).count();
+        report.vertices_added += draped.len() - before;
+        span.path = draped.into_iter().map(|(v, _)| v).collect();
     }
     report
+}
+
+/// Which vertices of a draped run to keep so that dropping the others changes no height by
+/// more than `tolerance_m` (Douglas–Peucker on distance along the run and height); the ends
+/// are always kept.
+fn keep_for_tolerance(run: &[DVec3], tolerance_m: f64) -> Vec<bool> {
+    let mut keep = vec![false; run.len()];
+    if let (Some(first), Some(last)) = (keep.first_mut(), run.len().checked_sub(1)) {
+        *first = true;
+        keep[last] = true;
+    }
+    let along: Vec<f64> = std::iter::once(0.0)
+        .chain(run.windows(2).scan(0.0, |d, w| {
+            *d += w[0].truncate().distance(w[1].truncate());
+            Some(*d)
+        }))
+        .collect();
+    let mut stack = vec![(0, run.len().saturating_sub(1))];
+    while let Some((a, b)) = stack.pop() {
+        if b <= a + 1 {
+            continue;
+        }
+        let span = (along[b] - along[a]).max(1e-12);
+        let (worst, error) = (a + 1..b)
+            .map(|i| {
+                let t = (along[i] - along[a]) / span;
+                let z = run[a].z + (run[b].z - run[a].z) * t;
+                (i, (run[i].z - z).abs())
+            })
+            .fold((a, -1.0), |best, c| if c.1 > best.1 { c } else { best });
+        if error > tolerance_m || !error.is_finite() {
+            keep[worst] = true;
+            stack.push((a, worst));
+            stack.push((worst, b));
+        }
+    }
+    keep
 }
 
 /// Inserts evenly spaced vertices (z interpolated) so that no segment of `span` is longer
 /// than `max_segment_m` horizontally; existing vertices are kept as they are.
 pub fn densify(span: &mut Span, max_segment_m: f64) {
+    span.path = densified(&span.path, max_segment_m);
+}
+
+/// [`densify`] on a bare path.
+pub fn densified(path: &[DVec3], max_segment_m: f64) -> Vec<DVec3> {
     if !(max_segment_m.is_finite() && max_segment_m > 0.0) {
-        return;
+        return path.to_vec();
     }
-    let Some(&first) = span.path.first() else {
-        return;
+    let Some(&first) = path.first() else {
+        return Vec::new();
     };
-    let mut path = Vec::with_capacity(span.path.len());
+    let source = path;
+    let mut path = Vec::with_capacity(source.len());
     path.push(first);
-    for pair in span.path.windows(2) {
+    for pair in source.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         let length = a.truncate().distance(b.truncate());
         // Bounded so that a corrupt coordinate cannot ask for billions of vertices.
@@ -363,7 +482,7 @@ pub fn densify(span: &mut Span, max_segment_m: f64) {
         path.extend((1..pieces).map(|i| a.lerp(b, i as f64 / pieces as f64)));
         path.push(b);
     }
-    span.path = path;
+    path
 }
 
 #[cfg(test)]
@@ -398,12 +517,45 @@ mod tests {
             status: Status::Planned,
             capacity_fibres: None,
             path,
+            operator: None,
+            in_service: None,
             properties,
         }
     }
 
     fn percentile(sorted: &[f64], q: f64) -> f64 {
         sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+    }
+
+    #[test]
+    fn copc_ground_input_takes_whole_coarse_levels_up_to_the_budget() {
+        let Some(path) = shared_data("lidar/1.2-with-color.copc.laz") else {
+            return;
+        };
+        let open = || CopcReader::open(crate::io::FileSource::open(&path).unwrap()).unwrap();
+        let mut reader = open();
+        let all = copc_points(&mut reader, u64::MAX).unwrap();
+        assert_eq!(all.len(), 1065, "every level fits");
+        let root = reader
+            .hierarchy
+            .get(crate::pointcloud::VoxelKey::ROOT)
+            .and_then(|n| n.data)
+            .unwrap()
+            .point_count as usize;
+        let coarse = copc_points(&mut open(), 1).unwrap();
+        assert_eq!(
+            coarse.len(),
+            root,
+            "at least the root, however small the budget"
+        );
+        assert!(coarse.len() < all.len());
+        // Positions are the file's, not node-relative offsets.
+        let h = &reader.file.header;
+        assert!(
+            all.iter()
+                .all(|(p, _)| p.x >= h.min[0] - 0.01 && p.x <= h.max[0] + 0.01)
+        );
+        assert!(all.iter().any(|(_, class)| *class == GROUND_CLASS));
     }
 
     #[test]
@@ -476,8 +628,16 @@ mod tests {
                 draped.path.last().unwrap().truncate(),
                 source.path.last().unwrap().truncate()
             );
+            // Between its vertices the line stays within 0.5 m of the ground model, checked every 0.5 m
+            // (the thinning tolerance holds at the cell-spaced samples it looked at; the
+            // bilinear surface may bend a little more in between).
             for pair in draped.path.windows(2) {
-                assert!(pair[0].truncate().distance(pair[1].truncate()) <= 2.0 + 1e-9);
+                for v in densified(pair, 0.5) {
+                    if let Some(z) = ground.height_at(v.x, v.y) {
+                        let want = z - settings.underground_depth_m;
+                        assert!((v.z - want).abs() <= 0.5, "{v}: {want}");
+                    }
+                }
             }
             for v in &draped.path {
                 match ground.height_at(v.x, v.y) {
@@ -584,6 +744,8 @@ mod tests {
                     kind: SiteKind::Mast,
                     status: Status::Lit,
                     position: DVec3::new(5.0, 2.0, 0.0),
+                    operator: None,
+                    in_service: None,
                     properties: mast,
                 },
                 Site {
@@ -591,12 +753,25 @@ mod tests {
                     kind: SiteKind::Cabinet,
                     status: Status::Lit,
                     position: DVec3::new(50.0, 2.0, 3.0),
+                    operator: None,
+                    in_service: None,
                     properties: Map::new(),
                 },
             ],
             issues: Vec::new(),
         };
-        let settings = DrapeSettings::default();
+        // On a plane no vertex is needed to follow the ground: the spans keep their own.
+        let mut thin = network.clone();
+        let report = drape(&mut thin, &ground, &DrapeSettings::default());
+        assert_eq!(thin.spans[0].path.len(), 2, "{:?}", thin.spans[0].path);
+        assert_eq!(thin.spans[1].path.len(), 2);
+        assert!((thin.spans[0].path[1].z - (0.9 - 0.8)).abs() < 1e-9);
+        assert_eq!(report.vertices_added, thin.span_vertex_count() - 6);
+        // With no tolerance every cell-sized step is kept.
+        let settings = DrapeSettings {
+            tolerance_m: -1.0,
+            ..DrapeSettings::default()
+        };
         let report = drape(&mut network, &ground, &settings);
         assert_eq!(
             report,

@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use glam::DVec3;
 use serde_json::{Map, Value};
 
-use super::model::{IngestIssue, Network, Site, SiteKind, Span, Status};
+use super::model::{Day, IngestIssue, IssueAt, Network, Site, SiteKind, Span, Status};
 use crate::georef::{GeoFrame, ecef_from_geodetic};
 
 /// Why a whole file could not be read.
@@ -30,6 +30,23 @@ pub enum IngestError {
     },
     #[error("{name}: not GeoJSON: {reason}")]
     NotGeoJson { name: String, reason: String },
+    #[error("{name}: not CSV: {reason}")]
+    NotCsv { name: String, reason: String },
+    /// A CSV mapping that cannot be used (not TOML, unknown key, no position columns…); `name`
+    /// is the mapping's.
+    #[error("{name}: bad CSV mapping: {reason}")]
+    Mapping { name: String, reason: String },
+    /// A CSV mapping names a column the CSV header lacks; `name` is the CSV's.
+    #[error(
+        "{name}: the mapping's `columns.{key}` is {column:?}, which the header lacks \
+         (it has {header:?})"
+    )]
+    MissingColumn {
+        name: String,
+        key: String,
+        column: String,
+        header: Vec<String>,
+    },
 }
 
 /// One source position, in the CRS the file declares.
@@ -215,7 +232,7 @@ fn file_crs(root: &Map<String, Value>, issues: &mut Vec<IngestIssue>) -> SourceC
         .map(SourceCrs::from_epsg);
     named.or(coded).unwrap_or_else(|| {
         issues.push(IngestIssue {
-            feature: None,
+            at: IssueAt::File,
             reason: format!(
                 "unknown `crs` member {crs}: coordinates read as WGS84 longitude/latitude"
             ),
@@ -244,7 +261,7 @@ impl Reader<'_> {
     fn read_feature(&self, index: usize, feature: &Value, network: &mut Network) {
         let mut issue = |reason: String| {
             network.issues.push(IngestIssue {
-                feature: Some(index),
+                at: IssueAt::Feature(index),
                 reason,
             })
         };
@@ -282,6 +299,8 @@ impl Reader<'_> {
         }
         let base_id = feature_id(index, feature, &properties);
         let status = status_of(&properties, &mut issue);
+        let operator = operator_of(&properties);
+        let in_service = in_service_of(&properties, &mut issue);
         let point_count = parts.points.len();
         let part_count = point_count + parts.lines.len();
         let id = |k: usize| {
@@ -299,6 +318,8 @@ impl Reader<'_> {
                     kind: kind.clone(),
                     status: status.clone(),
                     position,
+                    operator: operator.clone(),
+                    in_service,
                     properties: properties.clone(),
                 });
             }
@@ -311,6 +332,8 @@ impl Reader<'_> {
                     status: status.clone(),
                     capacity_fibres,
                     path,
+                    operator: operator.clone(),
+                    in_service,
                     properties: properties.clone(),
                 });
             }
@@ -459,7 +482,7 @@ fn feature_id(
 
 /// The `status` (or French `statut`) property; unrecognised values are kept as
 /// [`Status::Unknown`] and reported.
-fn status_of(properties: &Map<String, Value>, issue: &mut impl FnMut(String)) -> Status {
+pub(super) fn status_of(properties: &Map<String, Value>, issue: &mut impl FnMut(String)) -> Status {
     let Some(value) = properties
         .get("status")
         .or_else(|| properties.get("statut"))
@@ -479,9 +502,77 @@ fn status_of(properties: &Map<String, Value>, issue: &mut impl FnMut(String)) ->
     })
 }
 
+/// Property names holding who runs a feature, in the order they are tried (case ignored).
+pub const OPERATOR_PROPERTIES: [&str; 5] = [
+    "operator",
+    "operateur",
+    "opérateur",
+    "physicalInfrastructureProvider",
+    "networkProviders",
+];
+
+/// Who runs a feature: the first of [`OPERATOR_PROPERTIES`] that is a non-empty string, an
+/// object with a `name` (OFDS organisations), or a list of those (its first).
+pub fn operator_of(properties: &Map<String, Value>) -> Option<String> {
+    fn name(value: &Value) -> Option<String> {
+        match value {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            Value::Object(o) => o.get("name").and_then(name),
+            Value::Array(items) => items.iter().find_map(name),
+            _ => None,
+        }
+    }
+    OPERATOR_PROPERTIES.iter().find_map(|wanted| {
+        properties
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(wanted))
+            .and_then(|(_, value)| name(value))
+    })
+}
+
+/// Property names holding the date a feature was (or will be) put in service, in the order
+/// they are tried (case ignored).
+pub const IN_SERVICE_PROPERTIES: [&str; 7] = [
+    "in_service",
+    "inService",
+    "date_mes",
+    "date_mise_en_service",
+    "built",
+    "date",
+    "year",
+];
+
+/// The in-service [`Day`] of a feature (a date string or a year number); a value that is not
+/// a date is reported and left out.
+pub fn in_service_of(
+    properties: &Map<String, Value>,
+    issue: &mut impl FnMut(String),
+) -> Option<Day> {
+    let (key, value) = IN_SERVICE_PROPERTIES.iter().find_map(|wanted| {
+        properties
+            .iter()
+            .find(|(key, value)| key.eq_ignore_ascii_case(wanted) && !value.is_null())
+    })?;
+    let day = match value {
+        Value::String(s) if s.trim().is_empty() => return None,
+        Value::String(s) => Day::parse(s),
+        Value::Number(n) => n
+            .as_i64()
+            .filter(|y| (1800..=2200).contains(y))
+            .and_then(|y| Day::from_ymd(y as i32, 1, 1)),
+        _ => None,
+    };
+    if day.is_none() {
+        issue(format!(
+            "{key} {value} is not a date (expected YYYY-MM-DD, DD/MM/YYYY or a year)"
+        ));
+    }
+    day
+}
+
 /// The site kind from `kind`, `nature` or OFDS `type` (a string or a list of strings: the
 /// first recognised one wins).
-fn kind_of_site(properties: &Map<String, Value>) -> SiteKind {
+pub(super) fn kind_of_site(properties: &Map<String, Value>) -> SiteKind {
     let names: Vec<&str> = ["kind", "nature", "type"]
         .iter()
         .filter_map(|key| properties.get(*key))
@@ -500,7 +591,10 @@ fn kind_of_site(properties: &Map<String, Value>) -> SiteKind {
 
 /// Fibre count from OFDS `fibreCount` (or `fibre_count`, `nb_fibres`); a value that is not a
 /// whole number of fibres is reported and left out.
-fn fibres_of(properties: &Map<String, Value>, issue: &mut impl FnMut(String)) -> Option<u32> {
+pub(super) fn fibres_of(
+    properties: &Map<String, Value>,
+    issue: &mut impl FnMut(String),
+) -> Option<u32> {
     let (key, value) = ["fibreCount", "fibre_count", "nb_fibres"]
         .iter()
         .find_map(|key| properties.get(*key).map(|v| (*key, v)))?;
@@ -662,7 +756,7 @@ mod tests {
                 .iter()
                 .all(|i| i.reason.starts_with("polygon: not a network feature"))
         );
-        assert_eq!(net.issues[4].feature, Some(4));
+        assert_eq!(net.issues[4].at, IssueAt::Feature(4));
     }
 
     const GOOD_AND_BAD: &str = r#"{"type": "FeatureCollection", "features": [
@@ -732,7 +826,7 @@ mod tests {
                           "geometry": {"type": "Point", "coordinates": [2.0, 46.0]}}]}"#;
         let net = read_in(text.as_bytes(), &enu_at(2.0, 46.0));
         assert_eq!(net.issues.len(), 1);
-        assert_eq!(net.issues[0].feature, None);
+        assert_eq!(net.issues[0].at, IssueAt::File);
         assert!(net.issues[0].reason.starts_with("unknown `crs` member"));
         assert_eq!(net.sites.len(), 1);
 

@@ -76,6 +76,84 @@ fn squash(name: &str) -> String {
         .collect()
 }
 
+/// A calendar day, counted from 1970-01-01 (proleptic Gregorian).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(pub i32);
+
+impl Day {
+    /// The day of a date written `YYYY-MM-DD`, `YYYY-MM` (the 1st), `YYYY` (1 January),
+    /// `DD/MM/YYYY` (French order) or an ISO date-time (its date part); `None` otherwise.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let date = text.split(['T', ' ']).next().unwrap_or(text);
+        let numbers: Vec<&str> = date.split(['-', '/']).collect();
+        let number = |s: &str| -> Option<i32> {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse().ok())
+                .flatten()
+        };
+        let (y, m, d) = match numbers.as_slice() {
+            [y] if y.len() == 4 => (number(y)?, 1, 1),
+            [y, m] if y.len() == 4 => (number(y)?, number(m)?, 1),
+            [y, m, d] if y.len() == 4 => (number(y)?, number(m)?, number(d)?),
+            [d, m, y] if y.len() == 4 => (number(y)?, number(m)?, number(d)?),
+            _ => return None,
+        };
+        Self::from_ymd(y, m, d)
+    }
+
+    /// The day of a year, month (1–12) and day of month; `None` for an impossible date.
+    pub fn from_ymd(year: i32, month: i32, day: i32) -> Option<Self> {
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let lengths = [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        if !(1..=12).contains(&month) || day < 1 || day > lengths[(month - 1) as usize] {
+            return None;
+        }
+        // Howard Hinnant's days_from_civil.
+        let y = if month <= 2 { year - 1 } else { year };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (month + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + day - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        Some(Self(era * 146_097 + doe - 719_468))
+    }
+
+    /// (year, month, day of month).
+    pub fn ymd(self) -> (i32, i32, i32) {
+        let z = self.0 + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i32::from(month <= 2);
+        (year, month, day)
+    }
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (y, m, d) = self.ymd();
+        write!(f, "{y:04}-{m:02}-{d:02}")
+    }
+}
+
 /// A network node: an office, cabinet, distribution point, mast, antenna or building.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Site {
@@ -84,6 +162,10 @@ pub struct Site {
     pub status: Status,
     /// Twin CRS (x east, y north, z up, metres).
     pub position: DVec3,
+    /// Who runs it (`operator`, `operateur`, OFDS `physicalInfrastructureProvider.name`).
+    pub operator: Option<String>,
+    /// When it was (or is planned to be) put in service, as a [`Day`].
+    pub in_service: Option<Day>,
     /// Every property of the source feature, unchanged.
     pub properties: Map<String, Value>,
 }
@@ -97,6 +179,10 @@ pub struct Span {
     pub capacity_fibres: Option<u32>,
     /// Vertices in the twin CRS, at least two.
     pub path: Vec<DVec3>,
+    /// Who runs it (see [`Site::operator`]).
+    pub operator: Option<String>,
+    /// When it was (or is planned to be) put in service.
+    pub in_service: Option<Day>,
     /// Every property of the source feature, unchanged.
     pub properties: Map<String, Value>,
 }
@@ -104,17 +190,27 @@ pub struct Span {
 /// Something a reader could not take in as it was; the rest of the file still loaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IngestIssue {
-    /// Index of the feature in the file's `features` array; `None` for the file as a whole
-    /// (e.g. an unknown `crs` member).
-    pub feature: Option<usize>,
+    pub at: IssueAt,
     pub reason: String,
+}
+
+/// Where in its source an [`IngestIssue`] lies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssueAt {
+    /// The file as a whole (e.g. an unknown GeoJSON `crs` member).
+    File,
+    /// Index of a feature in a GeoJSON file's `features` array.
+    Feature(usize),
+    /// A line of a text file, from 1 (a CSV header is line 1).
+    Line(usize),
 }
 
 impl std::fmt::Display for IngestIssue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.feature {
-            Some(index) => write!(f, "feature {index}: {}", self.reason),
-            None => write!(f, "{}", self.reason),
+        match self.at {
+            IssueAt::File => write!(f, "{}", self.reason),
+            IssueAt::Feature(index) => write!(f, "feature {index}: {}", self.reason),
+            IssueAt::Line(line) => write!(f, "line {line}: {}", self.reason),
         }
     }
 }
@@ -172,6 +268,22 @@ mod tests {
     }
 
     #[test]
+    fn days_parse_in_iso_and_french_order_and_print_back() {
+        assert_eq!(Day::parse("1970-01-01"), Some(Day(0)));
+        assert_eq!(Day::parse("2000-03-01"), Some(Day(11_017)));
+        assert_eq!(Day::parse("01/03/2000"), Day::parse("2000-03-01"));
+        assert_eq!(Day::parse("2024-06"), Day::parse("2024-06-01"));
+        assert_eq!(Day::parse("2024"), Day::parse("2024-01-01"));
+        assert_eq!(Day::parse("2023-05-17T10:00:00Z"), Day::parse("2023-05-17"));
+        assert_eq!(Day::parse("2023-02-29"), None);
+        assert_eq!(Day::parse("soon"), None);
+        assert_eq!(Day::parse("1969-12-31"), Some(Day(-1)));
+        for text in ["2024-02-29", "1999-12-31", "2100-03-01", "1900-02-28"] {
+            assert_eq!(Day::parse(text).unwrap().to_string(), text);
+        }
+    }
+
+    #[test]
     fn bounds_cover_sites_and_span_vertices() {
         let mut net = Network::default();
         assert_eq!(net.bounds(), None);
@@ -180,6 +292,8 @@ mod tests {
             kind: SiteKind::Mast,
             status: Status::Lit,
             position: DVec3::new(1.0, 5.0, 0.0),
+            operator: None,
+            in_service: None,
             properties: Map::new(),
         });
         net.spans.push(Span {
@@ -187,6 +301,8 @@ mod tests {
             status: Status::Planned,
             capacity_fibres: Some(12),
             path: vec![DVec3::new(-1.0, 2.0, 3.0), DVec3::new(4.0, 2.0, -3.0)],
+            operator: None,
+            in_service: None,
             properties: Map::new(),
         });
         assert_eq!(

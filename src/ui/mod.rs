@@ -2,6 +2,8 @@
 //! visibility with counts, buildings (colour by attribute, the picked building's attributes),
 //! live statistics and the errors of nodes and tiles that failed to load.
 
+mod network;
+
 use crate::buildings::streaming::{BuildingColor, Buildings};
 use crate::camera::{CameraInput, ViewInset};
 use crate::pointcloud::info::class_name;
@@ -30,6 +32,7 @@ fn side_panel(
     mut contexts: EguiContexts,
     mut clouds: ResMut<PointClouds>,
     mut buildings: ResMut<Buildings>,
+    mut networks: ResMut<crate::network::render::Networks>,
     mut settings: ResMut<PointCloudSettings>,
     diagnostics: Res<DiagnosticsStore>,
     mut inset: ResMut<ViewInset>,
@@ -57,12 +60,24 @@ fn side_panel(
                     ui.separator();
                     buildings_ui(ui, &mut buildings);
                 }
+                if !networks.layers.is_empty() || networks.stats.loading > 0 {
+                    ui.separator();
+                    network::network_ui(ui, &mut networks);
+                }
                 ui.separator();
                 stats_ui(ui, &clouds, &settings, &diagnostics);
-                messages_ui(ui, clouds.messages.iter().chain(&buildings.messages));
+                messages_ui(
+                    ui,
+                    clouds
+                        .messages
+                        .iter()
+                        .chain(&buildings.messages)
+                        .chain(&networks.messages),
+                );
             });
         });
     let left_px = panel.response.rect.width() * ctx.pixels_per_point();
+    network::draw_labels(ctx, &networks, f64::from(left_px));
     if (inset.left_px - left_px).abs() > 0.5 {
         inset.left_px = left_px;
     }

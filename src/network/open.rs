@@ -1,0 +1,319 @@
+//! Opening a network file for the twin (native front end): read the bytes (path or URL),
+//! ingest GeoJSON or CSV into the twin's frame, drape on the ground of the loaded point clouds,
+//! and sum up what the user should know: ingest issues, unknown statuses, features outside the
+//! twin, draping.
+
+use super::drape::{DrapeSettings, GroundModel, copc_points, drape, las_points};
+use super::model::{Network, Status};
+use super::render::NetworkLayer;
+use crate::georef::GeoFrame;
+use crate::io::ByteSource;
+use crate::pointcloud::copc::CopcReader;
+use crate::pointcloud::las::LasFile;
+use crate::pointcloud::octree::Aabb;
+use glam::DVec3;
+use std::sync::Arc;
+
+/// Points read from the clouds' coarse levels to build the ground model.
+pub const GROUND_POINTS: u64 = 4_000_000;
+/// Issues listed one by one in a layer's notes (the rest are counted).
+const LISTED_ISSUES: usize = 8;
+
+/// Whether an input names a network file: `.geojson`, `.csv`, or a `.json` that is GeoJSON
+/// rather than a 3D Tiles tileset (a local file's start is read to tell; a URL is a tileset
+/// when its name says `tileset`).
+pub fn is_network_input(input: &str) -> bool {
+    let lower = input
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(input)
+        .to_ascii_lowercase();
+    if lower.ends_with(".geojson") || lower.ends_with(".csv") {
+        return true;
+    }
+    if !lower.ends_with(".json") {
+        return false;
+    }
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return !lower.rsplit('/').next().unwrap_or("").contains("tileset");
+    }
+    let mut start = vec![0u8; 4096];
+    let read = std::fs::File::open(input)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut start))
+        .unwrap_or(0);
+    let text = String::from_utf8_lossy(&start[..read]);
+    text.contains("\"Feature") && !text.contains("\"asset\"")
+}
+
+/// Where a network goes: the twin's frame, the clouds whose ground drapes it, the twin's
+/// extent (to count features outside it).
+#[derive(Clone)]
+pub struct NetworkTarget {
+    pub frame: GeoFrame,
+    pub ground: Vec<Arc<dyn ByteSource>>,
+    pub extent: Option<Aabb>,
+    pub drape: DrapeSettings,
+}
+
+/// A ground model from the coarse levels of COPC sources (every point of plain LAS/LAZ ones), with cells sized so that the model
+/// holds about 4 million cells at most (1 m at best).
+pub fn ground_of(sources: &[Arc<dyn ByteSource>]) -> Result<Option<GroundModel>, String> {
+    let mut points = Vec::new();
+    let per_source = GROUND_POINTS / sources.len().max(1) as u64;
+    for source in sources {
+        // COPC: its coarse levels; plain LAS/LAZ: every point.
+        let read = match CopcReader::open(source.clone()) {
+            Ok(mut reader) => copc_points(&mut reader, per_source),
+            Err(_) => LasFile::open(source.clone()).and_then(|file| las_points(&file)),
+        };
+        points.extend(read.map_err(|e| format!("ground model: {e}"))?);
+    }
+    let (lo, hi) = points
+        .iter()
+        .filter(|(p, class)| *class == super::drape::GROUND_CLASS && p.is_finite())
+        .fold(
+            (DVec3::INFINITY, DVec3::NEG_INFINITY),
+            |(lo, hi), (p, _)| (lo.min(*p), hi.max(*p)),
+        );
+    if !lo.is_finite() {
+        return Ok(None);
+    }
+    let area = (hi.x - lo.x).max(1.0) * (hi.y - lo.y).max(1.0);
+    let cell_m = (area / 4.0e6).sqrt().max(1.0);
+    Ok(GroundModel::from_points(points.into_iter(), cell_m))
+}
+
+/// Reads, ingests and drapes `input` (see the module doc). CSV needs its mapping file
+/// (`mapping`, else `<stem>.mapping.toml` beside the CSV).
+pub fn open_network(
+    input: &str,
+    target: &NetworkTarget,
+    mapping: Option<&std::path::Path>,
+) -> Result<NetworkLayer, String> {
+    let bytes = crate::io::open(input)
+        .and_then(|s| s.read_all())
+        .map_err(|e| e.to_string())?;
+    let name = input.rsplit(['/', '\\']).next().unwrap_or(input).to_owned();
+    let lower = input.to_ascii_lowercase();
+    let mut network = if lower.ends_with(".csv") {
+        let mapping_path = match mapping {
+            Some(path) => path.to_owned(),
+            None => super::csv::CsvMapping::sidecar_path(std::path::Path::new(input)),
+        };
+        let text = std::fs::read_to_string(&mapping_path).map_err(|e| {
+            format!(
+                "{name}: a CSV needs a mapping file naming its columns; {}: {e}",
+                mapping_path.display()
+            )
+        })?;
+        let mapping = super::csv::CsvMapping::from_toml(&text, &mapping_path.display().to_string())
+            .map_err(|e| e.to_string())?;
+        super::csv::read_csv_in_frame(&bytes, &name, &mapping, &target.frame)
+            .map_err(|e| e.to_string())?
+    } else {
+        super::ingest::read_geojson_in_frame(&bytes, &name, &target.frame)
+            .map_err(|e| e.to_string())?
+    };
+    let mut notes = issue_notes(&network);
+    if let Some(extent) = &target.extent {
+        let outside = outside_extent(&network, extent);
+        if outside > 0 {
+            notes.push(format!(
+                "{outside} feature(s) lie outside the twin's extent (shown anyway)"
+            ));
+        }
+    }
+    if !target.ground.is_empty() {
+        match ground_of(&target.ground)? {
+            Some(ground) => {
+                let report = drape(&mut network, &ground, &target.drape);
+                notes.push(format!(
+                    "draped on a {:.1} m ground model from the LiDAR's class 2 points: {} \
+                     sites, {} span vertices ({} underground and {} aerial spans); {} \
+                     outside the ground model kept their own height",
+                    ground.cell_m(),
+                    report.sites_draped,
+                    report.vertices_draped,
+                    report.underground_spans,
+                    report.aerial_spans,
+                    report.sites_outside + report.outside
+                ));
+            }
+            None => notes.push(
+                "not draped: the point clouds have no ground (class 2) points; heights are \
+                 the file's"
+                    .into(),
+            ),
+        }
+    }
+    Ok(NetworkLayer {
+        name,
+        network,
+        visible: true,
+        notes,
+    })
+}
+
+/// Ingest issues summed up: a count, unknown statuses, then the first few.
+fn issue_notes(network: &Network) -> Vec<String> {
+    let mut notes = Vec::new();
+    let unknown = network
+        .sites
+        .iter()
+        .map(|s| &s.status)
+        .chain(network.spans.iter().map(|s| &s.status))
+        .filter(|s| matches!(s, Status::Unknown(text) if !text.is_empty()))
+        .count();
+    if unknown > 0 {
+        notes.push(format!(
+            "{unknown} feature(s) with a status outside planned/built/lit (shown as unknown)"
+        ));
+    }
+    if !network.issues.is_empty() {
+        notes.push(format!(
+            "{} problem(s) while reading (the rest loaded):",
+            network.issues.len()
+        ));
+        notes.extend(
+            network
+                .issues
+                .iter()
+                .take(LISTED_ISSUES)
+                .map(|i| format!("  {i}")),
+        );
+        if network.issues.len() > LISTED_ISSUES {
+            notes.push(format!(
+                "  … and {} more",
+                network.issues.len() - LISTED_ISSUES
+            ));
+        }
+    }
+    notes
+}
+
+/// Sites outside `extent` (in plan) and spans with no vertex inside it.
+pub fn outside_extent(network: &Network, extent: &Aabb) -> usize {
+    let inside = |p: &DVec3| {
+        p.x >= extent.min.x && p.x <= extent.max.x && p.y >= extent.min.y && p.y <= extent.max.y
+    };
+    network
+        .sites
+        .iter()
+        .filter(|s| !inside(&s.position))
+        .count()
+        + network
+            .spans
+            .iter()
+            .filter(|s| !s.path.iter().any(inside))
+            .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    fn shared(relative: &str) -> Option<PathBuf> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data")
+            .join(relative);
+        if path.exists() {
+            Some(path)
+        } else {
+            eprintln!("skipped: {} is absent", path.display());
+            None
+        }
+    }
+
+    fn ign_target() -> Option<NetworkTarget> {
+        let tile = shared("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz")?;
+        let source: Arc<dyn ByteSource> = Arc::new(crate::io::FileSource::open(&tile).unwrap());
+        Some(NetworkTarget {
+            frame: GeoFrame::projected(2154).unwrap(),
+            ground: vec![source],
+            extent: Some(Aabb {
+                min: DVec3::new(292_000.0, 6_832_000.0, 43.0),
+                max: DVec3::new(293_000.0, 6_833_000.0, 108.0),
+            }),
+            drape: DrapeSettings::default(),
+        })
+    }
+
+    #[test]
+    fn ign_lines_are_draped_under_the_ground_and_counted_outside_the_tile() {
+        let (Some(target), Some(lines)) = (
+            ign_target(),
+            shared("vector/ign_Lignes_3d_0292_6833.geojson"),
+        ) else {
+            return;
+        };
+        let layer = open_network(&lines.display().to_string(), &target, None).unwrap();
+        assert_eq!(layer.network.spans.len(), 48);
+        let outside = outside_extent(&layer.network, target.extent.as_ref().unwrap());
+        assert!(outside > 0 && outside < 48, "{outside}");
+        let notes = layer.notes.join("\n");
+        assert!(
+            notes.contains(&format!(
+                "{outside} feature(s) lie outside the twin's extent"
+            )),
+            "{notes}"
+        );
+        assert!(notes.contains("draped on a 1.0 m ground model"), "{notes}");
+        // Inside the tile every vertex left the file's constant 49.99 m for the ground − 0.8 m.
+        let inside: Vec<f64> = layer
+            .network
+            .spans
+            .iter()
+            .flat_map(|s| &s.path)
+            .filter(|p| {
+                p.x > 292_010.0 && p.x < 292_990.0 && p.y > 6_832_010.0 && p.y < 6_832_990.0
+            })
+            .map(|p| p.z)
+            .collect();
+        assert!(inside.len() > 20, "{} vertices inside", inside.len());
+        assert!(
+            inside
+                .iter()
+                .all(|z| (z - 49.99).abs() > 1e-6 && *z > 40.0 && *z < 110.0)
+        );
+    }
+
+    #[test]
+    fn bad_network_files_fail_with_their_name_and_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = NetworkTarget {
+            frame: GeoFrame::projected(2154).unwrap(),
+            ground: Vec::new(),
+            extent: None,
+            drape: DrapeSettings::default(),
+        };
+        let broken = dir.path().join("broken.geojson");
+        std::fs::write(&broken, "{\"type\": \"FeatureCollection\", \"features\": [").unwrap();
+        let error = open_network(&broken.display().to_string(), &target, None).unwrap_err();
+        assert!(
+            error.contains("broken.geojson") && error.contains("not JSON"),
+            "{error}"
+        );
+        let csv = dir.path().join("sites.csv");
+        std::fs::write(&csv, "id;x;y\n1;2;3\n").unwrap();
+        let error = open_network(&csv.display().to_string(), &target, None).unwrap_err();
+        assert!(error.contains("sites.mapping.toml"), "{error}");
+        let missing = open_network("/nonexistent/net.geojson", &target, None).unwrap_err();
+        assert!(missing.contains("net.geojson"), "{missing}");
+    }
+
+    #[test]
+    fn network_inputs_are_told_from_tilesets() {
+        assert!(is_network_input("a/b/fibre.GeoJSON"));
+        assert!(is_network_input("http://x/antennes.csv?v=2"));
+        assert!(is_network_input("https://x/routes.json"));
+        assert!(!is_network_input("https://x/city/tileset.json"));
+        let dir = tempfile::tempdir().unwrap();
+        let (geojson, tileset) = (dir.path().join("a.json"), dir.path().join("b.json"));
+        std::fs::write(&geojson, r#"{"type": "FeatureCollection", "features": []}"#).unwrap();
+        std::fs::write(&tileset, r#"{"asset": {"version": "1.1"}, "root": {}}"#).unwrap();
+        assert!(is_network_input(&geojson.display().to_string()));
+        assert!(!is_network_input(&tileset.display().to_string()));
+        assert!(!is_network_input("scan.copc.laz"));
+    }
+}
