@@ -9,7 +9,7 @@
 //! every span vertex at the ground minus a burial depth (underground) or plus a line height
 //! (aerial), after densifying each span so it follows the terrain between its vertices.
 
-use super::model::{Network, Span};
+use super::model::{Network, SiteKind, Span};
 use crate::io::ByteSource;
 use crate::pointcloud::copc::CopcReader;
 use crate::pointcloud::las::{self, LasError, LasFile};
@@ -45,11 +45,22 @@ impl GroundModel {
     /// A model of `cell_m` cells from the class 2 points of `points` (other classes are
     /// ignored). `None` when there is no finite ground point or `cell_m` is not positive.
     pub fn from_points(points: impl Iterator<Item = (DVec3, u8)>, cell_m: f64) -> Option<Self> {
+        Self::from_class(points, cell_m, GROUND_CLASS, FILL_PASSES)
+    }
+
+    /// A model of the mean height of the `class` points per cell, empty cells filled from
+    /// their neighbours `fill_passes` times (e.g. roofs from class 6, barely filled).
+    pub fn from_class(
+        points: impl Iterator<Item = (DVec3, u8)>,
+        cell_m: f64,
+        class: u8,
+        fill_passes: usize,
+    ) -> Option<Self> {
         if !(cell_m.is_finite() && cell_m > 0.0) {
             return None;
         }
         let ground: Vec<DVec3> = points
-            .filter(|&(p, class)| class == GROUND_CLASS && p.is_finite())
+            .filter(|&(p, c)| c == class && p.is_finite())
             .map(|(p, _)| p)
             .collect();
         let (lo, hi) = ground.iter().fold(None, |acc, p| match acc {
@@ -82,7 +93,7 @@ impl GroundModel {
                 *height = sum / f64::from(count);
             }
         }
-        model.fill_gaps(FILL_PASSES);
+        model.fill_gaps(fill_passes);
         Some(model)
     }
 
@@ -256,6 +267,29 @@ pub fn copc_points<S: ByteSource>(
             })
         })
         .collect())
+}
+
+/// ASPRS classification code of building points.
+pub const BUILDING_CLASS: u8 = 6;
+/// Height of a building's service marker above its roof.
+const ROOF_MARKER_M: f64 = 0.5;
+
+/// Puts the sites of kind building (per-building service points) on the roof under them,
+/// where `roofs` (a model of class 6 heights) has one above the ground; returns how many moved.
+pub fn place_on_roofs(network: &mut Network, roofs: &GroundModel) -> usize {
+    let mut moved = 0;
+    for site in &mut network.sites {
+        if site.kind != SiteKind::Building {
+            continue;
+        }
+        if let Some(roof) = roofs.height_at(site.position.x, site.position.y)
+            && roof > site.position.z
+        {
+            site.position.z = roof + ROOF_MARKER_M;
+            moved += 1;
+        }
+    }
+    moved
 }
 
 /// Where a span runs, which decides its height relative to the ground.
@@ -525,6 +559,48 @@ mod tests {
 
     fn percentile(sorted: &[f64], q: f64) -> f64 {
         sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+    }
+
+    #[test]
+    fn building_service_points_go_on_their_roof_and_nothing_else_moves() {
+        // A 4 m × 4 m flat roof at 20 m on 1 m cells, ground at 0 around it.
+        let mut points = Vec::new();
+        for i in 0..20 {
+            for j in 0..20 {
+                let (x, y) = (f64::from(i) + 0.5, f64::from(j) + 0.5);
+                let on_roof = (8.0..12.0).contains(&x) && (8.0..12.0).contains(&y);
+                points.push(if on_roof {
+                    (DVec3::new(x, y, 20.0), BUILDING_CLASS)
+                } else {
+                    (DVec3::new(x, y, 0.0), GROUND_CLASS)
+                });
+            }
+        }
+        let roofs = GroundModel::from_class(points.into_iter(), 1.0, BUILDING_CLASS, 1).unwrap();
+        let site = |id: &str, kind: SiteKind, x: f64| Site {
+            id: id.into(),
+            kind,
+            status: Status::Lit,
+            position: DVec3::new(x, 10.0, 0.0),
+            operator: None,
+            in_service: None,
+            properties: Map::new(),
+        };
+        let mut network = Network {
+            sites: vec![
+                site("on", SiteKind::Building, 10.0),
+                site("cabinet", SiteKind::Cabinet, 10.0),
+                site("street", SiteKind::Building, 18.0),
+            ],
+            ..Network::default()
+        };
+        assert_eq!(place_on_roofs(&mut network, &roofs), 1);
+        assert!((network.sites[0].position.z - 20.5).abs() < 1e-9);
+        assert_eq!(network.sites[1].position.z, 0.0);
+        assert_eq!(
+            network.sites[2].position.z, 0.0,
+            "no roof there: stays on the ground"
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! and sum up what the user should know: ingest issues, unknown statuses, features outside the
 //! twin, draping.
 
-use super::drape::{DrapeSettings, GroundModel, copc_points, drape, las_points};
+use super::drape::{
+    BUILDING_CLASS, DrapeSettings, GroundModel, copc_points, drape, las_points, place_on_roofs,
+};
 use super::model::{Network, Status};
 use super::render::NetworkLayer;
 use crate::georef::GeoFrame;
@@ -57,7 +59,7 @@ pub struct NetworkTarget {
 
 /// A ground model from the coarse levels of COPC sources (every point of plain LAS/LAZ ones), with cells sized so that the model
 /// holds about 4 million cells at most (1 m at best).
-pub fn ground_of(sources: &[Arc<dyn ByteSource>]) -> Result<Option<GroundModel>, String> {
+pub fn ground_of(sources: &[Arc<dyn ByteSource>]) -> Result<Option<Surfaces>, String> {
     let mut points = Vec::new();
     let per_source = GROUND_POINTS / sources.len().max(1) as u64;
     for source in sources {
@@ -80,7 +82,15 @@ pub fn ground_of(sources: &[Arc<dyn ByteSource>]) -> Result<Option<GroundModel>,
     }
     let area = (hi.x - lo.x).max(1.0) * (hi.y - lo.y).max(1.0);
     let cell_m = (area / 4.0e6).sqrt().max(1.0);
-    Ok(GroundModel::from_points(points.into_iter(), cell_m))
+    let roofs = GroundModel::from_class(points.iter().copied(), cell_m, BUILDING_CLASS, 1);
+    Ok(GroundModel::from_points(points.into_iter(), cell_m)
+        .map(|ground| Surfaces { ground, roofs }))
+}
+
+/// What the point clouds tell about the surface: the ground (class 2) and the roofs (class 6).
+pub struct Surfaces {
+    pub ground: GroundModel,
+    pub roofs: Option<GroundModel>,
 }
 
 /// Reads, ingests and drapes `input` (see the module doc). CSV needs its mapping file
@@ -125,8 +135,14 @@ pub fn open_network(
     }
     if !target.ground.is_empty() {
         match ground_of(&target.ground)? {
-            Some(ground) => {
+            Some(Surfaces { ground, roofs }) => {
                 let report = drape(&mut network, &ground, &target.drape);
+                let on_roofs = roofs.map_or(0, |r| place_on_roofs(&mut network, &r));
+                if on_roofs > 0 {
+                    notes.push(format!(
+                        "{on_roofs} building service point(s) placed on their roofs"
+                    ));
+                }
                 notes.push(format!(
                     "draped on a {:.1} m ground model from the LiDAR's class 2 points: {} \
                      sites, {} span vertices ({} underground and {} aerial spans); {} \

@@ -537,6 +537,9 @@ fn segment_distance(p: DVec2, a: DVec2, b: DVec2) -> f64 {
     p.distance(a + ab * t)
 }
 
+/// Distribution points (many, small) are labelled only this close to the eye, metres.
+pub const DP_LABEL_RANGE_M: f64 = 250.0;
+
 /// A label placed on screen.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Label {
@@ -546,8 +549,9 @@ pub struct Label {
     pub site: usize,
 }
 
-/// Labels for the shown sites of the labelled kinds (offices, cabinets, masts), most important
-/// and nearest first, skipping any whose box would overlap one already placed, at most `max`.
+/// Labels for the shown sites of the labelled kinds (offices, cabinets, masts, and distribution
+/// points nearer than [`DP_LABEL_RANGE_M`]), most important and nearest first, skipping any
+/// whose box would overlap one already placed, at most `max`.
 /// A label's box is `char_px` per character wide and `line_px` high, right of the anchor.
 pub fn place_labels(
     network: &Network,
@@ -564,7 +568,8 @@ pub fn place_labels(
         .enumerate()
         .filter_map(|(i, site)| {
             let kind = kind_index(&site.kind);
-            if kind > 3 {
+            let distance = site.position.distance(eye);
+            if kind > 3 || (kind == 2 && distance > DP_LABEL_RANGE_M) {
                 return None;
             }
             let operator = operators.index(site.operator.as_deref());
@@ -574,7 +579,7 @@ pub fn place_labels(
             let p = screen.project(site.position)?;
             let inside =
                 p.x >= 0.0 && p.y >= 0.0 && p.x < screen.size_px.x && p.y < screen.size_px.y;
-            inside.then(|| (kind, site.position.distance(eye), i, p))
+            inside.then_some((kind, distance, i, p))
         })
         .collect();
     candidates.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));

@@ -19,6 +19,7 @@ use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::math::Vec4;
 use bevy::mesh::{Indices, MeshVertexAttribute, MeshVertexBufferLayoutRef};
 use bevy::pbr::{MaterialPipeline, MaterialPipelineKey};
+use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use bevy::render::render_resource::{
     AsBindGroup, BlendComponent, BlendFactor, BlendOperation, PrimitiveTopology,
@@ -28,7 +29,6 @@ use bevy::shader::ShaderRef;
 use bevy::transform::TransformSystems;
 use glam::{DVec2, DVec3};
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 pub const OVERLAY_SHADER: Handle<Shader> = uuid_handle!("0d6e8b1a-7c39-4f52-a1d4-93e2b5c7f861");
 

@@ -16,8 +16,53 @@ fn color32([r, g, b]: [u8; 3]) -> egui::Color32 {
     egui::Color32::from_rgb(r, g, b)
 }
 
-/// Symbol of each kind in the legend (the shapes the shader draws).
-const KIND_SYMBOLS: [&str; 8] = ["■", "◆", "●", "▲", "◔", "▪", "●", "━"];
+/// Draws the symbol the shader draws for `kind` (a line for spans) in `color`.
+fn legend_symbol(ui: &mut egui::Ui, kind: usize, color: egui::Color32) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(16.0, 14.0), egui::Sense::hover());
+    let painter = ui.painter();
+    let c = rect.center();
+    let r = 5.5;
+    let outline = egui::Stroke::new(1.0, egui::Color32::BLACK);
+    match kind {
+        0 | 5 => {
+            let half = if kind == 0 { r } else { r * 0.75 };
+            painter.rect(
+                egui::Rect::from_center_size(c, egui::vec2(2.0 * half, 2.0 * half)),
+                0.0,
+                color,
+                outline,
+                egui::StrokeKind::Inside,
+            );
+        }
+        1 | 3 => {
+            let points = if kind == 1 {
+                vec![
+                    c + egui::vec2(0.0, -r),
+                    c + egui::vec2(r, 0.0),
+                    c + egui::vec2(0.0, r),
+                    c + egui::vec2(-r, 0.0),
+                ]
+            } else {
+                vec![
+                    c + egui::vec2(0.0, -r),
+                    c + egui::vec2(r, r),
+                    c + egui::vec2(-r, r),
+                ]
+            };
+            painter.add(egui::Shape::convex_polygon(points, color, outline));
+        }
+        7 => {
+            painter.line_segment(
+                [c - egui::vec2(7.0, 0.0), c + egui::vec2(7.0, 0.0)],
+                egui::Stroke::new(4.0, color),
+            );
+        }
+        _ => {
+            let radius = if kind == 2 { r * 0.8 } else { r };
+            painter.circle(c, radius, color, outline);
+        }
+    }
+}
 
 /// Layers, legend with counts, colour mode, filters, time slider, picked feature, notes.
 pub fn network_ui(ui: &mut egui::Ui, networks: &mut Networks) {
@@ -67,7 +112,7 @@ pub fn network_ui(ui: &mut egui::Ui, networks: &mut Networks) {
             ui.label(egui::RichText::new("status").weak());
             for (i, name) in STATUS_NAMES.iter().enumerate() {
                 ui.horizontal(|ui| {
-                    ui.colored_label(color32(STATUS_COLORS[i]), "━━");
+                    legend_symbol(ui, 7, color32(STATUS_COLORS[i]));
                     ui.checkbox(&mut networks.filter.statuses[i], *name);
                     ui.label(group_digits(statuses[i] as u64));
                 });
@@ -75,7 +120,7 @@ pub fn network_ui(ui: &mut egui::Ui, networks: &mut Networks) {
             ui.label(egui::RichText::new("kind").weak());
             for (i, name) in KIND_NAMES.iter().enumerate() {
                 ui.horizontal(|ui| {
-                    ui.label(KIND_SYMBOLS[i]);
+                    legend_symbol(ui, i, egui::Color32::from_gray(200));
                     ui.checkbox(&mut networks.filter.kinds[i], *name);
                     ui.label(group_digits(kinds[i] as u64));
                 });
