@@ -11,6 +11,8 @@ use std::path::Path;
 
 /// Points per LAZ chunk of the generated file.
 const CHUNK_POINTS: u64 = 50_000;
+/// The demo town's CRS: Lambert-93.
+pub(crate) const DEMO_EPSG: u32 = 2154;
 /// Lambert-93 south-west corner of the demo town (near Rennes).
 pub const DEMO_ORIGIN_L93: [f64; 2] = [350_000.0, 6_788_000.0];
 /// Scan density, points per square metre (IGN LiDAR HD is about 10).

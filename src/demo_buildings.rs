@@ -27,13 +27,11 @@ use crate::buildings::model::{
     Material, Model, Primitive, PropertyColumn, PropertyTable, PropertyValue,
 };
 use crate::demo::{
-    BLOCK_M, DEMO_ORIGIN_L93, GABLE_BELOW_M, GABLE_RISE_M, RIVER_HALF_WIDTH_M, STREET_M, hash2,
-    plot_building, river_centre_y, side_m, terrain_z,
+    BLOCK_M, DEMO_EPSG, DEMO_ORIGIN_L93, GABLE_BELOW_M, GABLE_RISE_M, RIVER_HALF_WIDTH_M, STREET_M,
+    hash2, plot_building, river_centre_y, side_m, terrain_z,
 };
 use crate::georef::{GeoFrame, geodetic_from_ecef};
 
-/// The demo scan's CRS: Lambert-93.
-const DEMO_EPSG: u32 = 2154;
 /// Blocks along each side of one content: 4 × 80 m, so the 20 M-point town has 5 × 5 contents.
 const CONTENT_BLOCKS: i64 = 4;
 /// Contents along each side of one middle tile.

@@ -27,13 +27,12 @@ use glam::DVec3;
 use serde_json::{Map, Value, json};
 
 use crate::demo::{
-    BLOCK_M, DEMO_ORIGIN_L93, RIVER_HALF_WIDTH_M, STREET_M, hash2, river_distance, side_m,
+    BLOCK_M, DEMO_EPSG, DEMO_ORIGIN_L93, RIVER_HALF_WIDTH_M, STREET_M, hash2, river_distance,
+    side_m,
 };
 use crate::demo_buildings::demo_buildings;
 use crate::georef::{GeoFrame, geodetic_from_ecef};
 
-/// The demo scan's CRS: Lambert-93.
-const DEMO_EPSG: u32 = 2154;
 /// Who runs the fibre network.
 const FIBRE_OPERATOR: &str = "Jumeau Fibre";
 const NRO_ID: &str = "NRO-1";

@@ -41,4 +41,6 @@ pub mod io;
 pub mod jobs;
 pub mod network;
 pub mod pointcloud;
+#[cfg(test)]
+pub(crate) mod testdata;
 pub mod ui;

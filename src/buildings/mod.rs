@@ -17,7 +17,7 @@ pub mod streaming;
 pub mod style;
 pub mod tiles3d;
 
-use crate::camera::{CameraInput, ViewerCamera};
+use crate::camera::{CameraInput, ViewerCamera, left_click};
 use bevy::prelude::*;
 use streaming::Buildings;
 
@@ -30,9 +30,6 @@ impl Plugin for BuildingsPlugin {
         app.add_systems(Update, pick_on_click);
     }
 }
-
-/// Largest pointer travel (px) between press and release that still counts as a click.
-const CLICK_SLOP_PX: f32 = 4.0;
 
 /// A left click (not a drag) picks the building under the cursor; a click on nothing clears it.
 pub(crate) fn pick_on_click(
@@ -47,18 +44,9 @@ pub(crate) fn pick_on_click(
         return;
     };
     let cursor = windows.iter().find_map(Window::cursor_position);
-    if buttons.just_pressed(MouseButton::Left) {
-        *pressed_at = cursor;
-    }
-    if !buttons.just_released(MouseButton::Left) {
-        return;
-    }
-    let (Some(start), Some(cursor)) = (pressed_at.take(), cursor) else {
+    let Some(cursor) = left_click(&buttons, cursor, &mut pressed_at, input.as_deref()) else {
         return;
     };
-    if start.distance(cursor) > CLICK_SLOP_PX || input.is_some_and(|i| i.captured_by_ui) {
-        return;
-    }
     for (rig, camera, transform) in &cameras {
         let Ok(ray) = camera.viewport_to_world(transform, cursor) else {
             continue;

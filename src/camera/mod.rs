@@ -156,6 +156,29 @@ pub enum CameraSystems {
     Apply,
 }
 
+/// Largest pointer travel (px) between press and release that still counts as a click.
+pub const CLICK_SLOP_PX: f32 = 4.0;
+
+/// A left click (press and release close together, not on the panel): the cursor position at
+/// the release, in whatever pixels `cursor` is given. `pressed_at` is the caller's memory of
+/// the press (a `Local`).
+pub fn left_click(
+    buttons: &ButtonInput<MouseButton>,
+    cursor: Option<Vec2>,
+    pressed_at: &mut Option<Vec2>,
+    input: Option<&CameraInput>,
+) -> Option<Vec2> {
+    if buttons.just_pressed(MouseButton::Left) {
+        *pressed_at = cursor;
+    }
+    if !buttons.just_released(MouseButton::Left) {
+        return None;
+    }
+    let (start, cursor) = (pressed_at.take()?, cursor?);
+    let on_panel = input.is_some_and(|i| i.captured_by_ui);
+    (start.distance(cursor) <= CLICK_SLOP_PX && !on_panel).then_some(cursor)
+}
+
 /// Input handling can be switched off (the render command, a kiosk tour, egui capturing input).
 #[derive(Resource, Debug, Clone, Copy)]
 pub struct CameraInput {

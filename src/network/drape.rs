@@ -523,19 +523,7 @@ pub fn densified(path: &[DVec3], max_segment_m: f64) -> Vec<DVec3> {
 mod tests {
     use super::*;
     use crate::network::model::{Site, SiteKind, Status};
-    use std::path::{Path, PathBuf};
-
-    fn shared_data(relative: &str) -> Option<PathBuf> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data")
-            .join(relative);
-        if path.exists() {
-            Some(path)
-        } else {
-            eprintln!("skipped: {} is absent", path.display());
-            None
-        }
-    }
+    use crate::testdata::shared_data;
 
     const TILE: &str = "lidar/test_semis_2023_0292_6833_LA93_IGN69.laz";
 

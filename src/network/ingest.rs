@@ -610,16 +610,8 @@ mod tests {
     use super::*;
 
     fn vector_file(file: &str) -> Option<Vec<u8>> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data/vector")
-            .join(file);
-        match std::fs::read(&path) {
-            Ok(bytes) => Some(bytes),
-            Err(e) => {
-                eprintln!("skipping: {} not readable ({e})", path.display());
-                None
-            }
-        }
+        let path = crate::testdata::shared_data(&format!("vector/{file}"))?;
+        Some(std::fs::read(path).unwrap())
     }
 
     fn enu_at(lon_deg: f64, lat_deg: f64) -> GeoFrame {

@@ -227,22 +227,10 @@ pub fn outside_extent(network: &Network, extent: &Aabb) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::{Path, PathBuf};
-
-    fn shared(relative: &str) -> Option<PathBuf> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data")
-            .join(relative);
-        if path.exists() {
-            Some(path)
-        } else {
-            eprintln!("skipped: {} is absent", path.display());
-            None
-        }
-    }
+    use crate::testdata::shared_data;
 
     fn ign_target() -> Option<NetworkTarget> {
-        let tile = shared("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz")?;
+        let tile = shared_data("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz")?;
         let source: Arc<dyn ByteSource> = Arc::new(crate::io::FileSource::open(&tile).unwrap());
         Some(NetworkTarget {
             frame: GeoFrame::projected(2154).unwrap(),
@@ -259,7 +247,7 @@ mod tests {
     fn ign_lines_are_draped_under_the_ground_and_counted_outside_the_tile() {
         let (Some(target), Some(lines)) = (
             ign_target(),
-            shared("vector/ign_Lignes_3d_0292_6833.geojson"),
+            shared_data("vector/ign_Lignes_3d_0292_6833.geojson"),
         ) else {
             return;
         };

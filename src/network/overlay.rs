@@ -295,7 +295,12 @@ impl OverlayMesh {
         (self.positions.len() * 44 + self.indices.len() * 4) as u64
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The two triangles of the quad whose four vertices start at `base`.
+    fn push_quad(&mut self, base: u32) {
+        self.indices
+            .extend_from_slice(&[base, base + 1, base + 2, base + 2, base + 1, base + 3]);
+    }
+
     fn push_vertex(
         &mut self,
         position: [f32; 3],
@@ -370,14 +375,7 @@ pub fn build_chunks(network: &Network, operators: &OperatorIndex) -> Vec<Overlay
                 feature,
             );
         }
-        chunk.opaque.indices.extend_from_slice(&[
-            base,
-            base + 1,
-            base + 2,
-            base + 2,
-            base + 1,
-            base + 3,
-        ]);
+        chunk.opaque.push_quad(base);
         if let Some(sector) = Sector::of(site) {
             let info = packed(status, kind, operator, PRIMITIVE_WEDGE);
             let apex = chunk.sectors.positions.len() as u32;
@@ -427,14 +425,7 @@ pub fn build_chunks(network: &Network, operators: &OperatorIndex) -> Vec<Overlay
                     .opaque
                     .push_vertex(this, other, info | corner, values, feature);
             }
-            chunk.opaque.indices.extend_from_slice(&[
-                base,
-                base + 1,
-                base + 2,
-                base + 2,
-                base + 1,
-                base + 3,
-            ]);
+            chunk.opaque.push_quad(base);
         }
     }
     let mut chunks: Vec<OverlayChunk> = chunks.into_values().collect();

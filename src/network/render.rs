@@ -555,9 +555,6 @@ fn style_layers(
     networks.stats.main_thread_ms += started.elapsed().as_secs_f64() * 1e3;
 }
 
-/// Largest pointer travel (px) between press and release that still counts as a click.
-const CLICK_SLOP_PX: f32 = 4.0;
-
 /// A click near a shown site or span picks it (and clears a picked building); a click on
 /// nothing of the network leaves the building picking alone.
 fn pick_on_click(
@@ -570,18 +567,11 @@ fn pick_on_click(
 ) {
     let Some(mut networks) = networks else { return };
     let cursor = windows.iter().find_map(Window::physical_cursor_position);
-    if buttons.just_pressed(MouseButton::Left) {
-        *pressed_at = cursor;
-    }
-    if !buttons.just_released(MouseButton::Left) {
-        return;
-    }
-    let (Some(start), Some(cursor)) = (pressed_at.take(), cursor) else {
+    let Some(cursor) =
+        crate::camera::left_click(&buttons, cursor, &mut pressed_at, input.as_deref())
+    else {
         return;
     };
-    if start.distance(cursor) > CLICK_SLOP_PX || input.is_some_and(|i| i.captured_by_ui) {
-        return;
-    }
     let Some(screen) = networks.screen else {
         return;
     };

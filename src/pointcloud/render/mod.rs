@@ -42,8 +42,17 @@ pub const ATTRIBUTE_POINT_INFO: MeshVertexAttribute =
 /// GPU bytes per point of this path (4 vertices of 20 bytes, 6 u32 indices).
 pub const BYTES_PER_POINT: u64 = 4 * 20 + 6 * 4;
 
-/// Registers the shader and the material.
+/// Colour helpers the shaders import as `jumeau::colour`.
+pub const COLOUR_SHADER: Handle<Shader> = uuid_handle!("3f1b7a52-96c4-4d0e-8b27-c5e9a4d61f03");
+
+/// Registers the shaders and the material.
 pub(crate) fn plugin(app: &mut App) {
+    register_shader(
+        app,
+        &COLOUR_SHADER,
+        include_str!("../../../shaders/common/colour.wgsl"),
+        "shaders/common/colour.wgsl",
+    );
     register_shader(
         app,
         &POINTS_SHADER,
