@@ -68,6 +68,10 @@ impl ViewerSetup {
 /// Returns the initial camera for the caller to spawn with its own target.
 pub fn add_twin(app: &mut App, setup: ViewerSetup, aspect: f64) -> ViewerCamera {
     let camera = setup.initial_camera(aspect);
+    if setup.camera.is_none() && setup.bounds().is_none() && !setup.networks.is_empty() {
+        // Only networks, known once loaded: the camera frames the first one then.
+        app.insert_resource(crate::network::render::FrameOnFirstNetwork);
+    }
     let memory = setup.settings.memory_budget_bytes;
     let path = setup.settings.render_path;
     app.insert_resource(ClearColor(BACKGROUND))

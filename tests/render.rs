@@ -362,6 +362,31 @@ fn ign_tile_with_its_lines() {
     assert_matches_snapshot("ign_with_lines", &report.image);
 }
 
+/// A twin of nothing but an Open Fibre Data Standard network (Accra–Kumasi, lon/lat): the twin
+/// takes its UTM zone, the camera frames the network once loaded, the operational span and
+/// nodes show lit green.
+#[test]
+fn an_ofds_network_alone_is_framed_and_coloured_by_status() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let setup = opened(
+        &[
+            data.join("vector/ofds_example_spans.geojson"),
+            data.join("vector/ofds_example_nodes.geojson"),
+        ],
+        None,
+        ColorMode::Rgb,
+    );
+    let report = render(setup, options()).unwrap();
+    assert_eq!((report.networks.sites, report.networks.spans), (2, 1));
+    let lit = count_color(
+        &report.image,
+        jumeau::network::overlay::STATUS_COLORS[2],
+        10,
+    );
+    assert!(lit > 300, "{lit} lit-green pixels");
+}
+
 /// The twin described by command-line inputs, with point settings for the tests.
 fn opened(inputs: &[PathBuf], place: Option<&str>, color: ColorMode) -> ViewerSetup {
     let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();

@@ -398,8 +398,42 @@ impl Plugin for NetworkPlugin {
                     .chain()
                     .in_set(NetworkSystems),
             )
+            .add_systems(
+                PostUpdate,
+                frame_first_network.before(crate::camera::CameraSystems::Apply),
+            )
             .add_systems(Update, pick_on_click.after(crate::buildings::pick_on_click));
     }
+}
+
+/// Present when the twin has nothing but networks: the camera is framed on the first layer
+/// once it has loaded.
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct FrameOnFirstNetwork;
+
+fn frame_first_network(
+    mut commands: Commands,
+    wanted: Option<Res<FrameOnFirstNetwork>>,
+    networks: Option<Res<Networks>>,
+    mut cameras: Query<(&mut crate::camera::ViewerCamera, &Camera)>,
+) {
+    let (Some(_), Some(networks)) = (wanted, networks) else {
+        return;
+    };
+    let Some((lo, hi)) = networks
+        .layers
+        .first()
+        .and_then(|l| l.layer.network.bounds())
+    else {
+        return;
+    };
+    for (mut rig, camera) in &mut cameras {
+        let size = camera.physical_viewport_size().unwrap_or(UVec2::new(4, 3));
+        let aspect = f64::from(size.x) / f64::from(size.y.max(1));
+        let bounds = crate::pointcloud::octree::Aabb { min: lo, max: hi };
+        *rig = crate::camera::ViewerCamera::framing(&bounds, aspect);
+    }
+    commands.remove_resource::<FrameOnFirstNetwork>();
 }
 
 /// Turns loaded layers into chunk entities (the vertex arrays were built on the worker).
