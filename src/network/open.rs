@@ -307,6 +307,48 @@ mod tests {
     }
 
     #[test]
+    fn an_arcep_style_csv_opens_with_its_sidecar_mapping_and_drapes_on_the_tile() {
+        let Some(target) = ign_target() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("immeubles.csv");
+        std::fs::write(
+            &csv,
+            "imb_id;x;y;imb_etat;date_mes\n\
+             IMB-1;292450,5;6832700;deployé;01/03/2021\n\
+             IMB-2;292600;6832500;en cours de déploiement;\n\
+             IMB-3;292700;6832600;cassé;2020\n\
+             IMB-4;292800;nord;deployé;2020\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("immeubles.mapping.toml"),
+            "crs = \"EPSG:2154\"\nkind = \"building\"\n[columns]\nx = \"x\"\ny = \"y\"\n\
+             id = \"imb_id\"\nstatus = \"imb_etat\"\ndate = \"date_mes\"\n[status]\n\
+             \"deployé\" = \"lit\"\n\"en cours de déploiement\" = \"planned\"\n",
+        )
+        .unwrap();
+        let layer = open_network(&csv.display().to_string(), &target, None).unwrap();
+        let sites = &layer.network.sites;
+        assert_eq!(sites.len(), 3, "the row without a y is left out");
+        assert_eq!(sites[0].id, "IMB-1");
+        assert_eq!(sites[0].status, Status::Lit);
+        assert_eq!(sites[0].position.x, 292_450.5);
+        assert_eq!(
+            sites[0].in_service,
+            crate::network::model::Day::parse("2021-03-01")
+        );
+        assert_eq!(sites[1].status, Status::Planned);
+        // Draped: on the tile's ground (or a roof), not at the file's missing z of 0.
+        assert!(sites.iter().all(|s| s.position.z > 40.0), "{sites:?}");
+        let notes = layer.notes.join("\n");
+        assert!(
+            notes.contains("1 feature(s) with a status outside"),
+            "{notes}"
+        );
+        assert!(notes.contains("line 5"), "{notes}");
+    }
+
+    #[test]
     fn network_inputs_are_told_from_tilesets() {
         assert!(is_network_input("a/b/fibre.GeoJSON"));
         assert!(is_network_input("http://x/antennes.csv?v=2"));
