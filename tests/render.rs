@@ -191,33 +191,37 @@ fn autzen_in_rgb() {
     assert_matches_snapshot("autzen_rgb", image);
 }
 
-#[test]
-fn demo_twin() {
-    let _gpu = gpu();
-    let dir = tempfile::tempdir().unwrap();
-    let copc = jumeau::demo::demo_twin_copc(dir.path(), 300_000).unwrap();
+/// The demo town of 300 000 points in `dir`: scan, buildings tileset and network.
+fn demo_setup(dir: &Path) -> ViewerSetup {
+    let copc = jumeau::demo::demo_twin_copc(dir, 300_000).unwrap();
     let source = StreamSource::open(
         "demo",
         Arc::new(jumeau::io::FileSource::open(&copc).unwrap()),
     )
     .unwrap();
     // Its buildings: the 3D Tiles tileset Jumeau writes for the same town.
-    let tileset = jumeau::demo_buildings::demo_buildings_tileset(dir.path(), 300_000).unwrap();
+    let tileset = jumeau::demo_buildings::demo_buildings_tileset(dir, 300_000).unwrap();
     let opened = jumeau::buildings::open::open_buildings(&tileset.display().to_string()).unwrap();
     let frame = jumeau::georef::GeoFrame::projected(2154).unwrap();
     let (buildings, _) = opened.into_layer(Some(&frame), None, None).unwrap();
     // And its network, draped on the scan's ground.
     let network =
-        jumeau::app::demo_network_layer(dir.path(), 300_000, source.reader.file.source.clone())
-            .unwrap();
-    let setup = ViewerSetup {
+        jumeau::app::demo_network_layer(dir, 300_000, source.reader.file.source.clone()).unwrap();
+    ViewerSetup {
         layers: vec![Layer::new("demo", vec![source])],
         buildings: vec![buildings],
         settings: settings(ColorMode::Rgb),
         camera: None,
         networks: vec![network],
         ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
-    };
+    }
+}
+
+#[test]
+fn demo_twin() {
+    let _gpu = gpu();
+    let dir = tempfile::tempdir().unwrap();
+    let setup = demo_setup(dir.path());
     let report = render(setup, options()).unwrap();
     assert!(report.settled);
     assert!(
@@ -385,6 +389,26 @@ fn an_ofds_network_alone_is_framed_and_coloured_by_status() {
         10,
     );
     assert!(lit > 300, "{lit} lit-green pixels");
+}
+
+/// The demo network's per-building service status colours the demo buildings: the colour mode
+/// switches to it by itself and every building of the town gets a point.
+#[test]
+fn demo_buildings_take_the_networks_service_status() {
+    let _gpu = gpu();
+    let dir = tempfile::tempdir().unwrap();
+    let mut offscreen = Offscreen::new(demo_setup(dir.path()), W, H).unwrap();
+    let (_, settled) = offscreen.settle(Duration::from_secs(120));
+    assert!(settled);
+    let buildings = offscreen.buildings();
+    assert_eq!(
+        buildings.color,
+        jumeau::buildings::streaming::BuildingColor::Service
+    );
+    assert_eq!(
+        buildings.service.points.len(),
+        jumeau::demo_buildings::demo_buildings(300_000).len()
+    );
 }
 
 /// The twin described by command-line inputs, with point settings for the tests.

@@ -170,6 +170,16 @@ pub enum BuildingColor {
     Model,
     /// By the value of one attribute: a ramp for numbers, a palette for categories.
     Attribute(String),
+    /// By the service status a network layer gives each building ([`Buildings::service`]).
+    Service,
+}
+
+/// Coloured points in plan that colour the buildings holding them (see
+/// [`super::style::feature_colors_from_points`]); `generation` changes with the points.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServicePoints {
+    pub generation: u64,
+    pub points: Vec<(glam::DVec2, [f32; 4])>,
 }
 
 /// Every building layer and the machinery that streams them.
@@ -186,6 +196,8 @@ pub struct Buildings {
     pub messages: Vec<String>,
     pub picked: Option<PickedBuilding>,
     pub color: BuildingColor,
+    /// Per-building colours from network layers, for [`BuildingColor::Service`].
+    pub service: ServicePoints,
     /// Largest SSE in pixels before a tile is refined (CesiumJS's default is 16).
     pub max_sse_px: f64,
     /// The style the meshes have: (colour mode, picked content and feature).
@@ -195,7 +207,7 @@ pub struct Buildings {
     point_material: Option<Handle<PointCloudMaterial>>,
 }
 
-type Style = (BuildingColor, Option<(ContentId, Option<u32>)>);
+type Style = (BuildingColor, Option<(ContentId, Option<u32>)>, u64);
 
 /// A content on the GPU.
 pub struct ResidentContent {
@@ -221,6 +233,7 @@ impl Buildings {
             messages: Vec::new(),
             picked: None,
             color: BuildingColor::Model,
+            service: ServicePoints::default(),
             max_sse_px: 16.0,
             styled: None,
             frame: 0,
@@ -1020,7 +1033,11 @@ fn style_buildings(
     mut materials: ResMut<Assets<StandardMaterial>>,
 ) {
     let picked = buildings.picked.as_ref().map(|p| (p.content, p.feature));
-    let wanted: Style = (buildings.color.clone(), picked);
+    let wanted: Style = (
+        buildings.color.clone(),
+        picked,
+        buildings.service.generation,
+    );
     let all_styled = buildings
         .cache
         .iter_unsorted()
@@ -1036,13 +1053,18 @@ fn style_buildings(
                 .iter_unsorted()
                 .filter_map(|(_, r)| r.baked.properties.as_ref()),
         )),
-        BuildingColor::Model => None,
+        BuildingColor::Model | BuildingColor::Service => None,
     };
+    let by_service = buildings.color == BuildingColor::Service;
+    let plain = scale.is_some() || by_service;
+    let service = std::mem::take(&mut buildings.service);
     let restyle_all = buildings.styled.as_ref() != Some(&wanted);
     for (id, resident) in buildings.cache.iter_mut_unsorted() {
         if !restyle_all && resident.styled.as_ref() == Some(&wanted) {
             continue;
         }
+        let given = by_service
+            .then(|| super::style::feature_colors_from_points(&resident.baked, &service.points));
         for (part, handle) in resident.baked.parts.iter().zip(&resident.meshes) {
             let Some(mut mesh) = meshes.get_mut(handle) else {
                 continue;
@@ -1051,6 +1073,7 @@ fn style_buildings(
                 part,
                 resident.baked.properties.as_ref(),
                 scale.as_ref(),
+                given.as_ref(),
                 picked.filter(|(c, _)| c == id).and_then(|(_, f)| f),
             );
             mesh.insert_attribute(Mesh::ATTRIBUTE_COLOR, colors);
@@ -1062,7 +1085,7 @@ fn style_buildings(
             .zip(resident.baked.materials.iter().cloned().chain(defaults))
         {
             if let Some(mut material) = materials.get_mut(handle) {
-                *material = if scale.is_some() {
+                *material = if plain {
                     standard_material(&super::model::Material::default(), &[])
                 } else {
                     standard_material(&authored, &resident.textures)
@@ -1071,6 +1094,7 @@ fn style_buildings(
         }
         resident.styled = Some(wanted.clone());
     }
+    buildings.service = service;
     buildings.styled = Some(wanted);
 }
 

@@ -3,8 +3,51 @@
 //!
 //! Pure: vertex colours computed from feature IDs and property tables.
 
-use super::bake::BakedPart;
+use super::bake::{BakedContent, BakedPart};
 use super::model::{PropertyTable, PropertyValue};
+use glam::{DVec2, DVec3};
+use std::collections::HashMap;
+
+/// Colours of a content's features from coloured points in plan (twin CRS), e.g. the service
+/// status of each building from a network layer: a feature takes the colour of a point inside
+/// its footprint's bounding box (the smallest such box wins when boxes overlap).
+pub fn feature_colors_from_points(
+    content: &BakedContent,
+    points: &[(DVec2, [f32; 4])],
+) -> HashMap<u32, [f32; 4]> {
+    let mut boxes: HashMap<u32, (DVec2, DVec2)> = HashMap::new();
+    for part in &content.parts {
+        let Some(ids) = &part.feature_ids else {
+            continue;
+        };
+        for (p, &f) in part.positions.iter().zip(ids) {
+            if f == u32::MAX {
+                continue;
+            }
+            let xy = (content.origin + DVec3::from_array(p.map(f64::from))).truncate();
+            let b = boxes.entry(f).or_insert((xy, xy));
+            *b = (b.0.min(xy), b.1.max(xy));
+        }
+    }
+    let centre = content.origin.truncate();
+    let mut best: HashMap<u32, (f64, [f32; 4])> = HashMap::new();
+    for (xy, color) in points {
+        if xy.distance(centre) > content.radius {
+            continue;
+        }
+        let holder = boxes
+            .iter()
+            .filter(|(_, (lo, hi))| xy.cmpge(*lo).all() && xy.cmple(*hi).all())
+            .map(|(f, (lo, hi))| (*f, (hi.x - lo.x) * (hi.y - lo.y)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((feature, area)) = holder
+            && best.get(&feature).is_none_or(|(a, _)| area < *a)
+        {
+            best.insert(feature, (area, *color));
+        }
+    }
+    best.into_iter().map(|(f, (_, c))| (f, c)).collect()
+}
 
 /// How values of one attribute become colours.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +192,7 @@ pub fn vertex_colors(
     part: &BakedPart,
     properties: Option<&PropertyTable>,
     scale: Option<&AttributeScale>,
+    given: Option<&HashMap<u32, [f32; 4]>>,
     highlighted: Option<u32>,
 ) -> Vec<[f32; 4]> {
     let n = part.positions.len();
@@ -164,6 +208,11 @@ pub fn vertex_colors(
             let feature = feature_of(i);
             if feature.is_some() && feature == highlighted {
                 return HIGHLIGHT;
+            }
+            if let Some(given) = given {
+                return feature
+                    .and_then(|f| given.get(&f).copied())
+                    .unwrap_or(NO_VALUE);
             }
             match (scale, column) {
                 (Some(scale), Some(column)) => feature
@@ -230,7 +279,7 @@ mod tests {
                 max: 30.0
             }
         );
-        let colors = vertex_colors(&part(), Some(&t), Some(&scale), None);
+        let colors = vertex_colors(&part(), Some(&t), Some(&scale), None, None);
         // Low is blue, high is red, no value and no feature are grey.
         assert!(colors[0][2] > colors[0][0]);
         assert!(colors[1][0] > colors[1][2]);
@@ -243,11 +292,58 @@ mod tests {
         let t = table();
         let scale = AttributeScale::of("use", std::iter::once(&t));
         assert!(matches!(scale, AttributeScale::Categorical { .. }));
-        let colors = vertex_colors(&part(), Some(&t), Some(&scale), Some(1));
+        let colors = vertex_colors(&part(), Some(&t), Some(&scale), None, Some(1));
         assert_eq!(colors[0], colors[2], "same category, same colour");
         assert_eq!(colors[1], HIGHLIGHT);
-        let plain = vertex_colors(&part(), Some(&t), None, None);
+        let plain = vertex_colors(&part(), Some(&t), None, None, None);
         assert_eq!(plain, vec![[1.0; 4]; 4]);
+    }
+
+    #[test]
+    fn service_points_colour_the_building_whose_footprint_holds_them() {
+        // Two 10 m buildings side by side around origin (1000, 2000); feature 1 holds a small
+        // annex (feature 2) in its box.
+        let quad = |x0: f32, x1: f32| {
+            [
+                [x0, -5.0, 0.0],
+                [x1, -5.0, 0.0],
+                [x1, 5.0, 9.0],
+                [x0, 5.0, 9.0],
+            ]
+        };
+        let mut positions = Vec::new();
+        positions.extend(quad(-12.0, -2.0));
+        positions.extend(quad(2.0, 12.0));
+        positions.extend(quad(3.0, 5.0));
+        let content = BakedContent {
+            origin: DVec3::new(1000.0, 2000.0, 40.0),
+            radius: 20.0,
+            parts: vec![BakedPart {
+                positions,
+                feature_ids: Some([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2].to_vec()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let (green, blue) = ([0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 1.0, 1.0]);
+        let colors = feature_colors_from_points(
+            &content,
+            &[
+                (DVec2::new(993.0, 2000.0), green),
+                (DVec2::new(1004.0, 2001.0), blue),
+                (DVec2::new(1050.0, 2000.0), green),
+            ],
+        );
+        assert_eq!(colors.get(&0), Some(&green));
+        assert_eq!(
+            colors.get(&2),
+            Some(&blue),
+            "the smallest box holding the point"
+        );
+        assert_eq!(colors.get(&1), None, "no point of its own");
+        let part = &content.parts[0];
+        let vertex = vertex_colors(part, None, None, Some(&colors), None);
+        assert_eq!((vertex[0], vertex[4], vertex[8]), (green, NO_VALUE, blue));
     }
 
     #[test]

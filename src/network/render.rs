@@ -179,6 +179,8 @@ pub struct Networks {
     pub eye: DVec3,
     pool: WorkerPool<LoadTask>,
     queued: usize,
+    /// Layers whose building sites the buildings have been given.
+    service_layers: usize,
 }
 
 impl Networks {
@@ -209,6 +211,7 @@ impl Networks {
             eye: DVec3::ZERO,
             pool,
             queued,
+            service_layers: 0,
         }
     }
 
@@ -440,6 +443,7 @@ fn frame_first_network(
 fn receive_layers(
     mut commands: Commands,
     networks: Option<ResMut<Networks>>,
+    buildings: Option<ResMut<crate::buildings::streaming::Buildings>>,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<NetworkMaterial>>,
 ) {
@@ -501,8 +505,42 @@ fn receive_layers(
             written: None,
         });
     }
+    if networks.layers.len() != networks.service_layers
+        && let Some(mut buildings) = buildings
+    {
+        networks.service_layers = networks.layers.len();
+        share_service_status(&networks, &mut buildings);
+    }
     networks.stats.loading = networks.queued;
     networks.stats.main_thread_ms = started.elapsed().as_secs_f64() * 1e3;
+}
+
+/// Gives the buildings the service status of the network's building sites (status colours);
+/// the first time there are some, buildings left in their authored colours switch to them.
+fn share_service_status(
+    networks: &Networks,
+    buildings: &mut crate::buildings::streaming::Buildings,
+) {
+    use crate::buildings::streaming::BuildingColor;
+    let points: Vec<(DVec2, [f32; 4])> = networks
+        .layers
+        .iter()
+        .flat_map(|l| &l.layer.network.sites)
+        .filter(|s| s.kind == super::model::SiteKind::Building)
+        .map(|s| {
+            let c = linear(STATUS_COLORS[super::overlay::status_index(&s.status) as usize]);
+            (s.position.truncate(), c.to_array())
+        })
+        .collect();
+    if points.is_empty() {
+        return;
+    }
+    let first = buildings.service.points.is_empty();
+    buildings.service.generation += 1;
+    buildings.service.points = points;
+    if first && buildings.color == BuildingColor::Model {
+        buildings.color = BuildingColor::Service;
+    }
 }
 
 /// Chunks follow the camera-relative frame; hidden layers hide their chunks.

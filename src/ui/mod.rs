@@ -199,6 +199,8 @@ fn messages_ui<'a>(ui: &mut egui::Ui, messages: impl DoubleEndedIterator<Item = 
         });
 }
 
+const SERVICE_LABEL: &str = "service status (network)";
+
 /// Building layers, colour by attribute, the picked building and the tile statistics.
 fn buildings_ui(ui: &mut egui::Ui, buildings: &mut Buildings) {
     ui.label(egui::RichText::new("Buildings").strong());
@@ -209,11 +211,15 @@ fn buildings_ui(ui: &mut egui::Ui, buildings: &mut Buildings) {
     let current = match &buildings.color {
         BuildingColor::Model => "materials".to_owned(),
         BuildingColor::Attribute(name) => name.clone(),
+        BuildingColor::Service => SERVICE_LABEL.to_owned(),
     };
     egui::ComboBox::from_label("colour by")
         .selected_text(current)
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut buildings.color, BuildingColor::Model, "materials");
+            if !buildings.service.points.is_empty() {
+                ui.selectable_value(&mut buildings.color, BuildingColor::Service, SERVICE_LABEL);
+            }
             for name in names {
                 let value = BuildingColor::Attribute(name.clone());
                 ui.selectable_value(&mut buildings.color, value, name);
