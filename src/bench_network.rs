@@ -167,7 +167,7 @@ pub fn run(options: &NetworkBench) -> Result<(), Box<dyn std::error::Error>> {
         i / p
     );
     println!(
-        "drape on a 2 m ground model {d:.0} ms ({} span vertices after densifying), GPU chunks {c:.0} ms; drape / ingest {:.2}, chunks / ingest {:.2} (both on the loading thread)",
+        "drape on a 2 m ground model {d:.0} ms ({} span vertices after draping and thinning), GPU chunks {c:.0} ms; drape / ingest {:.2}, chunks / ingest {:.2} (both on the loading thread)",
         network.span_vertex_count(),
         d / i,
         c / i
