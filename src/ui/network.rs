@@ -82,6 +82,8 @@ pub fn network_ui(ui: &mut egui::Ui, networks: &mut Networks) {
             ui.label(egui::RichText::new(note).small());
         }
     }
+    // First, so that a click's answer is on screen without scrolling.
+    picked_ui(ui, networks);
     ui.horizontal(|ui| {
         ui.label("colour by");
         for mode in NetworkColor::ALL {
@@ -141,7 +143,6 @@ pub fn network_ui(ui: &mut egui::Ui, networks: &mut Networks) {
             }
         });
     time_slider(ui, networks);
-    picked_ui(ui, networks);
     ui.label(format!(
         "{} sites, {} spans in {} meshes ({:.1} MiB), {:.2} ms per frame",
         group_digits(networks.stats.sites as u64),
@@ -228,7 +229,13 @@ fn picked_ui(ui: &mut egui::Ui, networks: &mut Networks) {
         } else {
             text
         };
-        rows.push((key.clone(), text));
+        // A source property already shown as read (same name, same text) is not repeated.
+        let shown = rows
+            .iter()
+            .any(|(k, v)| *v == text && k.replace(' ', "_").eq_ignore_ascii_case(key));
+        if !shown {
+            rows.push((key.clone(), text));
+        }
     }
     let mut clear = false;
     egui::CollapsingHeader::new(title)
