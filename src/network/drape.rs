@@ -7,9 +7,10 @@
 //! take the mean of their filled neighbours for a few passes. [`GroundModel::height_at`]
 //! interpolates bilinearly between cell centres. [`drape`] then puts sites on the ground and
 //! every span vertex at the ground minus a burial depth (underground) or plus a line height
-//! (aerial), after densifying each span so it follows the terrain between its vertices.
+//! (aerial): each span segment is densified to the cell size so it follows the terrain, then
+//! thinned back to the vertices the terrain needs ([`DrapeSettings::tolerance_m`]).
 
-use super::model::{Network, SiteKind, Span};
+use super::model::{Network, SiteKind};
 use crate::io::ByteSource;
 use crate::pointcloud::copc::CopcReader;
 use crate::pointcloud::las::{self, LasError, LasFile};
@@ -388,10 +389,11 @@ pub struct DrapeReport {
     pub aerial_spans: usize,
 }
 
-/// Sets the z of every site and span vertex of `network` from `ground`. Spans are first
-/// densified so that no segment is longer than a cell (horizontally) and the line follows the
-/// terrain; their original vertices are kept. Nothing is dropped: vertices outside the ground
-/// model keep their z and are counted in [`DrapeReport::outside`].
+/// Sets the z of every site and span vertex of `network` from `ground`. Each span segment is
+/// densified to the cell size (horizontally) and draped, then the inserted vertices the line
+/// does not need to stay within [`DrapeSettings::tolerance_m`] of the terrain are dropped
+/// again; the original vertices are kept. Nothing is dropped that the source had: vertices
+/// outside the ground model keep their z and are counted in [`DrapeReport::outside`].
 pub fn drape(network: &mut Network, ground: &GroundModel, settings: &DrapeSettings) -> DrapeReport {
     let mut report = DrapeReport::default();
     for site in &mut network.sites {
@@ -491,13 +493,8 @@ fn keep_for_tolerance(run: &[DVec3], tolerance_m: f64) -> Vec<bool> {
     keep
 }
 
-/// Inserts evenly spaced vertices (z interpolated) so that no segment of `span` is longer
+/// `path` with evenly spaced vertices inserted (z interpolated) so that no segment is longer
 /// than `max_segment_m` horizontally; existing vertices are kept as they are.
-pub fn densify(span: &mut Span, max_segment_m: f64) {
-    span.path = densified(&span.path, max_segment_m);
-}
-
-/// [`densify`] on a bare path.
 pub fn densified(path: &[DVec3], max_segment_m: f64) -> Vec<DVec3> {
     if !(max_segment_m.is_finite() && max_segment_m > 0.0) {
         return path.to_vec();
@@ -522,7 +519,7 @@ pub fn densified(path: &[DVec3], max_segment_m: f64) -> Vec<DVec3> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::model::{Site, SiteKind, Status};
+    use crate::network::model::{Site, SiteKind, Span, Status};
     use crate::testdata::shared_data;
 
     const TILE: &str = "lidar/test_semis_2023_0292_6833_LA93_IGN69.laz";
