@@ -205,7 +205,7 @@ pub fn demo_network_layer(
     let file = crate::demo_network::demo_network_file(dir, points)?;
     let target = crate::network::open::NetworkTarget {
         frame: crate::georef::GeoFrame::projected(2154)?,
-        ground: vec![ground],
+        ground: crate::network::open::Ground::new(vec![ground]),
         extent: None,
         drape: Default::default(),
     };

@@ -7,7 +7,7 @@ use crate::georef::Crs;
 use crate::headless::RenderOptions;
 use crate::io;
 use crate::network::drape::DrapeSettings;
-use crate::network::open::{NetworkTarget, is_network_input, open_network};
+use crate::network::open::{Ground, NetworkTarget, is_network_input, open_network};
 use crate::network::render::LoadLayer;
 use crate::pointcloud::convert::{ConvertSettings, convert};
 use crate::pointcloud::info::info;
@@ -239,11 +239,13 @@ pub fn open_inputs(
             .reduce(|a, b| a.union(&b));
         let target = NetworkTarget {
             frame,
-            ground: layers
-                .iter()
-                .flat_map(|l| &l.sources)
-                .map(|s| s.reader.file.source.clone())
-                .collect(),
+            ground: Ground::new(
+                layers
+                    .iter()
+                    .flat_map(|l| &l.sources)
+                    .map(|s| s.reader.file.source.clone())
+                    .collect(),
+            ),
             extent,
             drape: DrapeSettings {
                 underground_depth_m: network.underground_depth_m,

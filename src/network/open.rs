@@ -48,13 +48,42 @@ pub fn is_network_input(input: &str) -> bool {
 }
 
 /// Where a network goes: the twin's frame, the clouds whose ground drapes it, the twin's
-/// extent (to count features outside it).
+/// extent (to count features outside it). Clones share one [`Ground`].
 #[derive(Clone)]
 pub struct NetworkTarget {
     pub frame: GeoFrame,
-    pub ground: Vec<Arc<dyn ByteSource>>,
+    pub ground: Arc<Ground>,
     pub extent: Option<Aabb>,
     pub drape: DrapeSettings,
+}
+
+/// The point clouds a network is draped on, and their [`Surfaces`], read once for every
+/// network layer that needs them.
+pub struct Ground {
+    sources: Vec<Arc<dyn ByteSource>>,
+    surfaces: std::sync::OnceLock<Result<Option<Surfaces>, String>>,
+}
+
+impl Ground {
+    pub fn new(sources: Vec<Arc<dyn ByteSource>>) -> Arc<Self> {
+        Arc::new(Self {
+            sources,
+            surfaces: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The surfaces of the sources ([`ground_of`]), built by the first caller; `Ok(None)`
+    /// without sources or without ground points.
+    pub fn surfaces(&self) -> Result<Option<&Surfaces>, String> {
+        if self.sources.is_empty() {
+            return Ok(None);
+        }
+        self.surfaces
+            .get_or_init(|| ground_of(&self.sources))
+            .as_ref()
+            .map(Option::as_ref)
+            .map_err(Clone::clone)
+    }
 }
 
 /// A ground model from the coarse levels of COPC sources (every point of plain LAS/LAZ ones), with cells sized so that the model
@@ -133,11 +162,13 @@ pub fn open_network(
             ));
         }
     }
-    if !target.ground.is_empty() {
-        match ground_of(&target.ground)? {
+    if !target.ground.sources.is_empty() {
+        match target.ground.surfaces()? {
             Some(Surfaces { ground, roofs }) => {
-                let report = drape(&mut network, &ground, &target.drape);
-                let on_roofs = roofs.map_or(0, |r| place_on_roofs(&mut network, &r));
+                let report = drape(&mut network, ground, &target.drape);
+                let on_roofs = roofs
+                    .as_ref()
+                    .map_or(0, |r| place_on_roofs(&mut network, r));
                 if on_roofs > 0 {
                     notes.push(format!(
                         "{on_roofs} building service point(s) placed on their roofs"
@@ -234,7 +265,7 @@ mod tests {
         let source: Arc<dyn ByteSource> = Arc::new(crate::io::FileSource::open(&tile).unwrap());
         Some(NetworkTarget {
             frame: GeoFrame::projected(2154).unwrap(),
-            ground: vec![source],
+            ground: Ground::new(vec![source]),
             extent: Some(Aabb {
                 min: DVec3::new(292_000.0, 6_832_000.0, 43.0),
                 max: DVec3::new(293_000.0, 6_833_000.0, 108.0),
@@ -287,7 +318,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = NetworkTarget {
             frame: GeoFrame::projected(2154).unwrap(),
-            ground: Vec::new(),
+            ground: Ground::new(Vec::new()),
             extent: None,
             drape: DrapeSettings::default(),
         };
