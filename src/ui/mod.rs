@@ -258,15 +258,7 @@ fn buildings_ui(ui: &mut egui::Ui, buildings: &mut Buildings) {
                     if picked.attributes.is_empty() {
                         ui.label("no attributes");
                     }
-                    egui::Grid::new("picked_attributes")
-                        .striped(true)
-                        .show(ui, |ui| {
-                            for (name, value) in &picked.attributes {
-                                ui.label(name);
-                                ui.label(value);
-                                ui.end_row();
-                            }
-                        });
+                    attribute_grid(ui, "picked_attributes", &picked.attributes);
                     clear = ui.button("clear").clicked();
                 });
             if clear {
@@ -274,6 +266,17 @@ fn buildings_ui(ui: &mut egui::Ui, buildings: &mut Buildings) {
             }
         }
     }
+}
+
+/// Name / value rows of a picked feature, striped.
+fn attribute_grid(ui: &mut egui::Ui, id: &str, rows: &[(String, String)]) {
+    egui::Grid::new(id).striped(true).show(ui, |ui| {
+        for (name, value) in rows {
+            ui.label(name);
+            ui.label(value);
+            ui.end_row();
+        }
+    });
 }
 
 /// 12345678 → "12 345 678".

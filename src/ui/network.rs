@@ -242,15 +242,7 @@ fn picked_ui(ui: &mut egui::Ui, networks: &mut Networks) {
         .default_open(true)
         .show(ui, |ui| {
             ui.label(egui::RichText::new(&shown.layer.name).weak());
-            egui::Grid::new("picked_network")
-                .striped(true)
-                .show(ui, |ui| {
-                    for (key, value) in &rows {
-                        ui.label(key);
-                        ui.label(value);
-                        ui.end_row();
-                    }
-                });
+            super::attribute_grid(ui, "picked_network", &rows);
             clear = ui.button("clear").clicked();
         });
     if clear {
