@@ -327,15 +327,17 @@ impl Material for NetworkMaterial {
         layout: &MeshVertexBufferLayoutRef,
         _key: MaterialPipelineKey<Self>,
     ) -> Result<(), SpecializedMeshPipelineError> {
-        let vertex_layout = layout.0.get_layout(&[
-            Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
-            ATTRIBUTE_OTHER_END.at_shader_location(1),
-            ATTRIBUTE_NETWORK_INFO.at_shader_location(2),
-            ATTRIBUTE_NETWORK_VALUES.at_shader_location(3),
-            ATTRIBUTE_NETWORK_FEATURE.at_shader_location(4),
-        ])?;
-        descriptor.vertex.buffers = vec![vertex_layout];
-        descriptor.primitive.cull_mode = None;
+        crate::pointcloud::render::screen_quad_pipeline(
+            descriptor,
+            layout,
+            &[
+                Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
+                ATTRIBUTE_OTHER_END.at_shader_location(1),
+                ATTRIBUTE_NETWORK_INFO.at_shader_location(2),
+                ATTRIBUTE_NETWORK_VALUES.at_shader_location(3),
+                ATTRIBUTE_NETWORK_FEATURE.at_shader_location(4),
+            ],
+        )?;
         // Blended sectors keep the target's alpha: it carries the log-depth of the points
         // below for eye-dome lighting, which would otherwise outline every sector.
         if let Some(fragment) = descriptor.fragment.as_mut() {

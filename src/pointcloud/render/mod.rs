@@ -20,7 +20,9 @@ use super::copc::PointChunk;
 use super::style::{ClassFilter, ColorMode, class_color};
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::math::{UVec4, Vec4};
-use bevy::mesh::{Indices, MeshVertexAttribute, MeshVertexBufferLayoutRef};
+use bevy::mesh::{
+    Indices, MeshVertexAttribute, MeshVertexBufferLayoutRef, VertexAttributeDescriptor,
+};
 use bevy::pbr::{MaterialPipeline, MaterialPipelineKey};
 use bevy::prelude::*;
 use bevy::render::render_resource::{
@@ -177,15 +179,29 @@ impl Material for PointCloudMaterial {
         layout: &MeshVertexBufferLayoutRef,
         _key: MaterialPipelineKey<Self>,
     ) -> Result<(), SpecializedMeshPipelineError> {
-        let vertex_layout = layout.0.get_layout(&[
-            Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
-            ATTRIBUTE_POINT_COLOR.at_shader_location(1),
-            ATTRIBUTE_POINT_INFO.at_shader_location(2),
-        ])?;
-        descriptor.vertex.buffers = vec![vertex_layout];
-        descriptor.primitive.cull_mode = None;
-        Ok(())
+        screen_quad_pipeline(
+            descriptor,
+            layout,
+            &[
+                Mesh::ATTRIBUTE_POSITION.at_shader_location(0),
+                ATTRIBUTE_POINT_COLOR.at_shader_location(1),
+                ATTRIBUTE_POINT_INFO.at_shader_location(2),
+            ],
+        )
     }
+}
+
+/// The pipeline of quads that a vertex shader expands on screen (splats, overlay lines and
+/// symbols): the material's own vertex attributes at their locations, and no face culling
+/// (a quad's winding depends on how it was expanded).
+pub(crate) fn screen_quad_pipeline(
+    descriptor: &mut RenderPipelineDescriptor,
+    layout: &MeshVertexBufferLayoutRef,
+    attributes: &[VertexAttributeDescriptor],
+) -> Result<(), SpecializedMeshPipelineError> {
+    descriptor.vertex.buffers = vec![layout.0.get_layout(attributes)?];
+    descriptor.primitive.cull_mode = None;
+    Ok(())
 }
 
 /// Grey for points without RGB (sRGB).
