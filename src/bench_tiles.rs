@@ -118,8 +118,12 @@ fn bag3d_resident(options: &TilesBench) -> Result<(), Box<dyn std::error::Error>
     let (mut streamed, mut startup, mut resident_at) = (vec![], vec![], vec![]);
     for _ in 0..3 {
         let started = Instant::now();
-        let opened =
-            crate::cli::open_inputs(&[tileset.display().to_string()], None, &Default::default())?;
+        let opened = crate::inputs::open_inputs(
+            &[tileset.display().to_string()],
+            &crate::bench::cache_dir().join("converted"),
+            None,
+            &Default::default(),
+        )?;
         let mut setup = ViewerSetup::with_clouds(vec![], PointCloudSettings::default());
         setup.buildings = opened.buildings;
         setup.camera = Some((

@@ -1,19 +1,15 @@
 //! The command line: `jumeau [view|render|info|convert|demo|bench]`.
 
 use crate::app::ViewerSetup;
-use crate::buildings::open::{Place, choose_frame, is_building_input, open_buildings};
-use crate::buildings::streaming::{BuildingColor, BuildingLayer};
+use crate::buildings::streaming::BuildingColor;
 use crate::georef::Crs;
 use crate::headless::RenderOptions;
+use crate::inputs::{NetworkOptions, open_inputs, parse_camera};
 use crate::io;
-use crate::network::drape::DrapeSettings;
-use crate::network::open::{Ground, NetworkTarget, is_network_input, open_network};
-use crate::network::render::LoadLayer;
 use crate::pointcloud::convert::{ConvertSettings, convert};
 use crate::pointcloud::info::info;
 use crate::pointcloud::las::LasFile;
-use crate::pointcloud::open::open_layer;
-use crate::pointcloud::streaming::{Layer, PointCloudSettings};
+use crate::pointcloud::streaming::PointCloudSettings;
 use crate::pointcloud::style::ColorMode;
 use clap::{Parser, Subcommand};
 use glam::DVec3;
@@ -96,6 +92,9 @@ pub enum Command {
         /// Seconds to wait for streaming before rendering what is there.
         #[arg(long, default_value_t = 300)]
         timeout_secs: u64,
+        /// Then time this many frames of the settled view and print their median.
+        #[arg(long, default_value_t = 0)]
+        timed_frames: u32,
         #[command(flatten)]
         display: DisplayArgs,
     },
@@ -154,180 +153,6 @@ impl DisplayArgs {
     }
 }
 
-/// Parses `X,Y,Z,TX,TY,TZ`.
-pub fn parse_camera(text: &str) -> Result<(DVec3, DVec3), String> {
-    let v: Vec<f64> = text
-        .split(',')
-        .map(|p| p.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("`{text}`: {e} (expected X,Y,Z,TX,TY,TZ)"))?;
-    match v.as_slice() {
-        [x, y, z, tx, ty, tz] if v.iter().all(|c| c.is_finite()) => {
-            Ok((DVec3::new(*x, *y, *z), DVec3::new(*tx, *ty, *tz)))
-        }
-        _ => Err(format!("`{text}`: expected six numbers X,Y,Z,TX,TY,TZ")),
-    }
-}
-
-/// What the inputs of a command line became.
-pub struct OpenedInputs {
-    pub clouds: Vec<Layer>,
-    pub buildings: Vec<BuildingLayer>,
-    /// Network layers, read and draped off the main thread once the viewer runs.
-    pub networks: Vec<(String, LoadLayer)>,
-    /// Things the user should know (e.g. a model placed by guess).
-    pub warnings: Vec<String>,
-}
-
-/// Opens the inputs: point clouds as one layer named after the first, each tileset or model as
-/// a building layer placed in the twin's frame, each network file as a layer to load (read,
-/// ingest, drape on the clouds' ground) once the viewer runs.
-pub fn open_inputs(
-    inputs: &[String],
-    place: Option<&Place>,
-    network: &NetworkOptions,
-) -> Result<OpenedInputs, String> {
-    let (network_inputs, inputs): (Vec<String>, Vec<String>) =
-        inputs.iter().cloned().partition(|i| is_network_input(i));
-    let (building_inputs, cloud_inputs): (Vec<&String>, Vec<&String>) =
-        inputs.iter().partition(|i| is_building_input(i));
-    let mut layers = Vec::new();
-    if !cloud_inputs.is_empty() {
-        let cloud_inputs: Vec<String> = cloud_inputs.into_iter().cloned().collect();
-        let name = cloud_inputs
-            .first()
-            .map(|i| i.rsplit('/').next().unwrap_or(i).to_owned())
-            .unwrap_or_default();
-        layers.push(open_layer(
-            &name,
-            &cloud_inputs,
-            &crate::bench::cache_dir().join("converted"),
-            true,
-        )?);
-    }
-    let opened = building_inputs
-        .into_iter()
-        .map(|i| open_buildings(i))
-        .collect::<Result<Vec<_>, _>>()?;
-    let cloud_epsg = layers
-        .iter()
-        .flat_map(|l| &l.sources)
-        .find_map(|s| crate::georef::crs_from_vlrs(&s.reader.file.vlrs)?.horizontal_code());
-    let centres: Vec<DVec3> = opened.iter().map(|o| o.centre()).collect();
-    let frame = choose_frame(cloud_epsg, place, &centres)?;
-    let fallback = crate::pointcloud::streaming::layers_bounds(&layers).map(|b| {
-        let c = b.center();
-        DVec3::new(c.x, c.y, b.min.z)
-    });
-    let mut buildings = Vec::new();
-    let mut warnings = Vec::new();
-    for o in opened {
-        let (layer, warning) = o.into_layer(frame.as_ref(), place, fallback)?;
-        buildings.push(layer);
-        warnings.extend(warning);
-    }
-    let networks = if network_inputs.is_empty() {
-        Vec::new()
-    } else {
-        let frame = match frame {
-            Some(frame) => frame,
-            None => network_frame(&network_inputs[0])?,
-        };
-        let extent = crate::pointcloud::streaming::layers_bounds(&layers)
-            .into_iter()
-            .chain(buildings.iter().filter_map(|b| b.bounds))
-            .reduce(|a, b| a.union(&b));
-        let target = NetworkTarget {
-            frame,
-            ground: Ground::new(
-                layers
-                    .iter()
-                    .flat_map(|l| &l.sources)
-                    .map(|s| s.reader.file.source.clone())
-                    .collect(),
-            ),
-            extent,
-            drape: DrapeSettings {
-                underground_depth_m: network.underground_depth_m,
-                ..DrapeSettings::default()
-            },
-        };
-        network_inputs
-            .into_iter()
-            .map(|input| {
-                let target = target.clone();
-                let mapping = network.csv_mapping.clone();
-                let name = input
-                    .rsplit(['/', '\\'])
-                    .next()
-                    .unwrap_or(&input)
-                    .to_owned();
-                let load: LoadLayer =
-                    Box::new(move || open_network(&input, &target, mapping.as_deref()));
-                (name, load)
-            })
-            .collect()
-    };
-    Ok(OpenedInputs {
-        clouds: layers,
-        buildings,
-        networks,
-        warnings,
-    })
-}
-
-/// How network inputs are read and draped.
-#[derive(Debug, Clone)]
-pub struct NetworkOptions {
-    pub csv_mapping: Option<PathBuf>,
-    pub underground_depth_m: f64,
-}
-
-impl Default for NetworkOptions {
-    fn default() -> Self {
-        Self {
-            csv_mapping: None,
-            underground_depth_m: DrapeSettings::default().underground_depth_m,
-        }
-    }
-}
-
-/// The twin's frame when networks are all there is: the file's projected CRS, else the UTM
-/// zone of its first position.
-fn network_frame(input: &str) -> Result<crate::georef::GeoFrame, String> {
-    use crate::network::ingest::SourcePoint;
-    let bytes = io::open(input)
-        .and_then(|s| s.read_all())
-        .map_err(|e| e.to_string())?;
-    let first = std::cell::Cell::new(None);
-    let _ = crate::network::ingest::read_geojson(&bytes, input, &|p| {
-        if first.get().is_none() {
-            first.set(Some(p));
-        }
-        Ok(DVec3::ZERO)
-    });
-    let code = match first.get() {
-        Some(SourcePoint::Projected { epsg, .. }) => epsg,
-        Some(SourcePoint::Geographic {
-            lon_deg, lat_deg, ..
-        }) => {
-            let zone = (((lon_deg + 180.0) / 6.0).floor() as u32).clamp(0, 59) + 1;
-            if lat_deg >= 0.0 {
-                32600 + zone
-            } else {
-                32700 + zone
-            }
-        }
-        None => {
-            return Err(format!(
-                "{input}: no position to place the twin by; open it with a point cloud or a \
-                 tileset"
-            ));
-        }
-    };
-    crate::georef::GeoFrame::projected(code)
-}
-
 /// The twin described by the command line.
 fn open_setup(
     inputs: &[String],
@@ -336,6 +161,7 @@ fn open_setup(
 ) -> Result<ViewerSetup, String> {
     let opened = open_inputs(
         inputs,
+        &crate::bench::cache_dir().join("converted"),
         display.place.as_ref(),
         &NetworkOptions {
             csv_mapping: display.csv_mapping.clone(),
@@ -404,6 +230,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             height,
             camera,
             timeout_secs,
+            timed_frames,
             display,
         }) => {
             let setup = open_setup(&inputs, &display, camera)?;
@@ -413,6 +240,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     width,
                     height,
                     timeout: std::time::Duration::from_secs(timeout_secs),
+                    timed_frames,
                 },
             )?;
             report
@@ -433,6 +261,9 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     " (streaming had not settled: timeout)"
                 }
             );
+            if let Some(ms) = report.frame_ms {
+                println!("frame time (settled view, median of {timed_frames}): {ms:.1} ms");
+            }
             let n = &report.networks;
             if n.sites + n.spans > 0 {
                 println!(

@@ -25,6 +25,8 @@ pub struct RenderOptions {
     pub height: u32,
     /// Give up waiting for streaming after this long (the frame is rendered anyway).
     pub timeout: Duration,
+    /// Frames to time once the frame is captured (the settled view, GPU work included).
+    pub timed_frames: u32,
 }
 
 impl Default for RenderOptions {
@@ -33,6 +35,7 @@ impl Default for RenderOptions {
             width: 1280,
             height: 720,
             timeout: Duration::from_secs(300),
+            timed_frames: 0,
         }
     }
 }
@@ -49,6 +52,8 @@ pub struct RenderReport {
     /// Errors reported while streaming (failed nodes and tiles, network layers that failed).
     pub messages: Vec<String>,
     pub seconds: f64,
+    /// Median time of a frame of the settled view (main schedule, render, GPU), when timed.
+    pub frame_ms: Option<f64>,
 }
 
 /// An offscreen app: build it, then call [`Offscreen::update`] / [`Offscreen::capture`].
@@ -112,7 +117,6 @@ impl Offscreen {
             .spawn((
                 camera_bundle(camera),
                 RenderTarget::Image(target.clone().into()),
-                Msaa::Off,
             ))
             .id();
         Ok(Self {
@@ -168,17 +172,7 @@ impl Offscreen {
         while started.elapsed() < timeout {
             self.update();
             frames += 1;
-            let buildings_settled = self
-                .app
-                .world()
-                .get_resource::<Buildings>()
-                .is_none_or(Buildings::is_settled);
-            let networks_settled = self
-                .app
-                .world()
-                .get_resource::<crate::network::render::Networks>()
-                .is_none_or(crate::network::render::Networks::is_settled);
-            if self.clouds().is_settled() && buildings_settled && networks_settled {
+            if crate::app::twin_settled(self.app.world()) {
                 calm += 1;
                 if calm >= 3 {
                     return (frames, true);
@@ -224,6 +218,16 @@ pub fn render(setup: ViewerSetup, options: RenderOptions) -> Result<RenderReport
     let mut offscreen = Offscreen::new(setup, options.width, options.height)?;
     let (frames, settled) = offscreen.settle(options.timeout);
     let image = offscreen.capture()?;
+    let seconds = started.elapsed().as_secs_f64();
+    let mut times: Vec<f64> = (0..options.timed_frames)
+        .map(|_| {
+            let t = Instant::now();
+            offscreen.update();
+            offscreen.wait_for_gpu();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
     Ok(RenderReport {
         image,
         frames,
@@ -239,6 +243,7 @@ pub fn render(setup: ViewerSetup, options: RenderOptions) -> Result<RenderReport
             .chain(&offscreen.networks().messages)
             .cloned()
             .collect(),
-        seconds: started.elapsed().as_secs_f64(),
+        seconds,
+        frame_ms: times.get(times.len() / 2).copied(),
     })
 }

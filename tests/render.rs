@@ -131,6 +131,7 @@ fn options() -> RenderOptions {
         width: W,
         height: H,
         timeout: Duration::from_secs(120),
+        timed_frames: 0,
     }
 }
 
@@ -415,7 +416,13 @@ fn demo_buildings_take_the_networks_service_status() {
 fn opened(inputs: &[PathBuf], place: Option<&str>, color: ColorMode) -> ViewerSetup {
     let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let place: Option<jumeau::buildings::open::Place> = place.map(|p| p.parse().unwrap());
-    let opened = jumeau::cli::open_inputs(&inputs, place.as_ref(), &Default::default()).unwrap();
+    let opened = jumeau::inputs::open_inputs(
+        &inputs,
+        &jumeau::bench::cache_dir().join("converted"),
+        place.as_ref(),
+        &Default::default(),
+    )
+    .unwrap();
     ViewerSetup {
         layers: opened.clouds,
         buildings: opened.buildings,

@@ -11,7 +11,6 @@ pub mod bake;
 pub mod gltf;
 pub mod gltf_write;
 pub mod model;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod open;
 pub mod streaming;
 pub mod style;

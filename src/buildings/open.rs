@@ -171,9 +171,10 @@ impl OpenedBuildings {
 }
 
 /// Opens a tileset (`tileset.json`, any `.json`) or a single model (`.glb`, `.gltf`, `.b3dm`).
-#[cfg(not(target_arch = "wasm32"))]
 pub fn open_buildings(input: &str) -> Result<OpenedBuildings, String> {
-    let remote = input.starts_with("http://") || input.starts_with("https://");
+    let remote = cfg!(target_arch = "wasm32")
+        || input.starts_with("http://")
+        || input.starts_with("https://");
     let uri = if remote {
         TileUri::remote(input).map_err(|e| e.to_string())?
     } else {

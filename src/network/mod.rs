@@ -10,7 +10,6 @@ pub mod csv;
 pub mod drape;
 pub mod ingest;
 pub mod model;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod open;
 pub mod overlay;
 pub mod render;

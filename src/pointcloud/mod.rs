@@ -13,7 +13,6 @@ pub mod info;
 pub mod las;
 pub mod lod;
 pub mod octree;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod open;
 pub mod render;
 pub mod streaming;

@@ -2,13 +2,18 @@
 //! tiles are converted once to COPC in the cache folder (keyed by path, size and date), then
 //! streamed like any COPC.
 
+#[cfg(not(target_arch = "wasm32"))]
 use super::convert::{ConvertSettings, convert_files_to};
 use super::copc::CopcReader;
 use super::las::LasFile;
 use super::streaming::{Layer, StreamSource};
-use crate::io::{self, FileSource};
+use crate::io;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::io::FileSource;
+#[cfg(not(target_arch = "wasm32"))]
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+#[cfg(not(target_arch = "wasm32"))]
 use std::sync::Arc;
 
 /// Opens `inputs` as one layer. Plain LAS/LAZ inputs are converted together (they are tiles of
@@ -27,7 +32,10 @@ pub fn open_layer(
         if file.vlrs.iter().any(|v| v.is("copc", 1)) {
             let reader = CopcReader::from_file(file).map_err(|e| e.to_string())?;
             sources.push(StreamSource::from_reader(input, reader)?);
-        } else if input.starts_with("http://") || input.starts_with("https://") {
+        } else if cfg!(target_arch = "wasm32")
+            || input.starts_with("http://")
+            || input.starts_with("https://")
+        {
             return Err(format!(
                 "{input}: not a COPC file; only COPC is streamed over HTTP (download it, or convert it with `jumeau convert`)"
             ));
@@ -35,42 +43,56 @@ pub fn open_layer(
             plain.push(PathBuf::from(input));
         }
     }
+    #[cfg(not(target_arch = "wasm32"))]
     if !plain.is_empty() {
-        let copc = converted_path(&plain, cache_dir)?;
-        if !copc.exists() {
-            eprintln!(
-                "converting {} file(s) to COPC for streaming: {}",
-                plain.len(),
-                copc.display()
-            );
-            convert_files_to(
-                &plain,
-                &copc,
-                &ConvertSettings {
-                    progress,
-                    ..ConvertSettings::default()
-                },
-            )?;
-        }
-        let bytes: Arc<dyn io::ByteSource> =
-            Arc::new(FileSource::open(&copc).map_err(|e| e.to_string())?);
-        let label = plain
-            .iter()
-            .map(|p| {
-                p.file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        sources.push(StreamSource::open(&label, bytes)?);
+        sources.push(open_converted(&plain, cache_dir, progress)?);
     }
+    #[cfg(target_arch = "wasm32")]
+    let _ = (plain, cache_dir, progress);
     if sources.is_empty() {
         return Err("no input".into());
     }
     Ok(Layer::new(name, sources))
 }
 
+/// Converts plain LAS/LAZ tiles once into one COPC in `cache_dir` and opens it.
+#[cfg(not(target_arch = "wasm32"))]
+fn open_converted(
+    plain: &[PathBuf],
+    cache_dir: &Path,
+    progress: bool,
+) -> Result<StreamSource, String> {
+    let copc = converted_path(plain, cache_dir)?;
+    if !copc.exists() {
+        eprintln!(
+            "converting {} file(s) to COPC for streaming: {}",
+            plain.len(),
+            copc.display()
+        );
+        convert_files_to(
+            plain,
+            &copc,
+            &ConvertSettings {
+                progress,
+                ..ConvertSettings::default()
+            },
+        )?;
+    }
+    let bytes: Arc<dyn io::ByteSource> =
+        Arc::new(FileSource::open(&copc).map_err(|e| e.to_string())?);
+    let label = plain
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    StreamSource::open(&label, bytes)
+}
+
 /// Where the COPC version of `inputs` is kept: a name from their paths, sizes and dates.
+#[cfg(not(target_arch = "wasm32"))]
 fn converted_path(inputs: &[PathBuf], cache_dir: &Path) -> Result<PathBuf, String> {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for p in inputs {
