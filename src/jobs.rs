@@ -11,6 +11,10 @@ use std::hash::Hash;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
+/// Main-thread time per frame for tasks of a pool without workers (the web build), so the page
+/// stays responsive: at least one task runs each frame.
+pub const INLINE_TIME_PER_FRAME: std::time::Duration = std::time::Duration::from_millis(12);
+
 /// One unit of work: fetch + decode + prepare, run on a worker.
 pub trait Task: Send + 'static {
     /// What identifies a task across frames (two tasks with one key are the same request).
@@ -18,6 +22,12 @@ pub trait Task: Send + 'static {
     type Output: Send + 'static;
     fn key(&self) -> Self::Key;
     fn run(self) -> Self::Output;
+    /// Whether [`Task::run`] can proceed without waiting. Tasks whose bytes come from a source
+    /// that cannot block (the web build's `fetch`) start their requests here and say no until
+    /// the bytes have arrived; [`WorkerPool::run_inline`] skips them meanwhile.
+    fn ready(&self) -> bool {
+        true
+    }
 }
 
 struct Queue<T: Task> {
@@ -96,6 +106,14 @@ impl<T: Task> WorkerPool<T> {
         queue.in_flight.contains(key) || queue.tasks.iter().any(|t| &t.key() == key)
     }
 
+    /// For a pool without workers (single-threaded targets): runs what is ready, within
+    /// [`INLINE_TIME_PER_FRAME`]. Does nothing when threads do the work.
+    pub fn run_inline_if_single_threaded(&self) {
+        if self.threads.is_empty() {
+            self.run_inline(usize::MAX, INLINE_TIME_PER_FRAME);
+        }
+    }
+
     /// Results that arrived since the last call. Their tasks leave the in-flight set only now:
     /// until the caller holds a result, the task counts as running and is never queued again.
     pub fn try_results(&self) -> Vec<T::Output> {
@@ -118,15 +136,19 @@ impl<T: Task> WorkerPool<T> {
             .collect()
     }
 
-    /// Runs up to `max_tasks` queued tasks on the calling thread.
-    pub fn run_inline(&self, max_tasks: usize) {
+    /// Runs up to `max_tasks` queued tasks that are [`Task::ready`] on the calling thread, in
+    /// priority order, for at most about `max_time`.
+    pub fn run_inline(&self, max_tasks: usize, max_time: std::time::Duration) {
+        let started = bevy::platform::time::Instant::now();
         for _ in 0..max_tasks {
+            if started.elapsed() > max_time {
+                break;
+            }
             let task = {
                 let (lock, _) = &*self.shared;
-                lock.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .tasks
-                    .pop_front()
+                let mut queue = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                let first_ready = queue.tasks.iter().position(Task::ready);
+                first_ready.and_then(|i| queue.tasks.remove(i))
             };
             match task {
                 Some(task) => {
@@ -207,13 +229,46 @@ mod tests {
         assert!(pool.is_pending(&2));
         pool.replace_queue(vec![Count(3, runs.clone())]);
         assert!(!pool.is_pending(&2));
-        pool.run_inline(10);
+        pool.run_inline(10, std::time::Duration::from_secs(60));
         // Answered but not yet collected: asking again must not run it twice.
         pool.replace_queue(vec![Count(3, runs.clone())]);
         assert_eq!(pool.load(), (0, 1));
         assert_eq!(pool.try_results(), vec![30]);
         assert_eq!(pool.load(), (0, 0));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    /// A task whose bytes arrive when the test says so.
+    struct Waiting(u32, Arc<std::sync::atomic::AtomicBool>);
+    impl Task for Waiting {
+        type Key = u32;
+        type Output = u32;
+        fn key(&self) -> u32 {
+            self.0
+        }
+        fn run(self) -> u32 {
+            self.0
+        }
+        fn ready(&self) -> bool {
+            self.1.load(Ordering::SeqCst)
+        }
+    }
+
+    #[test]
+    fn inline_runs_skip_tasks_whose_bytes_have_not_arrived() {
+        let arrived = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let here = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let pool = WorkerPool::new(0, "test");
+        // The first task in priority order waits; the second can run now.
+        pool.replace_queue(vec![Waiting(1, arrived.clone()), Waiting(2, here)]);
+        pool.run_inline_if_single_threaded();
+        assert_eq!(pool.try_results(), vec![2]);
+        assert!(pool.is_pending(&1), "still queued, not dropped");
+        pool.run_inline_if_single_threaded();
+        assert!(pool.try_results().is_empty());
+        arrived.store(true, Ordering::SeqCst);
+        pool.run_inline_if_single_threaded();
+        assert_eq!(pool.try_results(), vec![1]);
     }
 
     #[test]

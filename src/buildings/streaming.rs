@@ -16,11 +16,11 @@ use crate::pointcloud::render::PointCloudMaterial;
 use crate::pointcloud::streaming::{Failure, StreamingView};
 use bevy::asset::RenderAssetUsages;
 use bevy::mesh::{Indices, PrimitiveTopology};
+use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use glam::{DMat4, DVec3};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::Instant;
 
 /// A tile content of a layer: what the cache and the entities are keyed by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -393,23 +393,16 @@ impl Task for TileTask {
             result,
         }
     }
+
+    fn ready(&self) -> bool {
+        crate::io::open(self.uri.as_str()).is_ok_and(|source| source.ready_all())
+    }
 }
 
 /// Reads a resolved tile URI (file or HTTP).
 pub(super) fn fetch(uri: &TileUri) -> Result<Vec<u8>, String> {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use crate::io::ByteSource;
-        let source = crate::io::open(uri.as_str()).map_err(|e| e.to_string())?;
-        source.read_all().map_err(|e| e.to_string())
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        Err(format!(
-            "{}: fetching tiles is not available in this build",
-            uri.as_str()
-        ))
-    }
+    let source = crate::io::open(uri.as_str()).map_err(|e| e.to_string())?;
+    source.read_all().map_err(|e| e.to_string())
 }
 
 /// Parses, decodes and bakes one content, then builds its meshes.
@@ -809,6 +802,7 @@ fn receive_building_contents(
             point_materials.add(material)
         })
         .clone();
+    buildings.pool.run_inline_if_single_threaded();
     for outcome in buildings.pool.try_results() {
         buildings.stats.bytes_fetched += outcome.fetched_bytes;
         let Some(layer) = buildings.layers.get_mut(usize::from(outcome.id.layer)) else {

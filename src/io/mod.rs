@@ -2,8 +2,11 @@
 //! one [`ByteSource`] trait so that every reader works the same on all of them.
 //!
 //! Readers never touch `std::fs` or the network themselves: they ask a source for byte ranges.
-//! The web build (later) provides its own source over `fetch`.
+//! The web build reads through `fetch` ([`fetch_cache`] keeps what arrived).
 
+#[cfg(target_arch = "wasm32")]
+pub mod fetch;
+pub mod fetch_cache;
 #[cfg(not(target_arch = "wasm32"))]
 mod file;
 #[cfg(not(target_arch = "wasm32"))]
@@ -60,6 +63,15 @@ pub enum SourceError {
         "{source_name}: the server ignored the range request (answered {status} instead of 206)"
     )]
     NoRangeSupport { source_name: String, status: u16 },
+    /// The bytes are on their way (web build): ask again once they have arrived.
+    #[error("{source_name}: bytes {offset}..{end} are still on their way")]
+    NotYet {
+        source_name: String,
+        offset: u64,
+        end: u64,
+    },
+    #[error("{source_name}: {error}")]
+    Fetch { source_name: String, error: String },
 }
 
 /// A random-access source of bytes: the only way readers reach data.
@@ -81,6 +93,16 @@ pub trait ByteSource: Send + Sync {
     fn read_all(&self) -> Result<Vec<u8>, SourceError> {
         self.read_range(0, self.len()?)
     }
+    /// Whether reading `len` bytes at `offset` can proceed without waiting (or fails at once).
+    /// Sources that cannot block (the web build's `fetch`) start the request when it cannot;
+    /// the others are always ready.
+    fn ready(&self, _offset: u64, _len: u64) -> bool {
+        true
+    }
+    /// Whether [`ByteSource::read_all`] can proceed without waiting, as for [`ByteSource::ready`].
+    fn ready_all(&self) -> bool {
+        true
+    }
     /// Bytes actually fetched from the backing store so far (for streaming statistics).
     fn bytes_fetched(&self) -> u64;
     /// Number of requests made so far.
@@ -100,12 +122,24 @@ impl<S: ByteSource + ?Sized> ByteSource for Arc<S> {
     fn read_all(&self) -> Result<Vec<u8>, SourceError> {
         (**self).read_all()
     }
+    fn ready(&self, offset: u64, len: u64) -> bool {
+        (**self).ready(offset, len)
+    }
+    fn ready_all(&self) -> bool {
+        (**self).ready_all()
+    }
     fn bytes_fetched(&self) -> u64 {
         (**self).bytes_fetched()
     }
     fn requests(&self) -> u64 {
         (**self).requests()
     }
+}
+
+/// Opens a URL as a shared byte source (the web build reads everything through `fetch`).
+#[cfg(target_arch = "wasm32")]
+pub fn open(input: &str) -> Result<Arc<dyn ByteSource>, SourceError> {
+    Ok(Arc::new(fetch::FetchSource::new(input)))
 }
 
 /// Opens a path or an `http(s)://` URL as a shared byte source.

@@ -451,7 +451,7 @@ fn receive_layers(
 ) {
     let started = Instant::now();
     let Some(mut networks) = networks else { return };
-    networks.pool.run_inline(1);
+    networks.pool.run_inline_if_single_threaded();
     for (name, result) in networks.pool.try_results() {
         networks.queued = networks.queued.saturating_sub(1);
         let loaded = match result {

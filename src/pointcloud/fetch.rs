@@ -83,6 +83,13 @@ impl<P: Send + 'static> Task for PointTask<P> {
     fn run(self) -> Outcome<P> {
         run(&self.job, &*self.prepare)
     }
+
+    fn ready(&self) -> bool {
+        match self.job.request {
+            Request::Node { data, .. } => self.job.source.ready(data.offset, data.byte_size),
+            Request::Page { page, .. } => self.job.source.ready(page.offset, page.byte_size),
+        }
+    }
 }
 
 /// The worker pool of the point-cloud layers. Dropping it stops the workers once their current
@@ -124,14 +131,20 @@ impl<P: Send + 'static> FetchPool<P> {
         self.pool.load()
     }
 
+    /// Runs ready jobs on the calling thread when the pool has no worker (the web build).
+    pub fn run_inline_if_single_threaded(&self) {
+        self.pool.run_inline_if_single_threaded();
+    }
+
     /// Results that arrived since the last call.
     pub fn try_results(&self) -> Vec<Outcome<P>> {
         self.pool.try_results()
     }
 
-    /// Runs up to `max_jobs` queued jobs on the calling thread.
-    pub fn run_inline(&self, max_jobs: usize) {
-        self.pool.run_inline(max_jobs);
+    /// Runs up to `max_jobs` queued jobs whose bytes are here on the calling thread, for at
+    /// most about `max_time`.
+    pub fn run_inline(&self, max_jobs: usize, max_time: std::time::Duration) {
+        self.pool.run_inline(max_jobs, max_time);
     }
 }
 
@@ -220,7 +233,7 @@ mod tests {
         // The camera moved: only the third node is wanted now.
         pool.replace_queue(vec![job(nodes[2])]);
         let requests_before = source.requests();
-        pool.run_inline(10);
+        pool.run_inline(10, std::time::Duration::from_secs(60));
         let results = pool.try_results();
         assert_eq!(results.len(), 1);
         match &results[0] {

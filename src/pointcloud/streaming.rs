@@ -15,11 +15,12 @@ use crate::georef::{world_from_crs, world_from_crs_f32};
 use crate::io::ByteSource;
 use bevy::camera::primitives::Aabb;
 use bevy::mesh::MeshTag;
+use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use glam::DVec3;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Streaming and style settings the panel edits.
 #[derive(Resource, Debug, Clone)]
@@ -594,6 +595,7 @@ pub(crate) fn retry_delay(attempts: u32) -> Duration {
 
 fn receive_loaded_nodes(mut clouds: ResMut<PointClouds>) {
     let clouds = &mut *clouds;
+    clouds.pool.run_inline_if_single_threaded();
     for outcome in clouds.pool.try_results() {
         match outcome {
             Outcome::Page {
