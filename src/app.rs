@@ -139,6 +139,10 @@ pub fn camera_bundle(camera: ViewerCamera) -> impl Bundle {
         Tonemapping::None,
         // Float target: its alpha carries the log-depth for eye-dome lighting.
         bevy::camera::Hdr,
+        // No multisampling: resolving would average that log-depth along every edge, and
+        // eye-dome lighting would outline each building against the sky (the window and the
+        // page then showed what `jumeau render` did not).
+        Msaa::Off,
         EyeDomeLighting::default(),
         Transform::from_rotation(camera.rotation()),
     )
@@ -146,22 +150,45 @@ pub fn camera_bundle(camera: ViewerCamera) -> impl Bundle {
 
 /// Opens the desktop viewer window and runs until it is closed.
 pub fn run_viewer(setup: ViewerSetup) -> AppExit {
+    let window = Window {
+        title: "Jumeau — territorial digital twin".into(),
+        resolution: (1600, 900).into(),
+        ..default()
+    };
+    // Framed for the part of the 1600×900 window the panel (300 px) leaves free.
+    viewer_app(setup, window, (1600.0 - 300.0) / 900.0, true).run()
+}
+
+/// The interactive twin in `window` (a desktop window or a page's canvas), with or without the
+/// side panel; the camera is framed for `aspect` unless the setup names one.
+pub fn viewer_app(setup: ViewerSetup, window: Window, aspect: f64, panel: bool) -> App {
     let mut app = App::new();
     app.add_plugins(DefaultPlugins.set(WindowPlugin {
-        primary_window: Some(Window {
-            title: "Jumeau — territorial digital twin".into(),
-            resolution: (1600, 900).into(),
-            ..default()
-        }),
+        primary_window: Some(window),
         ..default()
     }));
-    // Framed for the part of the 1600×900 window the panel (300 px) leaves free.
-    let camera = add_twin(&mut app, setup, (1600.0 - 300.0) / 900.0);
-    crate::ui::plugin(&mut app);
+    let camera = add_twin(&mut app, setup, aspect);
+    if panel {
+        crate::ui::plugin(&mut app);
+    }
     app.add_systems(Startup, move |mut commands: Commands| {
         commands.spawn(camera_bundle(camera));
     });
-    app.run()
+    app
+}
+
+/// Whether everything streamed has arrived for the current view: nothing wanted is missing,
+/// nothing is on its way (resources that are absent count as settled).
+pub fn twin_settled(world: &World) -> bool {
+    world
+        .get_resource::<PointClouds>()
+        .is_none_or(PointClouds::is_settled)
+        && world
+            .get_resource::<Buildings>()
+            .is_none_or(Buildings::is_settled)
+        && world
+            .get_resource::<crate::network::render::Networks>()
+            .is_none_or(crate::network::render::Networks::is_settled)
 }
 
 /// Whether a window can be opened here (a display server is named).

@@ -6,14 +6,14 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | sources | [`io`]: file, HTTP range requests, memory — one [`io::ByteSource`] trait; [`jobs`]: the worker pool |
+//! | sources | [`io`]: file, HTTP range requests, memory, the browser's `fetch` ([`io::fetch_cache`]) — one [`io::ByteSource`] trait; [`jobs`]: the worker pool |
 //! | formats | [`pointcloud::las`] (LAS/LAZ), [`pointcloud::copc`] (COPC read), [`pointcloud::convert`] (COPC write) |
 //! | model | [`pointcloud::octree`], [`pointcloud::lod`] (`select_nodes`), [`georef`] (CRS) |
 //! | model | [`pointcloud::cache`] (LRU), [`pointcloud::fetch`] (worker pool), [`pointcloud::style`] |
 //! | buildings | [`buildings`]: 3D Tiles ([`buildings::tiles3d`]), glTF ([`buildings::gltf`]), baking into the twin frame, [`buildings::BuildingsPlugin`] |
-//! | network | [`network`]: the network model (sites, spans) and GeoJSON / OFDS ingest (pure; drawing comes later) |
+//! | network | [`network`]: the network model (sites, spans), GeoJSON / OFDS / CSV ingest, draping, the overlay |
 //! | engine | [`pointcloud::PointCloudPlugin`] ([`pointcloud::streaming`] systems, [`pointcloud::render`] splats), [`camera`], [`ui`] |
-//! | front ends | [`app`] (viewer window), [`headless`] (offscreen PNG), [`cli`]: `jumeau view/render/info/convert/bench` |
+//! | front ends | [`inputs`] (what the user names, opened into one twin), [`app`] (viewer window), [`headless`] (offscreen PNG), [`cli`]: `jumeau view/render/info/convert/bench`; `web` (the page's canvas, configured by [`embed`]) |
 //!
 //! Model code is pure: no GPU, no window, no blocking I/O outside [`io`]. Only
 //! `pointcloud::render` touches Bevy's render internals.
@@ -34,9 +34,11 @@ pub mod cli;
 pub mod demo;
 pub mod demo_buildings;
 pub mod demo_network;
+pub mod embed;
 pub mod georef;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod headless;
+pub mod inputs;
 pub mod io;
 pub mod jobs;
 pub mod network;
@@ -44,3 +46,5 @@ pub mod pointcloud;
 #[cfg(test)]
 pub(crate) mod testdata;
 pub mod ui;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -1,8 +1,8 @@
-//! `jumeau`: parse the command line and run it.
+//! `jumeau`: parse the command line and run it; in a web page, run the embedded twin.
 
-use clap::Parser;
-
+#[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
+    use clap::Parser;
     let cli = jumeau::cli::Cli::parse();
     match jumeau::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -11,4 +11,9 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    jumeau::web::start();
 }

@@ -1,0 +1,269 @@
+//! How a web page configures the twin it embeds: `data-*` attributes of the `<canvas>`, the
+//! page's query string (`?copc=…&camera=…&embed=minimal`) and an optional project file (JSON
+//! with the same keys). Plain parsing, so it is tested on every target; the web front end
+//! (`crate::web`) reads the page and applies the result.
+//!
+//! | key | value |
+//! |---|---|
+//! | `data`, `copc`, `tileset`, `geojson` | a data URL (repeatable; attributes take a space-separated list). The kind is told by the URL as on the command line |
+//! | `project` | URL of a JSON object with any of these keys (lists as arrays) |
+//! | `camera` | `X,Y,Z,TX,TY,TZ` in the twin's CRS |
+//! | `color` | `rgb`, `intensity`, `elevation`, `classification` |
+//! | `color-buildings-by` | a building attribute |
+//! | `budget`, `point-size`, `edl` | point budget, point size in px, `on`/`off` |
+//! | `place` | where models without georeferencing go (as `--place`) |
+//! | `lang` | `en` or `fr` (messages of the page) |
+//! | `embed` | `minimal` hides the panel (kiosk-like); `full` (default) shows it |
+//! | `backend` | `webgpu` or `webgl2`: forces the bundle (read by the page's loader) |
+
+use crate::buildings::open::Place;
+use crate::pointcloud::style::ColorMode;
+use clap::ValueEnum;
+use glam::DVec3;
+
+/// The twin a page asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbedConfig {
+    /// Data URLs as given (relative ones are resolved against the page by the caller).
+    pub inputs: Vec<String>,
+    pub project: Option<String>,
+    pub camera: Option<(DVec3, DVec3)>,
+    pub color: Option<ColorMode>,
+    pub color_buildings_by: Option<String>,
+    pub budget: Option<u64>,
+    pub point_size: Option<f32>,
+    pub edl: bool,
+    pub place: Option<Place>,
+    pub lang: Lang,
+    /// The panel is hidden (`embed=minimal`).
+    pub minimal: bool,
+    /// What could not be understood, for the page to show.
+    pub warnings: Vec<String>,
+}
+
+impl Default for EmbedConfig {
+    fn default() -> Self {
+        Self {
+            inputs: Vec::new(),
+            project: None,
+            camera: None,
+            color: None,
+            color_buildings_by: None,
+            budget: None,
+            point_size: None,
+            edl: true,
+            place: None,
+            lang: Lang::En,
+            minimal: false,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// The language of the page's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Fr,
+}
+
+/// Keys whose values are data URLs.
+const DATA_KEYS: [&str; 4] = ["data", "copc", "tileset", "geojson"];
+
+/// Every key a page may set (the `data-*` attributes read from the canvas).
+pub const KEYS: [&str; 14] = [
+    "data",
+    "copc",
+    "tileset",
+    "geojson",
+    "project",
+    "camera",
+    "color",
+    "color-buildings-by",
+    "budget",
+    "point-size",
+    "edl",
+    "place",
+    "lang",
+    "embed",
+];
+
+impl EmbedConfig {
+    /// Applies `key=value` pairs in order: data URLs add up, other keys take the last value.
+    /// Bad values are kept as warnings; the rest still applies.
+    pub fn apply<K: AsRef<str>, V: AsRef<str>>(&mut self, pairs: impl IntoIterator<Item = (K, V)>) {
+        for (key, value) in pairs {
+            let (key, value) = (key.as_ref(), value.as_ref().trim());
+            if let Err(error) = self.apply_one(key, value) {
+                self.warnings.push(format!("{key}={value}: {error}"));
+            }
+        }
+    }
+
+    fn apply_one(&mut self, key: &str, value: &str) -> Result<(), String> {
+        match key {
+            k if DATA_KEYS.contains(&k) => {
+                self.inputs
+                    .extend(value.split_whitespace().map(str::to_owned));
+            }
+            "project" => self.project = Some(value.to_owned()),
+            "camera" => self.camera = Some(crate::inputs::parse_camera(value)?),
+            "color" => {
+                self.color = Some(ColorMode::from_str(value, true).map_err(|_| {
+                    "expected rgb, intensity, elevation or classification".to_owned()
+                })?);
+            }
+            "color-buildings-by" => self.color_buildings_by = Some(value.to_owned()),
+            "budget" => {
+                self.budget = Some(
+                    value
+                        .replace('_', "")
+                        .parse()
+                        .map_err(|e| format!("{e} (expected a number of points)"))?,
+                );
+            }
+            "point-size" => {
+                let size: f32 = value.parse().map_err(|e| format!("{e}"))?;
+                if !(0.5..=64.0).contains(&size) {
+                    return Err("expected a size between 0.5 and 64 pixels".into());
+                }
+                self.point_size = Some(size);
+            }
+            "edl" => self.edl = parse_switch(value)?,
+            "place" => self.place = Some(value.parse()?),
+            "lang" => {
+                self.lang = match value.to_ascii_lowercase().get(..2) {
+                    Some("fr") => Lang::Fr,
+                    Some("en") => Lang::En,
+                    _ => return Err("expected en or fr".into()),
+                }
+            }
+            "embed" => {
+                self.minimal = match value {
+                    "minimal" => true,
+                    "full" | "" => false,
+                    _ => return Err("expected minimal or full".into()),
+                }
+            }
+            // Read by the page's loader before the twin starts.
+            "backend" => {}
+            _ => return Err("unknown setting".into()),
+        }
+        Ok(())
+    }
+
+    /// The pairs of a project file: a JSON object with the keys of [`KEYS`]; lists (data URLs)
+    /// as arrays, the rest as strings, numbers or booleans.
+    pub fn project_pairs(name: &str, bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| format!("{name}: not a project file: {e}"))?;
+        let object = value
+            .as_object()
+            .ok_or_else(|| format!("{name}: a project file is a JSON object"))?;
+        let mut pairs = Vec::new();
+        for (key, value) in object {
+            let items = match value {
+                serde_json::Value::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for item in items {
+                let text = match item {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Number(n) => n.to_string(),
+                    serde_json::Value::Bool(true) => "on".into(),
+                    serde_json::Value::Bool(false) => "off".into(),
+                    other => {
+                        return Err(format!("{name}: `{key}`: unexpected value {other}"));
+                    }
+                };
+                pairs.push((key.clone(), text));
+            }
+        }
+        Ok(pairs)
+    }
+}
+
+fn parse_switch(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" | "" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        _ => Err("expected on or off".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_then_query_make_one_config() {
+        let mut config = EmbedConfig::default();
+        // The canvas' attributes: a list of URLs and a colour.
+        config.apply([
+            ("copc", "tiles/a.copc.laz  tiles/b.copc.laz"),
+            ("color", "rgb"),
+        ]);
+        // The page's query string overrides single values and adds data.
+        config.apply([
+            ("tileset", "https://example.org/city/tileset.json"),
+            ("color", "Classification"),
+            ("camera", "292450,6832700,400,292450,6832701,50"),
+            ("embed", "minimal"),
+            ("lang", "fr-FR"),
+            ("budget", "2_000_000"),
+            ("edl", "off"),
+        ]);
+        assert_eq!(
+            config.inputs,
+            [
+                "tiles/a.copc.laz",
+                "tiles/b.copc.laz",
+                "https://example.org/city/tileset.json"
+            ]
+        );
+        assert_eq!(config.color, Some(ColorMode::Classification));
+        let (eye, target) = config.camera.unwrap();
+        assert_eq!(eye, DVec3::new(292450.0, 6832700.0, 400.0));
+        assert_eq!(target.z, 50.0);
+        assert!(config.minimal);
+        assert_eq!(config.lang, Lang::Fr);
+        assert_eq!(config.budget, Some(2_000_000));
+        assert!(!config.edl);
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    }
+
+    #[test]
+    fn bad_values_become_warnings_and_the_rest_applies() {
+        let mut config = EmbedConfig::default();
+        config.apply([
+            ("color", "rainbow"),
+            ("camera", "1,2,3"),
+            ("zoom", "4"),
+            ("point-size", "500"),
+            ("data", "a.copc.laz"),
+        ]);
+        assert_eq!(config.inputs, ["a.copc.laz"]);
+        assert_eq!(config.color, None);
+        assert_eq!(config.warnings.len(), 4, "{:?}", config.warnings);
+        assert!(config.warnings[0].starts_with("color=rainbow: expected rgb"));
+        assert!(config.warnings[1].contains("six numbers"));
+        assert!(config.warnings[2].contains("zoom=4: unknown setting"));
+    }
+
+    #[test]
+    fn a_project_file_gives_the_same_pairs() {
+        let json = br#"{"data": ["a.copc.laz", "city/tileset.json"], "color": "elevation",
+                        "budget": 500000, "edl": false}"#;
+        let pairs = EmbedConfig::project_pairs("p.json", json).unwrap();
+        let mut config = EmbedConfig::default();
+        config.apply(pairs);
+        assert_eq!(config.inputs, ["a.copc.laz", "city/tileset.json"]);
+        assert_eq!(config.color, Some(ColorMode::Elevation));
+        assert_eq!(config.budget, Some(500_000));
+        assert!(!config.edl);
+        let error = EmbedConfig::project_pairs("p.json", b"[1, 2").unwrap_err();
+        assert!(error.starts_with("p.json: not a project file"), "{error}");
+        let error = EmbedConfig::project_pairs("p.json", br#"{"camera": {"x": 1}}"#).unwrap_err();
+        assert!(error.contains("`camera`"), "{error}");
+    }
+}

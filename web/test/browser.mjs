@@ -1,0 +1,188 @@
+// The real-browser test of the web bundle: Debian's chromium (headless, WebGL2 through
+// SwiftShader) opens the bundle from a local static server with Range support, the twin
+// streams the IGN COPC tile (and a 3D Tiles tileset) over HTTP, and the settled frame is
+// compared with the native `jumeau render` of the same view. Any panic or console error fails
+// the test; a page with broken inputs must name each problem and still show the rest.
+//
+//   node web/test/browser.mjs --bundle target/web --data DIR --native DIR --out DIR
+//
+// DIR (--data) holds ign.copc.laz and the shared 3D Tiles folders; --native holds the native
+// renders (see web/test/run.sh, which prepares both). Writes the browser screenshots, the
+// differences and results.json (timings, bytes) under --out.
+import { chromium } from "playwright-core";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { serve } from "./serve.mjs";
+import { comparePng } from "./png.mjs";
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, arg, i, all) => {
+    if (arg.startsWith("--")) pairs.push([arg.slice(2), all[i + 1]]);
+    return pairs;
+  }, []),
+);
+const WIDTH = 320;
+const HEIGHT = 240;
+export const IGN_CAMERA = "292450,6832700,400,292450,6832701,50";
+
+const scenarios = [
+  {
+    name: "ign",
+    query: `copc=/data/ign.copc.laz&color=classification&camera=${IGN_CAMERA}&embed=minimal`,
+    native: "ign.png",
+  },
+  {
+    // GeoJSON over HTTP, draped on the tile's ground in the page.
+    name: "ign-lines",
+    query: `copc=/data/ign.copc.laz&geojson=/data/vector/ign_Lignes_3d_0292_6833.geojson&color=classification&camera=${IGN_CAMERA}&embed=minimal`,
+    native: "ign-lines.png",
+  },
+  {
+    name: "tileset",
+    query: "tileset=/data/3dtiles/cesium_TilesetWithRequestVolume/tileset.json&embed=minimal",
+    native: "tileset.png",
+  },
+];
+
+mkdirSync(args.out, { recursive: true });
+const { server, port, stats } = await serve(args.bundle, args.data);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"],
+});
+const failures = [];
+const results = { scenarios: {} };
+
+async function open(query, { waitForSettled = true } = {}) {
+  const page = await browser.newPage({
+    viewport: { width: WIDTH, height: HEIGHT },
+    deviceScaleFactor: 1,
+  });
+  const console_ = [];
+  page.on("console", (m) => console_.push({ type: m.type(), text: m.text() }));
+  page.on("pageerror", (e) => console_.push({ type: "pageerror", text: String(e) }));
+  const before = { requests: stats.requests, bytes: stats.bytes };
+  const started = Date.now();
+  await page.goto(`http://127.0.0.1:${port}/index.html?${query}`);
+  const condition = waitForSettled
+    ? "window.jumeau && window.jumeau.settled"
+    : "window.jumeau && window.jumeau.frames > 30";
+  let timedOut = false;
+  try {
+    await page.waitForFunction(condition, null, { timeout: 240_000, polling: 250 });
+  } catch {
+    timedOut = true;
+  }
+  const status = await page.evaluate("window.jumeau");
+  return {
+    page,
+    console: console_,
+    status,
+    timedOut,
+    wallMs: Date.now() - started,
+    served: { requests: stats.requests - before.requests, bytes: stats.bytes - before.bytes },
+  };
+}
+
+const panics = (log) =>
+  log.filter((m) => m.type === "pageerror" || /panicked at|RuntimeError|unreachable/.test(m.text));
+
+for (const scenario of scenarios) {
+  const run = await open(scenario.query);
+  const problems = [];
+  if (run.timedOut) problems.push(`did not settle: ${JSON.stringify(run.status)}`);
+  const errors = run.console.filter((m) => m.type === "error" || m.type === "pageerror");
+  if (errors.length) problems.push(`console errors: ${JSON.stringify(errors.slice(0, 5))}`);
+  if (run.status?.errors?.length) problems.push(`twin errors: ${run.status.errors.join("; ")}`);
+  // Frame time once settled: frames the page ran over two seconds.
+  const frames = await run.page.evaluate(
+    () =>
+      new Promise((done) => {
+        const times = [];
+        let last = performance.now();
+        const step = (now) => {
+          times.push(now - last);
+          last = now;
+          if (times.length < 20) requestAnimationFrame(step);
+          else done(times.sort((a, b) => a - b)[times.length >> 1]);
+        };
+        requestAnimationFrame(step);
+      }),
+  );
+  const shot = join(args.out, `${scenario.name}.web.png`);
+  await run.page.screenshot({ path: shot });
+  const comparison = comparePng(
+    readFileSync(join(args.native, scenario.native)),
+    readFileSync(shot),
+    { tolerance: 40, blur: 2 },
+  );
+  writeFileSync(join(args.out, `${scenario.name}.diff.png`), comparison.diffPng);
+  // The same view: nearly every pixel agrees once both are blurred over 5×5 pixels (the
+  // renderers differ in rasterisation details, not in what is where).
+  if (comparison.differingFraction > 0.06)
+    problems.push(
+      `differs from the native render: ${(comparison.differingFraction * 100).toFixed(1)} % of pixels`,
+    );
+  if (comparison.coveredA > 0.02 && comparison.coveredB < comparison.coveredA * 0.8)
+    problems.push(
+      `shows less than the native render: ${(comparison.coveredB * 100).toFixed(1)} % vs ${(comparison.coveredA * 100).toFixed(1)} % of pixels covered`,
+    );
+  const nativeLog = (() => {
+    try {
+      return readFileSync(join(args.native, scenario.native.replace(".png", ".txt")), "utf8");
+    } catch {
+      return "";
+    }
+  })();
+  const nativeFrameMs = Number(/frame time .*: ([\d.]+) ms/.exec(nativeLog)?.[1] ?? NaN);
+  results.scenarios[scenario.name] = {
+    nativeFrameMs: Number.isFinite(nativeFrameMs) ? nativeFrameMs : null,
+    status: run.status,
+    wallMs: run.wallMs,
+    served: run.served,
+    rafFrameMs: frames,
+    differingFraction: comparison.differingFraction,
+    coveredNative: comparison.coveredA,
+    coveredWeb: comparison.coveredB,
+  };
+  console.log(`${scenario.name}: ${JSON.stringify(results.scenarios[scenario.name])}`);
+  for (const p of problems) failures.push(`${scenario.name}: ${p}`);
+  await run.page.close();
+}
+
+// Broken inputs: each named in the page, nothing panics, the good input still shows.
+{
+  const query = [
+    "copc=/data/ign.copc.laz",
+    "copc=/data/missing.copc.laz",
+    "copc=/norange/ign.copc.laz",
+    "color=rainbow",
+    `camera=${IGN_CAMERA}`,
+    "embed=minimal",
+  ].join("&");
+  const run = await open(query);
+  const errors = run.status?.errors ?? [];
+  const expect = [
+    [/missing\.copc\.laz.*HTTP 404/, "the missing file"],
+    [/norange\/ign\.copc\.laz.*ignored the range request/, "the server without ranges"],
+    [/color=rainbow/, "the bad colour"],
+  ];
+  for (const [pattern, what] of expect)
+    if (!errors.some((e) => pattern.test(e))) failures.push(`broken inputs: ${what} is not named: ${JSON.stringify(errors)}`);
+  if (panics(run.console).length) failures.push(`broken inputs: panic ${JSON.stringify(panics(run.console))}`);
+  if (!(run.status?.pointsShown > 0)) failures.push(`broken inputs: the good tile is not shown: ${JSON.stringify(run.status)}`);
+  const box = await run.page.textContent(".jumeau-messages");
+  if (!/HTTP 404/.test(box ?? "")) failures.push(`broken inputs: the page shows no message: ${box}`);
+  await run.page.screenshot({ path: join(args.out, "broken.web.png") });
+  results.broken = { errors, box };
+  await run.page.close();
+}
+
+await browser.close();
+server.close();
+writeFileSync(join(args.out, "results.json"), JSON.stringify(results, null, 2));
+if (failures.length) {
+  console.error(`FAILED:\n${failures.join("\n")}`);
+  process.exit(1);
+}
+console.log("web bundle: all browser checks passed");

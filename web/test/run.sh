@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The web build's real-browser test (run by .ci/run):
+#   web/test/run.sh [--quick] [OUT]
+# builds the WebGL2 bundle, converts the IGN tile to COPC, renders the test views natively
+# (lavapipe), then drives Debian's chromium (SwiftShader) against a local Range-capable server
+# and compares (web/test/browser.mjs). Screenshots, differences and results.json go to OUT
+# (default target/web-test).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+build_args=(--webgl2-only)
+if [[ ${1:-} == --quick ]]; then
+    build_args+=(--quick)
+    shift
+fi
+out=${1:-target/web-test}
+target_dir=${CARGO_TARGET_DIR:-target}
+shared=$(realpath ../shared/data 2> /dev/null || echo /work/shared/data)
+ign=$shared/lidar/test_semis_2023_0292_6833_LA93_IGN69.laz
+camera=292450,6832700,400,292450,6832701,50
+
+command -v chromium > /dev/null || { echo "web test: chromium is not installed (apt-get install chromium)" >&2; exit 1; }
+web/build.sh "${build_args[@]}" --out "$out/bundle"
+cargo build --release --bin jumeau
+jumeau=$target_dir/release/jumeau
+
+mkdir -p "$out/data" "$out/native"
+if [[ ! -s $out/data/ign.copc.laz ]]; then
+    "$jumeau" convert "$ign" -o "$out/data/ign.copc.laz"
+fi
+ln -sfn "$shared/3dtiles" "$out/data/3dtiles"
+ln -sfn "$shared/vector" "$out/data/vector"
+export WGPU_BACKEND=${WGPU_BACKEND:-vulkan} XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+"$jumeau" render "$out/data/ign.copc.laz" --color classification --camera="$camera" \
+    --width 320 --height 240 --timed-frames 20 -o "$out/native/ign.png" | tee "$out/native/ign.txt"
+"$jumeau" render "$out/data/ign.copc.laz" "$out/data/vector/ign_Lignes_3d_0292_6833.geojson" \
+    --color classification --camera="$camera" --width 320 --height 240 -o "$out/native/ign-lines.png"
+"$jumeau" render "$out/data/3dtiles/cesium_TilesetWithRequestVolume/tileset.json" \
+    --width 320 --height 240 -o "$out/native/tileset.png"
+
+(cd web/test && npm ci --no-audit --no-fund --loglevel=error)
+node web/test/browser.mjs --bundle "$out/bundle" --data "$out/data" --native "$out/native" --out "$out"
