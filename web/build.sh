@@ -63,11 +63,20 @@ for flavour in "${flavours[@]}"; do
         --out-dir "$out/$flavour" --out-name jumeau \
         "$target_dir/wasm32-unknown-unknown/$profile/jumeau.wasm"
     if [[ -n $wasm_opt ]]; then
-        echo "optimising the $flavour bundle (wasm-opt -Oz)"
-        "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-            --enable-mutable-globals --enable-reference-types --enable-multivalue \
-            -o "$out/$flavour/jumeau_bg.opt.wasm" "$out/$flavour/jumeau_bg.wasm"
-        mv "$out/$flavour/jumeau_bg.opt.wasm" "$out/$flavour/jumeau_bg.wasm"
+        # wasm-opt takes minutes: its output is kept by the input's hash for the next build.
+        key=$(sha256sum "$out/$flavour/jumeau_bg.wasm" | cut -c1-32)
+        cached=$tools/optimised/$key.wasm
+        if [[ ! -s $cached ]]; then
+            echo "optimising the $flavour bundle (wasm-opt -Oz)"
+            mkdir -p "$tools/optimised"
+            "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+                --enable-sign-ext --enable-mutable-globals --enable-reference-types \
+                --enable-multivalue -o "$cached.partial" "$out/$flavour/jumeau_bg.wasm"
+            mv "$cached.partial" "$cached"
+            # Keep the last few only.
+            ls -t "$tools/optimised"/*.wasm | tail -n +5 | xargs -r rm -f
+        fi
+        cp "$cached" "$out/$flavour/jumeau_bg.wasm"
     fi
 done
 
@@ -82,4 +91,4 @@ for flavour in "${flavours[@]}"; do
     awk -v f="$wasm" -v r="$raw" -v g="$gz" \
         'BEGIN { printf "%s: %d bytes (%.1f MB), gzip -9 %d bytes (%.1f MB)\n", f, r, r / 1e6, g, g / 1e6 }'
 done
-echo "serve $out with any static server, e.g. python3 -m http.server -d $out"
+echo "serve $out with any static server that supports HTTP Range requests, e.g. node web/test/serve.mjs $out DATA_DIR 8000"

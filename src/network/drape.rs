@@ -248,6 +248,21 @@ pub fn copc_points<S: ByteSource>(
         total += points;
         keys.extend(nodes.iter().map(|n| n.1));
     }
+    // A source that cannot block (the browser's fetch) brings every node at once, then the
+    // caller runs this again; the others are always ready.
+    let waiting: Vec<_> = keys
+        .iter()
+        .filter_map(|key| reader.hierarchy.get(*key).and_then(|n| n.data))
+        .filter(|d| !reader.file.source.ready(d.offset, d.byte_size))
+        .collect();
+    if let Some(first) = waiting.first() {
+        return Err(crate::io::SourceError::NotYet {
+            source_name: reader.file.source.name().to_owned(),
+            offset: first.offset,
+            end: first.offset + first.byte_size,
+        }
+        .into());
+    }
     let attributes = crate::pointcloud::Attributes {
         classification: true,
         ..Default::default()

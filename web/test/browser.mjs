@@ -46,6 +46,9 @@ const scenarios = [
 
 mkdirSync(args.out, { recursive: true });
 const { server, port, stats } = await serve(args.bundle, args.data);
+// Data servers on other origins: one that allows this page (CORS headers), one that does not.
+const open_ = await serve(args.bundle, args.data, 0, { cors: true });
+const closed = await serve(args.bundle, args.data, 0, { cors: false });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"],
@@ -85,7 +88,7 @@ async function open(query, { waitForSettled = true } = {}) {
 }
 
 const panics = (log) =>
-  log.filter((m) => m.type === "pageerror" || /panicked at|RuntimeError|unreachable/.test(m.text));
+  log.filter((m) => m.type === "pageerror" || /panicked at|RuntimeError/.test(m.text));
 
 for (const scenario of scenarios) {
   const run = await open(scenario.query);
@@ -114,12 +117,12 @@ for (const scenario of scenarios) {
   const comparison = comparePng(
     readFileSync(join(args.native, scenario.native)),
     readFileSync(shot),
-    { tolerance: 40, blur: 2 },
+    { tolerance: 24, blur: 1 },
   );
   writeFileSync(join(args.out, `${scenario.name}.diff.png`), comparison.diffPng);
-  // The same view: nearly every pixel agrees once both are blurred over 5×5 pixels (the
-  // renderers differ in rasterisation details, not in what is where).
-  if (comparison.differingFraction > 0.06)
+  // The same view: nearly every pixel agrees once both are blurred over 3×3 pixels (the
+  // renderers differ in rasterisation details, not in what is where; measured: ≤ 0.2 %).
+  if (comparison.differingFraction > 0.01)
     problems.push(
       `differs from the native render: ${(comparison.differingFraction * 100).toFixed(1)} % of pixels`,
     );
@@ -150,10 +153,12 @@ for (const scenario of scenarios) {
   await run.page.close();
 }
 
-// Broken inputs: each named in the page, nothing panics, the good input still shows.
+// Broken inputs: each named in the page, nothing panics, the good input (from another origin
+// that allows it) still shows.
 {
   const query = [
-    "copc=/data/ign.copc.laz",
+    `copc=http://localhost:${open_.port}/data/ign.copc.laz`,
+    `copc=http://localhost:${closed.port}/data/ign.copc.laz`,
     "copc=/data/missing.copc.laz",
     "copc=/norange/ign.copc.laz",
     "color=rainbow",
@@ -166,6 +171,7 @@ for (const scenario of scenarios) {
     [/missing\.copc\.laz.*HTTP 404/, "the missing file"],
     [/norange\/ign\.copc\.laz.*ignored the range request/, "the server without ranges"],
     [/color=rainbow/, "the bad colour"],
+    [new RegExp(`localhost:${closed.port}.*CORS`), "the server on another origin without CORS"],
   ];
   for (const [pattern, what] of expect)
     if (!errors.some((e) => pattern.test(e))) failures.push(`broken inputs: ${what} is not named: ${JSON.stringify(errors)}`);
@@ -179,7 +185,7 @@ for (const scenario of scenarios) {
 }
 
 await browser.close();
-server.close();
+for (const s of [server, open_.server, closed.server]) s.close();
 writeFileSync(join(args.out, "results.json"), JSON.stringify(results, null, 2));
 if (failures.length) {
   console.error(`FAILED:\n${failures.join("\n")}`);

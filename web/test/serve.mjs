@@ -4,7 +4,8 @@
 //   node web/test/serve.mjs BUNDLE_DIR DATA_DIR [PORT]
 //
 // `/…` serves BUNDLE_DIR, `/data/…` serves DATA_DIR, `/norange/…` serves DATA_DIR ignoring
-// Range headers (a server without range support). Prints the port on its first line.
+// Range headers (a server without range support). With `cors`, any origin may read it (the
+// headers a data server on another origin needs). Prints the port on its first line.
 import { createServer } from "node:http";
 import { createReadStream, statSync } from "node:fs";
 import { extname, join, normalize, resolve } from "node:path";
@@ -18,10 +19,22 @@ const TYPES = {
   ".png": "image/png",
 };
 
-export function serve(bundleDir, dataDir, port = 0) {
+const CORS = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Allow-Headers": "Range",
+  "Access-Control-Expose-Headers": "Content-Range, Content-Length, Accept-Ranges",
+};
+
+export function serve(bundleDir, dataDir, port = 0, { cors = false } = {}) {
   const stats = { requests: 0, bytes: 0 };
   const server = createServer((request, response) => {
     stats.requests += 1;
+    if (cors) for (const [k, v] of Object.entries(CORS)) response.setHeader(k, v);
+    if (request.method === "OPTIONS") {
+      response.writeHead(cors ? 204 : 405);
+      response.end();
+      return;
+    }
     const url = new URL(request.url, "http://localhost");
     let root = resolve(bundleDir);
     let path = decodeURIComponent(url.pathname);
