@@ -148,28 +148,33 @@ pub fn camera_bundle(camera: ViewerCamera) -> impl Bundle {
     )
 }
 
-/// Opens the desktop viewer window and runs until it is closed.
-pub fn run_viewer(setup: ViewerSetup) -> AppExit {
+/// Opens the desktop viewer window, its panel in `lang`, and runs until it is closed.
+pub fn run_viewer(setup: ViewerSetup, lang: crate::embed::Lang) -> AppExit {
     let window = Window {
         title: "Jumeau — territorial digital twin".into(),
         resolution: (1600, 900).into(),
         ..default()
     };
     // Framed for the part of the 1600×900 window the panel (300 px) leaves free.
-    viewer_app(setup, window, (1600.0 - 300.0) / 900.0, true).run()
+    viewer_app(setup, window, (1600.0 - 300.0) / 900.0, Some(lang)).run()
 }
 
-/// The interactive twin in `window` (a desktop window or a page's canvas), with or without the
-/// side panel; the camera is framed for `aspect` unless the setup names one.
-pub fn viewer_app(setup: ViewerSetup, window: Window, aspect: f64, panel: bool) -> App {
+/// The interactive twin in `window` (a desktop window or a page's canvas), with the side panel
+/// in a language or without it; the camera is framed for `aspect` unless the setup names one.
+pub fn viewer_app(
+    setup: ViewerSetup,
+    window: Window,
+    aspect: f64,
+    panel: Option<crate::embed::Lang>,
+) -> App {
     let mut app = App::new();
     app.add_plugins(DefaultPlugins.set(WindowPlugin {
         primary_window: Some(window),
         ..default()
     }));
     let camera = add_twin(&mut app, setup, aspect);
-    if panel {
-        crate::ui::plugin(&mut app);
+    if let Some(lang) = panel {
+        crate::ui::plugin(&mut app, lang);
     }
     app.add_systems(Startup, move |mut commands: Commands| {
         commands.spawn(camera_bundle(camera));
@@ -268,7 +273,7 @@ pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
         ground,
     )?);
     if display_available() {
-        run_viewer(setup);
+        run_viewer(setup, crate::embed::Lang::En);
         return Ok(());
     }
     let png = dir.join("demo-twin.png");

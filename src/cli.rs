@@ -73,6 +73,9 @@ pub enum Command {
     View {
         #[arg(required = true)]
         inputs: Vec<String>,
+        /// Language of the panel: en or fr.
+        #[arg(long, default_value = "en", value_parser = crate::embed::Lang::parse)]
+        lang: crate::embed::Lang,
         #[command(flatten)]
         display: DisplayArgs,
     },
@@ -215,12 +218,16 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
 pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         None => crate::app::run_demo_twin(),
-        Some(Command::View { inputs, display }) => {
+        Some(Command::View {
+            inputs,
+            lang,
+            display,
+        }) => {
             let setup = open_setup(&inputs, &display, None)?;
             if !crate::app::display_available() {
                 return Err("no display (DISPLAY / WAYLAND_DISPLAY unset): use `jumeau render` to make a PNG".into());
             }
-            crate::app::run_viewer(setup);
+            crate::app::run_viewer(setup, lang);
             Ok(())
         }
         Some(Command::Render {

@@ -12,7 +12,7 @@
 //! | `color-buildings-by` | a building attribute |
 //! | `budget`, `point-size`, `edl` | point budget, point size in px, `on`/`off` |
 //! | `place` | where models without georeferencing go (as `--place`) |
-//! | `lang` | `en` or `fr` (messages of the page) |
+//! | `lang` | `en` or `fr` (the panel and the page's messages) |
 //! | `embed` | `minimal` hides the panel (kiosk-like); `full` (default) shows it |
 //! | `backend` | `webgpu` or `webgl2`: forces the bundle (read by the page's loader) |
 
@@ -65,6 +65,17 @@ impl Default for EmbedConfig {
 pub enum Lang {
     En,
     Fr,
+}
+
+impl Lang {
+    /// `en`, `fr`, or a longer tag starting with them (`fr-FR`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.to_ascii_lowercase().get(..2) {
+            Some("fr") => Ok(Lang::Fr),
+            Some("en") => Ok(Lang::En),
+            _ => Err(format!("`{text}`: expected en or fr")),
+        }
+    }
 }
 
 /// Keys whose values are data URLs.
@@ -131,13 +142,7 @@ impl EmbedConfig {
             }
             "edl" => self.edl = parse_switch(value)?,
             "place" => self.place = Some(value.parse()?),
-            "lang" => {
-                self.lang = match value.to_ascii_lowercase().get(..2) {
-                    Some("fr") => Lang::Fr,
-                    Some("en") => Lang::En,
-                    _ => return Err("expected en or fr".into()),
-                }
-            }
+            "lang" => self.lang = Lang::parse(value)?,
             "embed" => {
                 self.minimal = match value {
                     "minimal" => true,

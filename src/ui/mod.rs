@@ -2,7 +2,10 @@
 //! visibility with counts, buildings (colour by attribute, the picked building's attributes),
 //! live statistics and the errors of nodes and tiles that failed to load.
 
+pub mod i18n;
 mod network;
+
+use i18n::t;
 
 use crate::buildings::streaming::{BuildingColor, Buildings};
 use crate::camera::{CameraInput, ViewInset};
@@ -14,13 +17,20 @@ use bevy::prelude::*;
 use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
-pub(crate) fn plugin(app: &mut App) {
+/// The side panel, in `lang`.
+pub(crate) fn plugin(app: &mut App, lang: crate::embed::Lang) {
+    app.insert_resource(i18n::PanelLang(lang));
     app.add_plugins((EguiPlugin::default(), FrameTimeDiagnosticsPlugin::default()))
-        .add_systems(EguiPrimaryContextPass, side_panel)
+        .add_systems(EguiPrimaryContextPass, (set_panel_lang, side_panel).chain())
         .add_systems(
             PostUpdate,
             let_the_panel_take_the_pointer.before(crate::camera::CameraSystems::Input),
         );
+}
+
+fn set_panel_lang(mut contexts: EguiContexts, lang: Res<i18n::PanelLang>) -> Result {
+    i18n::set(contexts.ctx_mut()?, lang.0);
+    Ok(())
 }
 
 /// The camera ignores the mouse while it is over the panel or dragging a slider.
@@ -85,39 +95,43 @@ fn side_panel(
 }
 
 fn layers_ui(ui: &mut egui::Ui, clouds: &mut PointClouds) {
-    ui.label(egui::RichText::new("Layers").strong());
+    ui.label(egui::RichText::new(t(ui, "Layers")).strong());
     for layer in &mut clouds.layers {
         ui.horizontal(|ui| {
             ui.checkbox(&mut layer.visible, &layer.name);
         });
-        ui.add(egui::Slider::new(&mut layer.opacity, 0.05..=1.0).text("opacity"));
+        ui.add(egui::Slider::new(&mut layer.opacity, 0.05..=1.0).text(t(ui, "opacity")));
         ui.label(format!(
-            "{} source(s), {} points",
+            "{} {}, {} {}",
             layer.sources.len(),
-            group_digits(layer.total_points())
+            t(ui, "source(s)"),
+            group_digits(layer.total_points()),
+            t(ui, "points")
         ));
     }
 }
 
 fn display_ui(ui: &mut egui::Ui, settings: &mut PointCloudSettings) {
-    ui.label(egui::RichText::new("Display").strong());
+    ui.label(egui::RichText::new(t(ui, "Display")).strong());
     ui.add(
         egui::Slider::new(&mut settings.point_budget, 100_000..=30_000_000)
             .logarithmic(true)
-            .text("point budget"),
+            .text(t(ui, "point budget")),
     );
-    ui.add(egui::Slider::new(&mut settings.point_size_px, 1.0..=10.0).text("point size (px)"));
-    ui.checkbox(&mut settings.adaptive_size, "adaptive size");
-    ui.checkbox(&mut settings.edl, "eye-dome lighting");
+    ui.add(
+        egui::Slider::new(&mut settings.point_size_px, 1.0..=10.0).text(t(ui, "point size (px)")),
+    );
+    ui.checkbox(&mut settings.adaptive_size, t(ui, "adaptive size"));
+    ui.checkbox(&mut settings.edl, t(ui, "eye-dome lighting"));
     ui.horizontal_wrapped(|ui| {
         for mode in ColorMode::ALL {
-            ui.radio_value(&mut settings.color_mode, mode, mode.label());
+            ui.radio_value(&mut settings.color_mode, mode, t(ui, mode.label()));
         }
     });
 }
 
 fn classes_ui(ui: &mut egui::Ui, clouds: &PointClouds, settings: &mut PointCloudSettings) {
-    egui::CollapsingHeader::new("Classes (points loaded)")
+    egui::CollapsingHeader::new(t(ui, "Classes (points loaded)"))
         .default_open(settings.color_mode == ColorMode::Classification)
         .show(ui, |ui| {
             let counts = clouds.class_counts();
@@ -131,7 +145,7 @@ fn classes_ui(ui: &mut egui::Ui, clouds: &PointClouds, settings: &mut PointCloud
                     ui.colored_label(egui::Color32::from_rgb(r, g, b), "■");
                     let mut visible = settings.classes.is_visible(code);
                     if ui
-                        .checkbox(&mut visible, format!("{code} {}", class_name(code)))
+                        .checkbox(&mut visible, format!("{code} {}", t(ui, class_name(code))))
                         .changed()
                     {
                         settings.classes.set_visible(code, visible);
@@ -149,23 +163,38 @@ fn stats_ui(
     diagnostics: &DiagnosticsStore,
 ) {
     let s = &clouds.stats;
-    ui.label(egui::RichText::new("Statistics").strong());
+    ui.label(egui::RichText::new(t(ui, "Statistics")).strong());
     ui.add(egui::ProgressBar::new(s.progress).text(format!(
-        "loading {}/{} nodes",
-        s.nodes_shown, s.nodes_wanted
+        "{}/{} {}",
+        s.nodes_shown,
+        s.nodes_wanted,
+        t(ui, "loading nodes")
     )));
-    ui.label(format!("points shown: {}", group_digits(s.points_shown)));
     ui.label(format!(
-        "nodes resident: {}  (queued {}, in flight {}, to upload {})",
-        s.nodes_resident, s.queued, s.in_flight, s.pending_uploads
+        "{}: {}",
+        t(ui, "points shown"),
+        group_digits(s.points_shown)
     ));
     ui.label(format!(
-        "memory: {:.0} / {:.0} MiB",
+        "{}: {}  ({} {}, {} {}, {} {})",
+        t(ui, "nodes resident"),
+        s.nodes_resident,
+        t(ui, "queued"),
+        s.queued,
+        t(ui, "in flight"),
+        s.in_flight,
+        t(ui, "to upload"),
+        s.pending_uploads
+    ));
+    ui.label(format!(
+        "{}: {:.0} / {:.0} MiB",
+        t(ui, "memory"),
         s.bytes_resident as f64 / 1048576.0,
         settings.memory_budget_bytes as f64 / 1048576.0
     ));
     ui.label(format!(
-        "fetched: {:.1} MiB",
+        "{}: {:.1} MiB",
+        t(ui, "fetched"),
         s.bytes_fetched as f64 / 1048576.0
     ));
     if let Some(ms) = diagnostics
@@ -173,14 +202,16 @@ fn stats_ui(
         .and_then(|d| d.smoothed())
     {
         ui.label(format!(
-            "frame time: {ms:.1} ms (streaming {:.2} ms)",
+            "{}: {ms:.1} ms ({} {:.2} ms)",
+            t(ui, "frame time"),
+            t(ui, "streaming"),
             s.streaming_ms
         ));
     }
     if s.failed > 0 {
         ui.colored_label(
             egui::Color32::from_rgb(230, 120, 60),
-            format!("{} node(s) failed, retried later", s.failed),
+            format!("{} {}", s.failed, t(ui, "node(s) failed, retried later")),
         );
     }
 }
@@ -190,7 +221,7 @@ fn messages_ui<'a>(ui: &mut egui::Ui, messages: impl DoubleEndedIterator<Item = 
     if latest.is_empty() {
         return;
     }
-    egui::CollapsingHeader::new("Errors")
+    egui::CollapsingHeader::new(t(ui, "Errors"))
         .default_open(true)
         .show(ui, |ui| {
             for message in latest {
@@ -203,22 +234,24 @@ const SERVICE_LABEL: &str = "service status (network)";
 
 /// Building layers, colour by attribute, the picked building and the tile statistics.
 fn buildings_ui(ui: &mut egui::Ui, buildings: &mut Buildings) {
-    ui.label(egui::RichText::new("Buildings").strong());
+    ui.label(egui::RichText::new(t(ui, "Buildings")).strong());
     for layer in &mut buildings.layers {
         ui.checkbox(&mut layer.visible, &layer.name);
     }
     let names = buildings.attribute_names();
     let current = match &buildings.color {
-        BuildingColor::Model => "materials".to_owned(),
+        BuildingColor::Model => t(ui, "materials").to_owned(),
         BuildingColor::Attribute(name) => name.clone(),
-        BuildingColor::Service => SERVICE_LABEL.to_owned(),
+        BuildingColor::Service => t(ui, SERVICE_LABEL).to_owned(),
     };
-    egui::ComboBox::from_label("colour by")
+    egui::ComboBox::from_label(t(ui, "colour by"))
         .selected_text(current)
         .show_ui(ui, |ui| {
-            ui.selectable_value(&mut buildings.color, BuildingColor::Model, "materials");
+            let materials = t(ui, "materials");
+            ui.selectable_value(&mut buildings.color, BuildingColor::Model, materials);
             if !buildings.service.points.is_empty() {
-                ui.selectable_value(&mut buildings.color, BuildingColor::Service, SERVICE_LABEL);
+                let service = t(ui, SERVICE_LABEL);
+                ui.selectable_value(&mut buildings.color, BuildingColor::Service, service);
             }
             for name in names {
                 let value = BuildingColor::Attribute(name.clone());
@@ -227,39 +260,52 @@ fn buildings_ui(ui: &mut egui::Ui, buildings: &mut Buildings) {
         });
     let s = &buildings.stats;
     ui.label(format!(
-        "tiles shown {} / resident {}  (queued {}, in flight {})",
-        s.contents_shown, s.contents_resident, s.queued, s.in_flight
+        "{} {} / {} {}  ({} {}, {} {})",
+        t(ui, "tiles shown"),
+        s.contents_shown,
+        t(ui, "resident"),
+        s.contents_resident,
+        t(ui, "queued"),
+        s.queued,
+        t(ui, "in flight"),
+        s.in_flight
     ));
     ui.label(format!(
-        "triangles: {}   memory: {:.0} MiB   fetched: {:.1} MiB",
+        "{}: {}   {}: {:.0} MiB   {}: {:.1} MiB",
+        t(ui, "triangles"),
         group_digits(s.triangles_shown as u64),
+        t(ui, "memory"),
         s.bytes_resident as f64 / 1048576.0,
+        t(ui, "fetched"),
         s.bytes_fetched as f64 / 1048576.0
     ));
     if s.failed > 0 {
         ui.colored_label(
             egui::Color32::from_rgb(230, 120, 60),
-            format!("{} tile(s) failed, retried later", s.failed),
+            format!("{} {}", s.failed, t(ui, "tile(s) failed, retried later")),
         );
     }
     match &buildings.picked {
         None => {
-            ui.label(egui::RichText::new("Click a building to see its attributes.").weak());
+            ui.label(egui::RichText::new(t(ui, "Click a building to see its attributes.")).weak());
         }
         Some(picked) => {
             let mut clear = false;
-            egui::CollapsingHeader::new("Picked building")
+            egui::CollapsingHeader::new(t(ui, "Picked building"))
                 .default_open(true)
                 .show(ui, |ui| {
                     ui.label(format!(
-                        "at {:.1}, {:.1}, {:.1}",
-                        picked.point.x, picked.point.y, picked.point.z
+                        "{} {:.1}, {:.1}, {:.1}",
+                        t(ui, "at"),
+                        picked.point.x,
+                        picked.point.y,
+                        picked.point.z
                     ));
                     if picked.attributes.is_empty() {
-                        ui.label("no attributes");
+                        ui.label(t(ui, "no attributes"));
                     }
                     attribute_grid(ui, "picked_attributes", &picked.attributes);
-                    clear = ui.button("clear").clicked();
+                    clear = ui.button(t(ui, "clear")).clicked();
                 });
             if clear {
                 buildings.picked = None;

@@ -2,6 +2,7 @@
 //! site labels drawn over the 3D view.
 
 use super::group_digits;
+use super::i18n::t;
 use crate::network::model::{Day, SiteKind};
 use crate::network::overlay::{
     Feature, KIND_NAMES, NetworkColor, STATUS_COLORS, STATUS_NAMES, counts, day_range, place_labels,
@@ -66,13 +67,14 @@ fn legend_symbol(ui: &mut egui::Ui, kind: usize, color: egui::Color32) {
 
 /// Layers, legend with counts, colour mode, filters, time slider, picked feature, notes.
 pub fn network_ui(ui: &mut egui::Ui, networks: &mut Networks) {
-    ui.label(egui::RichText::new("Network").strong());
+    ui.label(egui::RichText::new(t(ui, "Network")).strong());
     if networks.stats.loading > 0 {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label(format!(
-                "loading {} layer(s): reading, draping…",
-                networks.stats.loading
+                "{} {}",
+                networks.stats.loading,
+                t(ui, "loading layer(s): reading, draping…")
             ));
         });
     }
@@ -85,19 +87,22 @@ pub fn network_ui(ui: &mut egui::Ui, networks: &mut Networks) {
     // First, so that a click's answer is on screen without scrolling.
     picked_ui(ui, networks);
     ui.horizontal(|ui| {
-        ui.label("colour by");
+        ui.label(t(ui, "colour by"));
         for mode in NetworkColor::ALL {
-            ui.radio_value(&mut networks.style.color, mode, mode.label());
+            ui.radio_value(&mut networks.style.color, mode, t(ui, mode.label()));
         }
     });
     ui.add(
-        egui::Slider::new(&mut networks.style.line_width_px, 1.0..=12.0).text("line width (px)"),
+        egui::Slider::new(&mut networks.style.line_width_px, 1.0..=12.0)
+            .text(t(ui, "line width (px)")),
     );
-    ui.add(egui::Slider::new(&mut networks.style.symbol_scale, 0.5..=3.0).text("symbol size"));
-    ui.checkbox(&mut networks.style.sectors, "antenna sectors");
+    ui.add(
+        egui::Slider::new(&mut networks.style.symbol_scale, 0.5..=3.0).text(t(ui, "symbol size")),
+    );
+    ui.checkbox(&mut networks.style.sectors, t(ui, "antenna sectors"));
     ui.checkbox(
         &mut networks.style.xray,
-        "x-ray: show through buildings, trees and ground",
+        t(ui, "x-ray: show through buildings, trees and ground"),
     );
 
     // Legend and filters: counts are of what the other filters leave shown.
@@ -108,28 +113,28 @@ pub fn network_ui(ui: &mut egui::Ui, networks: &mut Networks) {
         kinds.iter_mut().zip(k).for_each(|(a, b)| *a += b);
         statuses.iter_mut().zip(s).for_each(|(a, b)| *a += b);
     }
-    egui::CollapsingHeader::new("Legend and filters")
+    egui::CollapsingHeader::new(t(ui, "Legend and filters"))
         .default_open(true)
         .show(ui, |ui| {
-            ui.label(egui::RichText::new("status").weak());
+            ui.label(egui::RichText::new(t(ui, "status")).weak());
             for (i, name) in STATUS_NAMES.iter().enumerate() {
                 ui.horizontal(|ui| {
                     legend_symbol(ui, 7, color32(STATUS_COLORS[i]));
-                    ui.checkbox(&mut networks.filter.statuses[i], *name);
+                    ui.checkbox(&mut networks.filter.statuses[i], t(ui, name));
                     ui.label(group_digits(statuses[i] as u64));
                 });
             }
-            ui.label(egui::RichText::new("kind").weak());
+            ui.label(egui::RichText::new(t(ui, "kind")).weak());
             for (i, name) in KIND_NAMES.iter().enumerate() {
                 ui.horizontal(|ui| {
                     legend_symbol(ui, i, egui::Color32::from_gray(200));
-                    ui.checkbox(&mut networks.filter.kinds[i], *name);
+                    ui.checkbox(&mut networks.filter.kinds[i], t(ui, name));
                     ui.label(group_digits(kinds[i] as u64));
                 });
             }
             let operators = networks.operator_names();
             if operators.len() > 1 {
-                ui.label(egui::RichText::new("operator").weak());
+                ui.label(egui::RichText::new(t(ui, "operator")).weak());
                 for name in operators {
                     let mut shown = !networks.hidden_operators.contains(&name);
                     if ui.checkbox(&mut shown, &name).changed() {
@@ -144,12 +149,16 @@ pub fn network_ui(ui: &mut egui::Ui, networks: &mut Networks) {
         });
     time_slider(ui, networks);
     ui.label(format!(
-        "{} sites, {} spans in {} meshes ({:.1} MiB), {:.2} ms per frame",
+        "{} {}, {} {}, {} {} ({:.1} MiB), {:.2} {}",
         group_digits(networks.stats.sites as u64),
+        t(ui, "sites"),
         group_digits(networks.stats.spans as u64),
+        t(ui, "spans"),
         networks.stats.chunks,
+        t(ui, "meshes"),
         networks.stats.gpu_bytes as f64 / 1048576.0,
-        networks.stats.main_thread_ms
+        networks.stats.main_thread_ms,
+        t(ui, "ms per frame")
     ));
 }
 
@@ -159,7 +168,7 @@ fn time_slider(ui: &mut egui::Ui, networks: &mut Networks) {
         return;
     };
     let mut on = networks.filter.until.is_some();
-    ui.checkbox(&mut on, "roll-out by date");
+    ui.checkbox(&mut on, t(ui, "roll-out by date"));
     if !on {
         networks.filter.until = None;
         return;
@@ -173,14 +182,14 @@ fn time_slider(ui: &mut egui::Ui, networks: &mut Networks) {
     ui.add(
         egui::Slider::new(&mut day, first.0..=last.0)
             .custom_formatter(|d, _| Day(d as i32).to_string())
-            .text("in service by"),
+            .text(t(ui, "in service by")),
     );
     networks.filter.until = Some(Day(day));
 }
 
 fn picked_ui(ui: &mut egui::Ui, networks: &mut Networks) {
     let Some(picked) = networks.picked.clone() else {
-        ui.label(egui::RichText::new("Click a site or span to see its attributes.").weak());
+        ui.label(egui::RichText::new(t(ui, "Click a site or span to see its attributes.")).weak());
         return;
     };
     let Some(shown) = networks.layers.get(picked.layer) else {
@@ -238,12 +247,12 @@ fn picked_ui(ui: &mut egui::Ui, networks: &mut Networks) {
         }
     }
     let mut clear = false;
-    egui::CollapsingHeader::new(title)
+    egui::CollapsingHeader::new(t(ui, title))
         .default_open(true)
         .show(ui, |ui| {
             ui.label(egui::RichText::new(&shown.layer.name).weak());
             super::attribute_grid(ui, "picked_network", &rows);
-            clear = ui.button("clear").clicked();
+            clear = ui.button(t(ui, "clear")).clicked();
         });
     if clear {
         networks.picked = None;

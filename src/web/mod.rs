@@ -238,8 +238,8 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
         ..default()
     };
     let (width, height) = canvas_size();
-    let panel = !config.minimal;
-    let free_width = if panel {
+    let panel = (!config.minimal).then_some(config.lang);
+    let free_width = if panel.is_some() {
         (width - 300.0).max(1.0)
     } else {
         width

@@ -1,0 +1,206 @@
+//! The panel in the user's language: English as written in the code, French from the table
+//! below (`jumeau view --lang fr`, `?lang=fr` in a page). Texts missing from the table stay in
+//! English.
+
+use crate::embed::Lang;
+use bevy::prelude::Resource;
+use bevy_egui::egui;
+
+/// The panel's language.
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PanelLang(pub Lang);
+
+fn key() -> egui::Id {
+    egui::Id::new("jumeau_lang")
+}
+
+/// Makes `lang` the language of everything drawn through `ctx` from now on.
+pub fn set(ctx: &egui::Context, lang: Lang) {
+    ctx.data_mut(|d| d.insert_temp(key(), lang));
+}
+
+/// `english` in the panel's language.
+pub fn t(ui: &egui::Ui, english: &'static str) -> &'static str {
+    translate(
+        ui.ctx().data(|d| d.get_temp(key())).unwrap_or(Lang::En),
+        english,
+    )
+}
+
+/// `english` in `lang`.
+pub fn translate(lang: Lang, english: &'static str) -> &'static str {
+    match lang {
+        Lang::En => english,
+        Lang::Fr => FRENCH
+            .iter()
+            .find(|(en, _)| *en == english)
+            .map_or(english, |(_, fr)| fr),
+    }
+}
+
+/// (English, French).
+const FRENCH: &[(&str, &str)] = &[
+    // Point clouds.
+    ("Layers", "Couches"),
+    ("opacity", "opacité"),
+    ("source(s)", "source(s)"),
+    ("points", "points"),
+    ("Display", "Affichage"),
+    ("point budget", "budget de points"),
+    ("point size (px)", "taille des points (px)"),
+    ("adaptive size", "taille adaptative"),
+    ("eye-dome lighting", "éclairage « eye-dome »"),
+    ("RGB", "RVB"),
+    ("Intensity", "Intensité"),
+    ("Elevation", "Altitude"),
+    ("Classification", "Classification"),
+    ("Classes (points loaded)", "Classes (points chargés)"),
+    ("Statistics", "Statistiques"),
+    ("loading nodes", "nœuds chargés"),
+    ("points shown", "points affichés"),
+    ("nodes resident", "nœuds en mémoire"),
+    ("queued", "en attente"),
+    ("in flight", "en cours"),
+    ("to upload", "à envoyer"),
+    ("memory", "mémoire"),
+    ("fetched", "téléchargé"),
+    ("frame time", "temps par image"),
+    ("streaming", "flux"),
+    (
+        "node(s) failed, retried later",
+        "nœud(s) en échec, nouvel essai plus tard",
+    ),
+    ("Errors", "Erreurs"),
+    // Classes.
+    ("created, never classified", "créé, jamais classé"),
+    ("unclassified", "non classé"),
+    ("ground", "sol"),
+    ("low vegetation", "végétation basse"),
+    ("medium vegetation", "végétation moyenne"),
+    ("high vegetation", "végétation haute"),
+    ("building", "bâtiment"),
+    ("low point (noise)", "point bas (bruit)"),
+    ("model key-point", "point clé du modèle"),
+    ("water", "eau"),
+    ("rail", "rail"),
+    ("road surface", "chaussée"),
+    ("overlap", "recouvrement"),
+    ("wire guard", "câble de garde"),
+    ("wire conductor", "conducteur"),
+    ("transmission tower", "pylône électrique"),
+    ("wire connector", "connecteur"),
+    ("bridge deck", "tablier de pont"),
+    ("high noise", "bruit haut"),
+    (
+        "permanent above-ground structure (IGN)",
+        "sursol pérenne (IGN)",
+    ),
+    ("artefact (IGN)", "artefact (IGN)"),
+    ("virtual point (IGN)", "point virtuel (IGN)"),
+    (
+        "miscellaneous built structure (IGN)",
+        "construction diverse (IGN)",
+    ),
+    ("user defined", "défini par l'utilisateur"),
+    // Buildings.
+    ("Buildings", "Bâtiments"),
+    ("materials", "matériaux"),
+    ("colour by", "couleur selon"),
+    ("service status (network)", "état du service (réseau)"),
+    ("tiles shown", "tuiles affichées"),
+    ("resident", "en mémoire"),
+    ("triangles", "triangles"),
+    (
+        "tile(s) failed, retried later",
+        "tuile(s) en échec, nouvel essai plus tard",
+    ),
+    (
+        "Click a building to see its attributes.",
+        "Cliquez sur un bâtiment pour voir ses attributs.",
+    ),
+    ("Picked building", "Bâtiment sélectionné"),
+    ("at", "à"),
+    ("no attributes", "aucun attribut"),
+    ("clear", "effacer"),
+    // Network.
+    ("Network", "Réseau"),
+    (
+        "loading layer(s): reading, draping…",
+        "couche(s) en chargement : lecture, drapage…",
+    ),
+    ("line width (px)", "épaisseur des lignes (px)"),
+    ("symbol size", "taille des symboles"),
+    ("antenna sectors", "secteurs d'antenne"),
+    (
+        "x-ray: show through buildings, trees and ground",
+        "rayons X : voir à travers bâtiments, arbres et sol",
+    ),
+    ("Legend and filters", "Légende et filtres"),
+    ("status", "état"),
+    ("capacity", "capacité"),
+    ("operator", "opérateur"),
+    ("kind", "type"),
+    ("planned", "prévu"),
+    ("built", "construit"),
+    ("lit", "allumé"),
+    ("unknown", "inconnu"),
+    ("central office (NRO)", "nœud de raccordement optique (NRO)"),
+    ("street cabinet (PM)", "point de mutualisation (PM)"),
+    (
+        "distribution point (PBO)",
+        "point de branchement optique (PBO)",
+    ),
+    ("mast", "pylône"),
+    ("antenna", "antenne"),
+    ("other site", "autre site"),
+    ("fibre span", "tronçon de fibre"),
+    ("roll-out by date", "déploiement par date"),
+    ("in service by", "en service au"),
+    (
+        "Click a site or span to see its attributes.",
+        "Cliquez sur un site ou un tronçon pour voir ses attributs.",
+    ),
+    ("Picked site", "Site sélectionné"),
+    ("Picked span", "Tronçon sélectionné"),
+    ("position", "position"),
+    ("length", "longueur"),
+    ("fibres", "fibres"),
+    ("in service", "en service"),
+    ("sites", "sites"),
+    ("spans", "tronçons"),
+    ("meshes", "maillages"),
+    ("ms per frame", "ms par image"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_covers_what_the_panel_names_and_english_stays_as_written() {
+        assert_eq!(translate(Lang::En, "Layers"), "Layers");
+        assert_eq!(translate(Lang::Fr, "Layers"), "Couches");
+        assert_eq!(translate(Lang::Fr, "not in the table"), "not in the table");
+        // Every name the panel draws from other modules has a French text.
+        let names = crate::network::overlay::STATUS_NAMES
+            .iter()
+            .chain(&crate::network::overlay::KIND_NAMES)
+            .copied()
+            .chain((0..=255u8).map(crate::pointcloud::info::class_name))
+            .chain(crate::pointcloud::style::ColorMode::ALL.map(|m| m.label()))
+            .chain(crate::network::overlay::NetworkColor::ALL.map(|m| m.label()));
+        for name in names {
+            assert!(
+                FRENCH.iter().any(|(en, _)| *en == name),
+                "no French text for {name:?}"
+            );
+        }
+        // One French text per English one.
+        for (i, (en, _)) in FRENCH.iter().enumerate() {
+            assert!(
+                !FRENCH[i + 1..].iter().any(|(other, _)| other == en),
+                "{en:?} twice"
+            );
+        }
+    }
+}
