@@ -233,8 +233,9 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
         title: "Jumeau".into(),
         canvas: Some(canvas),
         fit_canvas_to_parent: true,
-        // Keep the page's own keys (reload, find) working.
-        prevent_default_event_handling: false,
+        // The wheel zooms the twin instead of scrolling the page, as in any map widget (the
+        // page's own keys still work while the canvas does not have the focus).
+        prevent_default_event_handling: true,
         ..default()
     };
     let (width, height) = canvas_size();
