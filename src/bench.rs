@@ -87,6 +87,9 @@ pub struct RenderBench {
     /// Skip the PointList baseline.
     #[arg(long)]
     pub no_baseline: bool,
+    /// Also fly the compute rasterizer with 32-bit atomics (the WebGPU scheme).
+    #[arg(long)]
+    pub atomics_32: bool,
     /// Write the first and last frame of each path as PNG into this folder.
     #[arg(long)]
     pub png_dir: Option<PathBuf>,

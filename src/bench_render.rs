@@ -1,7 +1,7 @@
 //! `jumeau bench render`: fly a fixed camera path over the demo twin offscreen and report, for
-//! the splat path and a naive `PointList` baseline measured in the same run: main-thread CPU per
-//! frame (the main schedule: camera, LOD selection, streaming), frame time and points drawn per
-//! second.
+//! the compute rasterizer, the splat path and a naive `PointList` baseline measured in the same
+//! run on the same frames: main-thread CPU per frame (the main schedule: camera, LOD selection,
+//! streaming), frame time and points drawn per second.
 
 use crate::app::ViewerSetup;
 use crate::bench::{RenderBench, cache_dir, median};
@@ -13,10 +13,40 @@ use crate::pointcloud::style::ColorMode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A way of drawing the points, as flown by the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flight {
+    /// The compute rasterizer, 64-bit atomics where the GPU has them.
+    Compute,
+    /// The compute rasterizer with the two-pass 32-bit scheme (as on WebGPU).
+    Compute32,
+    Splats,
+    PointList,
+}
+
+impl Flight {
+    fn name(self) -> &'static str {
+        match self {
+            Flight::Compute => "compute",
+            Flight::Compute32 => "compute, 32-bit atomics",
+            Flight::Splats => "splats",
+            Flight::PointList => "PointList",
+        }
+    }
+
+    fn path(self) -> RenderPath {
+        match self {
+            Flight::Compute | Flight::Compute32 => RenderPath::Compute,
+            Flight::Splats => RenderPath::Splats,
+            Flight::PointList => RenderPath::PointList,
+        }
+    }
+}
+
 /// Measurements of one render path over the camera path.
 #[derive(Debug, Clone)]
 pub struct PathTimes {
-    pub path: RenderPath,
+    pub path: Flight,
     /// Camera, LOD selection, streaming and placement systems (wall, main path).
     pub streaming_ms: f64,
     pub main_cpu_ms: f64,
@@ -67,11 +97,7 @@ fn camera_at(start: &ViewerCamera, t: f64) -> ViewerCamera {
     camera
 }
 
-fn fly(
-    copc: &std::path::Path,
-    options: &RenderBench,
-    path: RenderPath,
-) -> Result<PathTimes, String> {
+fn fly(copc: &std::path::Path, options: &RenderBench, path: Flight) -> Result<PathTimes, String> {
     let source = StreamSource::open(
         "demo twin",
         Arc::new(crate::io::FileSource::open(copc).map_err(|e| e.to_string())?),
@@ -81,7 +107,9 @@ fn fly(
         settings: PointCloudSettings {
             point_budget: options.budget,
             color_mode: ColorMode::Rgb,
-            render_path: path,
+            render_path: path.path(),
+            atomics_64: path != Flight::Compute32,
+            budget_set_by_user: true,
             // Draw the budget, not what the resolution needs: the point is to load the GPU.
             min_spacing_px: 0.0,
             ..PointCloudSettings::default()
@@ -135,9 +163,12 @@ fn fly(
 /// Runs the benchmark and prints a table.
 pub fn run(options: &RenderBench) -> Result<(), Box<dyn std::error::Error>> {
     let copc = crate::demo::demo_twin_copc(&cache_dir().join("demo"), options.points)?;
-    let mut paths = vec![RenderPath::Splats];
+    let mut paths = vec![Flight::Compute, Flight::Splats];
+    if options.atomics_32 {
+        paths.insert(1, Flight::Compute32);
+    }
     if !options.no_baseline {
-        paths.push(RenderPath::PointList);
+        paths.push(Flight::PointList);
     }
     let adapter = std::env::var("WGPU_ADAPTER_NAME").unwrap_or_default();
     println!(
@@ -161,8 +192,8 @@ pub fn run(options: &RenderBench) -> Result<(), Box<dyn std::error::Error>> {
     for path in paths {
         let r = fly(&copc, options, path)?;
         println!(
-            "| {:?} | {:.3} | {:.3} | {:.3} | {:.1} | {:.0} | {:.1} |",
-            r.path,
+            "| {} | {:.3} | {:.3} | {:.3} | {:.1} | {:.0} | {:.1} |",
+            r.path.name(),
             r.streaming_ms,
             r.main_cpu_ms,
             r.main_wall_ms,
@@ -172,12 +203,24 @@ pub fn run(options: &RenderBench) -> Result<(), Box<dyn std::error::Error>> {
         );
         results.push(r);
     }
-    if let [splats, baseline] = results.as_slice() {
+    let ratio = |a: &PathTimes, b: &PathTimes| {
         println!(
-            "splats / PointList: frame time {:.2}x, points per second {:.2}x",
-            splats.frame_ms / baseline.frame_ms,
-            splats.points_per_second / baseline.points_per_second
+            "{} / {}: frame time {:.2}x, points per second {:.2}x",
+            a.path.name(),
+            b.path.name(),
+            a.frame_ms / b.frame_ms,
+            a.points_per_second / b.points_per_second
         );
+    };
+    let find = |p: Flight| results.iter().find(|r| r.path == p);
+    for (a, b) in [
+        (Flight::Compute, Flight::Splats),
+        (Flight::Compute32, Flight::Compute),
+        (Flight::Splats, Flight::PointList),
+    ] {
+        if let (Some(a), Some(b)) = (find(a), find(b)) {
+            ratio(a, b);
+        }
     }
     Ok(())
 }

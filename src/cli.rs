@@ -9,7 +9,7 @@ use crate::io;
 use crate::pointcloud::convert::{ConvertSettings, convert};
 use crate::pointcloud::info::info;
 use crate::pointcloud::las::LasFile;
-use crate::pointcloud::streaming::PointCloudSettings;
+use crate::pointcloud::streaming::{PointCloudSettings, RenderPath};
 use crate::pointcloud::style::ColorMode;
 use clap::{Parser, Subcommand};
 use glam::DVec3;
@@ -112,9 +112,18 @@ pub struct DisplayArgs {
     /// Colour by rgb, intensity, elevation or classification.
     #[arg(long, value_enum, default_value_t = ColorMode::Rgb)]
     pub color: ColorMode,
-    /// Most points shown at once.
-    #[arg(long, default_value_t = 3_000_000)]
-    pub budget: u64,
+    /// Most points shown at once (default: what the GPU holds with the compute rasterizer,
+    /// 3 000 000 with splats).
+    #[arg(long)]
+    pub budget: Option<u64>,
+    /// How points are drawn: `compute` (compute-shader rasterizer), `splats` (portable), or
+    /// `auto` (compute where the GPU has compute shaders).
+    #[arg(long, value_enum, default_value_t = RenderPath::Auto)]
+    pub render_path: RenderPath,
+    /// With the compute rasterizer, use 32-bit atomics (two passes, as on WebGPU) even where
+    /// 64-bit ones exist.
+    #[arg(long)]
+    pub atomics_32: bool,
     /// Point size in pixels (the smallest, with adaptive sizing).
     #[arg(long, default_value_t = 2.0)]
     pub point_size: f32,
@@ -146,7 +155,12 @@ pub struct DisplayArgs {
 impl DisplayArgs {
     pub fn settings(&self) -> Result<PointCloudSettings, String> {
         Ok(PointCloudSettings {
-            point_budget: self.budget,
+            point_budget: self
+                .budget
+                .unwrap_or(PointCloudSettings::default().point_budget),
+            budget_set_by_user: self.budget.is_some(),
+            render_path: self.render_path,
+            atomics_64: !self.atomics_32,
             point_size_px: self.point_size,
             color_mode: self.color,
             edl: !self.no_edl,
@@ -266,6 +280,15 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     ""
                 } else {
                     " (streaming had not settled: timeout)"
+                }
+            );
+            println!(
+                "points drawn by {}",
+                match (report.render_path, report.atomics_64) {
+                    (RenderPath::Compute, true) => "the compute rasterizer (64-bit atomics)",
+                    (RenderPath::Compute, false) => "the compute rasterizer (32-bit atomics)",
+                    (RenderPath::PointList, _) => "hardware points",
+                    _ => "splats",
                 }
             );
             if let Some(ms) = report.frame_ms {

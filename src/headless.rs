@@ -5,7 +5,7 @@
 use crate::app::{ViewerSetup, add_twin, camera_bundle, disable_camera_input};
 use crate::buildings::streaming::{BuildingStats, Buildings};
 use crate::camera::ViewerCamera;
-use crate::pointcloud::streaming::{PointClouds, StreamStats};
+use crate::pointcloud::streaming::{PointClouds, RenderPath, StreamStats};
 use bevy::app::PluginsState;
 use bevy::camera::RenderTarget;
 use bevy::prelude::*;
@@ -54,6 +54,10 @@ pub struct RenderReport {
     pub seconds: f64,
     /// Median time of a frame of the settled view (main schedule, render, GPU), when timed.
     pub frame_ms: Option<f64>,
+    /// How the points were drawn ([`RenderPath::Auto`] resolved).
+    pub render_path: RenderPath,
+    /// The compute rasterizer used 64-bit atomics.
+    pub atomics_64: bool,
 }
 
 /// An offscreen app: build it, then call [`Offscreen::update`] / [`Offscreen::capture`].
@@ -228,6 +232,11 @@ pub fn render(setup: ViewerSetup, options: RenderOptions) -> Result<RenderReport
         })
         .collect();
     times.sort_by(f64::total_cmp);
+    let settings = offscreen
+        .app
+        .world()
+        .resource::<crate::pointcloud::PointCloudSettings>()
+        .clone();
     Ok(RenderReport {
         image,
         frames,
@@ -245,5 +254,7 @@ pub fn render(setup: ViewerSetup, options: RenderOptions) -> Result<RenderReport
             .collect(),
         seconds,
         frame_ms: times.get(times.len() / 2).copied(),
+        render_path: settings.render_path,
+        atomics_64: settings.render_path == RenderPath::Compute && settings.atomics_64,
     })
 }

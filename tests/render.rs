@@ -11,10 +11,11 @@ mod common;
 use glam::DVec3;
 use image::RgbaImage;
 use jumeau::app::ViewerSetup;
+use jumeau::headless::RenderReport;
 use jumeau::headless::{Offscreen, RenderOptions, render};
 use jumeau::pointcloud::open::open_layer;
-use jumeau::pointcloud::streaming::{Layer, PointCloudSettings, StreamSource};
-use jumeau::pointcloud::style::ColorMode;
+use jumeau::pointcloud::streaming::{Layer, PointCloudSettings, RenderPath, StreamSource};
+use jumeau::pointcloud::style::{ClassFilter, ColorMode, class_color};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -116,6 +117,7 @@ fn settings(color: ColorMode) -> PointCloudSettings {
         color_mode: color,
         edl: color != ColorMode::Classification,
         point_budget: 2_000_000,
+        budget_set_by_user: true,
         point_size_px: 2.0,
         ..PointCloudSettings::default()
     }
@@ -477,24 +479,152 @@ fn cesium_1_1_multiple_contents() {
 fn points_and_a_placed_building_in_one_frame() {
     let data = require_data!();
     let _gpu = gpu();
-    let mut setup = opened(
-        &[
-            data.join("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz"),
-            data.join("gltf/building_blendswap_45211.glb"),
-        ],
-        Some("292500,6832500,55"),
-        ColorMode::Classification,
-    );
-    let target = DVec3::new(292_500.0, 6_832_500.0, 62.0);
-    setup.camera = Some((target + DVec3::new(-25.0, -60.0, 30.0), target));
+    // Both render paths: the compute rasterizer's resolve is depth-tested against the
+    // building and writes the points' depth, so each hides the other as the splats do.
+    for path in [RenderPath::Compute, RenderPath::Splats] {
+        let mut setup = opened(
+            &[
+                data.join("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz"),
+                data.join("gltf/building_blendswap_45211.glb"),
+            ],
+            Some("292500,6832500,55"),
+            ColorMode::Classification,
+        );
+        let target = DVec3::new(292_500.0, 6_832_500.0, 62.0);
+        setup.camera = Some((target + DVec3::new(-25.0, -60.0, 30.0), target));
+        setup.settings.render_path = path;
+        let report = render(setup, options()).unwrap();
+        assert!(report.settled);
+        assert_eq!(report.render_path, path);
+        assert_eq!(report.buildings.contents_shown, 1);
+        assert_eq!(report.buildings.triangles_shown, 66_094);
+        assert!(report.stats.points_shown > 100_000);
+        let ground = count_color(&report.image, class_color(2), 3);
+        assert!(ground > 1_000, "{path:?}: ground pixels {ground}");
+        assert_matches_snapshot("ign_with_building", &report.image);
+    }
+}
+
+/// The IGN tile drawn with `path` (and 32-bit atomics when `atomics_64` is false).
+fn ign_tile(
+    data: &Path,
+    cache: &Path,
+    path: RenderPath,
+    atomics_64: bool,
+    color: ColorMode,
+    classes: ClassFilter,
+) -> RenderReport {
+    let tile = data.join("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz");
+    let setup = ViewerSetup {
+        layers: vec![layer(&[tile], cache)],
+        settings: PointCloudSettings {
+            render_path: path,
+            atomics_64,
+            classes,
+            ..settings(color)
+        },
+        camera: None,
+        ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
+    };
     let report = render(setup, options()).unwrap();
-    assert!(report.settled);
-    assert_eq!(report.buildings.contents_shown, 1);
-    assert_eq!(report.buildings.triangles_shown, 66_094);
-    assert!(report.stats.points_shown > 100_000);
-    let ground = count_color(&report.image, jumeau::pointcloud::style::class_color(2), 3);
-    assert!(ground > 1_000, "ground pixels {ground}");
-    assert_matches_snapshot("ign_with_building", &report.image);
+    assert!(report.settled, "{path:?} {color:?}: not settled");
+    report
+}
+
+/// The compute rasterizer, with 64-bit atomics (lavapipe has them) and with the two-pass
+/// 32-bit scheme of WebGPU, draws what the splat path draws in every colour mode.
+#[test]
+fn the_compute_rasterizer_draws_what_the_splat_path_draws() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let cache = tempfile::tempdir().unwrap();
+    for color in [
+        ColorMode::Classification,
+        ColorMode::Rgb,
+        ColorMode::Intensity,
+        ColorMode::Elevation,
+    ] {
+        let draw = |path, atomics_64| {
+            ign_tile(
+                &data,
+                cache.path(),
+                path,
+                atomics_64,
+                color,
+                ClassFilter::default(),
+            )
+        };
+        let splats = draw(RenderPath::Splats, true);
+        let compute = draw(RenderPath::Compute, true);
+        let compute32 = draw(RenderPath::Compute, false);
+        assert_eq!(
+            (splats.render_path, splats.atomics_64),
+            (RenderPath::Splats, false)
+        );
+        assert_eq!(
+            (compute.render_path, compute.atomics_64),
+            (RenderPath::Compute, true)
+        );
+        assert_eq!(
+            (compute32.render_path, compute32.atomics_64),
+            (RenderPath::Compute, false)
+        );
+        for report in [&splats, &compute, &compute32] {
+            assert_eq!(report.stats.points_shown, 289_055);
+        }
+        assert!(
+            coverage(&compute.image) > 0.3,
+            "{color:?}: coverage {}",
+            coverage(&compute.image)
+        );
+        let vs_splats = compare(&splats.image, &compute.image, 12, 0.005);
+        let vs_64 = compare(&compute.image, &compute32.image, 2, 0.001);
+        eprintln!("{color:?}: compute vs splats {vs_splats:?}, 32-bit vs 64-bit {vs_64:?}");
+        if vs_splats.is_err() || vs_64.is_err() {
+            for (name, report) in [
+                ("splats", &splats),
+                ("compute", &compute),
+                ("compute32", &compute32),
+            ] {
+                let file = snapshot_dir().join(format!("paths_{color:?}_{name}.actual.png"));
+                report.image.save(&file).unwrap();
+            }
+        }
+        vs_splats.unwrap();
+        vs_64.unwrap();
+        if color == ColorMode::Classification {
+            assert_matches_snapshot("ign_classification", &compute.image);
+            assert_matches_snapshot("ign_classification", &splats.image);
+        }
+    }
+}
+
+/// Hiding a class in the panel hides its points in the compute rasterizer too.
+#[test]
+fn hidden_classes_vanish_from_the_compute_rasterizer() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let cache = tempfile::tempdir().unwrap();
+    let mut classes = ClassFilter::default();
+    classes.set_visible(2, false);
+    for atomics_64 in [true, false] {
+        let report = ign_tile(
+            &data,
+            cache.path(),
+            RenderPath::Compute,
+            atomics_64,
+            ColorMode::Classification,
+            classes,
+        );
+        assert_eq!(report.render_path, RenderPath::Compute);
+        let ground = count_color(&report.image, class_color(2), 3);
+        let building = count_color(&report.image, class_color(6), 3);
+        assert_eq!(ground, 0, "atomics_64 {atomics_64}: ground pixels");
+        assert!(
+            building > 100,
+            "atomics_64 {atomics_64}: building pixels {building}"
+        );
+    }
 }
 
 #[test]

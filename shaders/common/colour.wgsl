@@ -21,3 +21,9 @@ fn ramp(t_in: f32) -> vec3<f32> {
     );
     return mix(stops[i], stops[i + 1u], f);
 }
+
+fn linear_to_srgb(c: vec3<f32>) -> vec3<f32> {
+    let low = c * 12.92;
+    let high = 1.055 * pow(c, vec3<f32>(1.0 / 2.4)) - 0.055;
+    return select(high, low, c <= vec3<f32>(0.0031308));
+}

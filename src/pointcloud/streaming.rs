@@ -8,7 +8,9 @@ use super::copc::{Attributes, CopcReader, NodeDecoder, PointChunk};
 use super::fetch::{FetchPool, Job, Outcome, Request, SourceId};
 use super::lod::{PointBudget, SelectedNode, View, select_nodes};
 use super::octree::{Aabb as CrsAabb, VoxelKey};
+use super::render::compute::ComputePoints;
 use super::render::edl::EyeDomeLighting;
+use super::render::packed::PackedNode;
 use super::render::{BYTES_PER_POINT, PointCloudMaterial, point_list_mesh, splat_mesh};
 use super::style::{ClassFilter, ColorMode};
 use crate::georef::{world_from_crs, world_from_crs_f32};
@@ -38,13 +40,41 @@ pub struct PointCloudSettings {
     pub render_path: RenderPath,
     /// Eye-dome lighting (outlines shapes by depth differences).
     pub edl: bool,
+    /// Let the compute rasterizer use 64-bit atomics where the GPU has them (off: the two-pass
+    /// 32-bit scheme that WebGPU uses, for tests and comparisons).
+    pub atomics_64: bool,
+    /// `point_budget` was chosen by the user: [`RenderPath::Auto`] leaves it alone.
+    pub budget_set_by_user: bool,
 }
 
-/// How nodes are drawn. Chosen when the app starts (meshes are built for one path).
+impl RenderPath {
+    fn from_u8(v: u8) -> Self {
+        [Self::Auto, Self::Compute, Self::Splats, Self::PointList]
+            .into_iter()
+            .find(|p| *p as u8 == v)
+            .unwrap_or(Self::Splats)
+    }
+
+    /// GPU bytes per point of the path.
+    pub fn bytes_per_point(self) -> u64 {
+        match self {
+            RenderPath::Splats | RenderPath::Auto => BYTES_PER_POINT,
+            RenderPath::Compute => super::render::packed::BYTES_PER_POINT,
+            // f32x3 position + f32x4 colour.
+            RenderPath::PointList => 28,
+        }
+    }
+}
+
+/// How nodes are drawn. Chosen when the app starts (nodes are packed for one path).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum RenderPath {
-    /// Screen-space splats with adaptive size (the portable path: WebGL2, WebGPU, native).
+    /// The compute rasterizer where the GPU runs compute shaders, splats elsewhere (WebGL2).
     #[default]
+    Auto,
+    /// The compute-shader rasterizer (native Vulkan/Metal/DX12, WebGPU): billions of points.
+    Compute,
+    /// Screen-space splats with adaptive size (the portable path: WebGL2, WebGPU, native).
     Splats,
     /// One-pixel hardware points through Bevy's standard material: the naive baseline of
     /// `jumeau bench render`, no styling.
@@ -62,8 +92,10 @@ impl Default for PointCloudSettings {
             color_mode: ColorMode::Rgb,
             classes: ClassFilter::default(),
             min_spacing_px: 1.0,
-            render_path: RenderPath::Splats,
+            render_path: RenderPath::Auto,
             edl: true,
+            atomics_64: true,
+            budget_set_by_user: false,
         }
     }
 }
@@ -201,9 +233,17 @@ pub fn layers_bounds(layers: &[Layer]) -> Option<CrsAabb> {
         .reduce(|a, b| a.union(&b))
 }
 
+/// What a node becomes on the GPU.
+pub enum NodeGpu {
+    /// A mesh for the splat or `PointList` paths.
+    Mesh(Mesh),
+    /// Batches for the compute rasterizer.
+    Packed(PackedNode),
+}
+
 /// A decoded node made ready for the GPU on a worker thread.
 pub struct PreparedNode {
-    pub mesh: Mesh,
+    pub gpu: NodeGpu,
     pub points: u64,
     pub classes: Box<[u32; 256]>,
     pub positions: Arc<Vec<[f32; 3]>>,
@@ -219,9 +259,12 @@ impl PreparedNode {
             .iter()
             .map(|p| world_from_crs_f32(*p))
             .collect();
-        let mesh = match path {
-            RenderPath::Splats => splat_mesh(&chunk, &positions_world),
-            RenderPath::PointList => point_list_mesh(&chunk, positions_world),
+        let gpu = match path {
+            RenderPath::Splats | RenderPath::Auto => {
+                NodeGpu::Mesh(splat_mesh(&chunk, &positions_world))
+            }
+            RenderPath::PointList => NodeGpu::Mesh(point_list_mesh(&chunk, positions_world)),
+            RenderPath::Compute => NodeGpu::Packed(PackedNode::pack(&chunk, &positions_world)),
         };
         let mut classes = Box::new([0u32; 256]);
         if let Some(c) = &chunk.classification {
@@ -230,7 +273,7 @@ impl PreparedNode {
             }
         }
         Self {
-            mesh,
+            gpu,
             points: chunk.len() as u64,
             classes,
             intensity_max: chunk
@@ -247,7 +290,8 @@ impl PreparedNode {
 /// A node on the GPU.
 pub struct Resident {
     pub entity: Entity,
-    pub mesh: Handle<Mesh>,
+    /// None on the compute path (the render world owns the batches).
+    pub mesh: Option<Handle<Mesh>>,
     pub points: u64,
     /// Points per classification code.
     pub classes: Box<[u32; 256]>,
@@ -282,6 +326,9 @@ pub struct StreamStats {
 pub struct PointClouds {
     pub layers: Vec<Layer>,
     pool: FetchPool<PreparedNode>,
+    /// The render path the workers prepare nodes for (set once [`RenderPath::Auto`] is
+    /// resolved).
+    path: Arc<std::sync::atomic::AtomicU8>,
     cache: LruCache<NodeId, Resident>,
     pending_uploads: Vec<(NodeId, PreparedNode)>,
     /// Nodes of the current selection, in priority order.
@@ -302,12 +349,20 @@ pub const FETCH_WORKERS: usize = 4;
 impl PointClouds {
     /// Streams `layers` within `memory_budget_bytes`, building meshes for `path`.
     pub fn new(layers: Vec<Layer>, memory_budget_bytes: u64, path: RenderPath) -> Self {
+        let shared = Arc::new(std::sync::atomic::AtomicU8::new(path as u8));
+        let workers_path = shared.clone();
         Self {
             layers,
             pool: FetchPool::new(
                 FETCH_WORKERS,
-                Arc::new(move |chunk| PreparedNode::prepare(chunk, path)),
+                Arc::new(move |chunk| {
+                    let path = RenderPath::from_u8(
+                        workers_path.load(std::sync::atomic::Ordering::Relaxed),
+                    );
+                    PreparedNode::prepare(chunk, path)
+                }),
             ),
+            path: shared,
             cache: LruCache::new(memory_budget_bytes),
             pending_uploads: Vec::new(),
             wanted: Vec::new(),
@@ -318,6 +373,11 @@ impl PointClouds {
             intensity_max: 0,
             frame_started: None,
         }
+    }
+
+    /// The path nodes are prepared for.
+    pub fn render_path(&self) -> RenderPath {
+        RenderPath::from_u8(self.path.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Bounds of every layer, in the CRS.
@@ -433,7 +493,7 @@ pub(crate) fn plugin(app: &mut App) {
             .chain()
             .before(TransformSystems::Propagate),
     )
-    .add_systems(Startup, create_layer_materials)
+    .add_systems(Startup, (create_layer_materials, resolve_render_path))
     .add_systems(
         PostUpdate,
         (
@@ -448,6 +508,58 @@ pub(crate) fn plugin(app: &mut App) {
                 .in_set(PointCloudSystems::Place),
         ),
     );
+}
+
+/// Turns [`RenderPath::Auto`] into the compute rasterizer where the GPU runs compute shaders
+/// (and the point budget into what its memory holds, unless the user set one); the splat path
+/// elsewhere (WebGL2, or no GPU at all).
+fn resolve_render_path(
+    mut settings: ResMut<PointCloudSettings>,
+    clouds: Res<PointClouds>,
+    device: Option<Res<bevy::render::renderer::RenderDevice>>,
+    adapter: Option<Res<bevy::render::renderer::RenderAdapter>>,
+    info: Option<Res<bevy::render::renderer::RenderAdapterInfo>>,
+) {
+    let support = match (&device, &adapter) {
+        (Some(device), Some(adapter)) => {
+            super::render::compute::Support::of(device, adapter, info.as_deref())
+        }
+        _ => super::render::compute::Support::none(),
+    };
+    let path = match settings.render_path {
+        RenderPath::Auto if support.compute => RenderPath::Compute,
+        RenderPath::Auto => RenderPath::Splats,
+        RenderPath::Compute if !support.compute => {
+            warn!("this GPU has no compute shaders: drawing splats instead");
+            RenderPath::Splats
+        }
+        other => other,
+    };
+    if path == RenderPath::Compute && !settings.budget_set_by_user {
+        settings.point_budget = support.point_budget;
+        settings.memory_budget_bytes = settings
+            .memory_budget_bytes
+            .max(support.point_budget * super::render::packed::BYTES_PER_POINT * 5 / 4);
+    }
+    info!(
+        "point render path: {path:?}, budget {} points{}",
+        settings.point_budget,
+        if path == RenderPath::Compute {
+            let bits = if support.atomics_64 && settings.atomics_64 {
+                64
+            } else {
+                32
+            };
+            format!(", {bits}-bit atomics")
+        } else {
+            String::new()
+        }
+    );
+    settings.render_path = path;
+    settings.atomics_64 &= support.atomics_64;
+    clouds
+        .path
+        .store(path as u8, std::sync::atomic::Ordering::Relaxed);
 }
 
 fn create_layer_materials(
@@ -672,11 +784,7 @@ fn upload_resident_nodes(
         });
     }
     let point_list_material = point_list_material.clone();
-    let bytes_per_point = match settings.render_path {
-        RenderPath::Splats => BYTES_PER_POINT,
-        // f32x3 position + f32x4 colour.
-        RenderPath::PointList => 28,
-    };
+    let bytes_per_point = settings.render_path.bytes_per_point();
     let clouds = &mut *clouds;
     clouds.cache.set_budget_bytes(settings.memory_budget_bytes);
     let frame = clouds.stats.frame;
@@ -705,16 +813,32 @@ fn upload_resident_nodes(
         let cube = source.reader.hierarchy.cube.bounds(id.key);
         let half = Vec3::from_array(world_from_crs(cube.size() * 0.5)).abs();
         let points = node.points;
-        let mesh = meshes.add(node.mesh);
-        let mut entity = commands.spawn(Mesh3d(mesh.clone()));
-        match settings.render_path {
-            RenderPath::Splats => entity.insert(MeshMaterial3d(layer.material.clone())),
-            RenderPath::PointList => entity.insert(MeshMaterial3d(point_list_material.clone())),
+        let (mut entity, mesh) = match node.gpu {
+            NodeGpu::Mesh(mesh) => {
+                let mesh = meshes.add(mesh);
+                let mut entity = commands.spawn((
+                    Mesh3d(mesh.clone()),
+                    MeshTag(id.key.level as u32),
+                    Aabb::from_min_max(-half, half),
+                ));
+                if settings.render_path == RenderPath::PointList {
+                    entity.insert(MeshMaterial3d(point_list_material.clone()));
+                } else {
+                    entity.insert(MeshMaterial3d(layer.material.clone()));
+                }
+                (entity, Some(mesh))
+            }
+            NodeGpu::Packed(packed) => {
+                let spacing =
+                    source.reader.hierarchy.spacing / f64::from(1u32 << id.key.level.min(30));
+                (
+                    commands.spawn(ComputePoints::new(packed, spacing as f32)),
+                    None,
+                )
+            }
         };
         let entity = entity
             .insert((
-                MeshTag(id.key.level as u32),
-                Aabb::from_min_max(-half, half),
                 Transform::default(),
                 Visibility::Hidden,
                 PointNode {
@@ -738,12 +862,16 @@ fn upload_resident_nodes(
             .insert(id, resident, points * bytes_per_point, frame)
         {
             commands.entity(old.entity).despawn();
-            meshes.remove(&old.mesh);
+            if let Some(mesh) = &old.mesh {
+                meshes.remove(mesh);
+            }
         }
     }
     for (_, old) in clouds.cache.evict(frame) {
         commands.entity(old.entity).despawn();
-        meshes.remove(&old.mesh);
+        if let Some(mesh) = &old.mesh {
+            meshes.remove(mesh);
+        }
     }
     let stats = &mut clouds.stats;
     stats.nodes_wanted = clouds.wanted.len();
@@ -816,6 +944,7 @@ fn update_layer_styles(
     settings: Res<PointCloudSettings>,
     view: Option<Res<StreamingView>>,
     mut materials: ResMut<Assets<PointCloudMaterial>>,
+    mut raster: ResMut<super::render::compute::RasterStyle>,
 ) {
     let eye_z = view.as_ref().map_or(0.0, |v| v.eye.z);
     let log2_reference = view
@@ -839,16 +968,12 @@ fn update_layer_styles(
             style.elevation_min = (b.min.z - eye_z) as f32;
             style.elevation_max = (b.max.z - eye_z) as f32;
         }
-        let changed = style.color_mode != material.style.color_mode
-            || style.point_size_px != material.style.point_size_px
-            || style.adaptive != material.style.adaptive
-            || style.class_visible != material.style.class_visible
-            || style.opacity != material.style.opacity
-            || style.edl != material.style.edl
-            || style.edl_log2_reference != material.style.edl_log2_reference
-            || style.intensity_max != material.style.intensity_max
-            || style.elevation_min != material.style.elevation_min
-            || style.elevation_max != material.style.elevation_max;
+        if raster.style.looks_different(&style) || raster.atomics_64 != settings.atomics_64 {
+            raster.style = style.clone();
+            raster.atomics_64 = settings.atomics_64;
+        }
+        let changed =
+            style.looks_different(&material.style) || style.opacity != material.style.opacity;
         if changed && let Some(mut material) = materials.get_mut(&layer.material) {
             material.style = style;
         }

@@ -64,6 +64,17 @@ const FRENCH: &[(&str, &str)] = &[
     ("to upload", "à envoyer"),
     ("memory", "mémoire"),
     ("fetched", "téléchargé"),
+    ("render path", "rendu des points"),
+    (
+        "compute rasterizer, 64-bit atomics",
+        "rastérisation par calcul, atomiques 64 bits",
+    ),
+    (
+        "compute rasterizer, 32-bit atomics",
+        "rastérisation par calcul, atomiques 32 bits",
+    ),
+    ("hardware points", "points matériels"),
+    ("splats", "disques (splats)"),
     ("frame time", "temps par image"),
     ("streaming", "flux"),
     (

@@ -10,7 +10,7 @@ use i18n::t;
 use crate::buildings::streaming::{BuildingColor, Buildings};
 use crate::camera::{CameraInput, ViewInset};
 use crate::pointcloud::info::class_name;
-use crate::pointcloud::streaming::{PointCloudSettings, PointClouds};
+use crate::pointcloud::streaming::{PointCloudSettings, PointClouds, RenderPath};
 use crate::pointcloud::style::{ColorMode, class_color};
 use bevy::diagnostic::{DiagnosticsStore, FrameTimeDiagnosticsPlugin};
 use bevy::prelude::*;
@@ -113,8 +113,15 @@ fn layers_ui(ui: &mut egui::Ui, clouds: &mut PointClouds) {
 
 fn display_ui(ui: &mut egui::Ui, settings: &mut PointCloudSettings) {
     ui.label(egui::RichText::new(t(ui, "Display")).strong());
+    // The compute rasterizer draws billions of points; splats tens of millions.
+    let most = if settings.render_path == RenderPath::Compute {
+        2_000_000_000
+    } else {
+        30_000_000
+    }
+    .max(settings.point_budget);
     ui.add(
-        egui::Slider::new(&mut settings.point_budget, 100_000..=30_000_000)
+        egui::Slider::new(&mut settings.point_budget, 100_000..=most)
             .logarithmic(true)
             .text(t(ui, "point budget")),
     );
@@ -191,6 +198,16 @@ fn stats_ui(
         t(ui, "memory"),
         s.bytes_resident as f64 / 1048576.0,
         settings.memory_budget_bytes as f64 / 1048576.0
+    ));
+    ui.label(format!(
+        "{}: {}",
+        t(ui, "render path"),
+        match (settings.render_path, settings.atomics_64) {
+            (RenderPath::Compute, true) => t(ui, "compute rasterizer, 64-bit atomics"),
+            (RenderPath::Compute, false) => t(ui, "compute rasterizer, 32-bit atomics"),
+            (RenderPath::PointList, _) => t(ui, "hardware points"),
+            _ => t(ui, "splats"),
+        }
     ));
     ui.label(format!(
         "{}: {:.1} MiB",

@@ -219,6 +219,9 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
             edl: config.edl,
             // The browser's memory, not a desktop GPU's.
             memory_budget_bytes: 512 * 1024 * 1024,
+            // The page's budget (or the default) even where the compute rasterizer runs: a
+            // browser tab's memory is not the GPU's.
+            budget_set_by_user: true,
             ..defaults
         },
         camera: config.camera,

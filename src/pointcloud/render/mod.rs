@@ -14,7 +14,10 @@
 //! rasterizer for very large clouds is meant to plug in beside it: it would consume the same
 //! [`PointChunk`]s and the same [`PointStyleUniform`].
 
+pub mod compute;
 pub mod edl;
+pub mod packed;
+pub mod slots;
 
 use super::copc::PointChunk;
 use super::style::{ClassFilter, ColorMode, class_color};
@@ -63,6 +66,7 @@ pub(crate) fn plugin(app: &mut App) {
     );
     app.add_plugins(MaterialPlugin::<PointCloudMaterial>::default());
     edl::plugin(app);
+    compute::plugin(app);
 }
 
 /// Puts an embedded WGSL source under a fixed handle (no asset folder needed at run time).
@@ -132,6 +136,20 @@ impl Default for PointStyleUniform {
 }
 
 impl PointStyleUniform {
+    /// Whether the styling shared by every layer differs (not the per-layer spacing and
+    /// opacity).
+    pub fn looks_different(&self, other: &Self) -> bool {
+        self.color_mode != other.color_mode
+            || self.point_size_px != other.point_size_px
+            || self.adaptive != other.adaptive
+            || self.class_visible != other.class_visible
+            || self.edl != other.edl
+            || self.edl_log2_reference != other.edl_log2_reference
+            || self.intensity_max != other.intensity_max
+            || self.elevation_min != other.elevation_min
+            || self.elevation_max != other.elevation_max
+    }
+
     pub fn set_class_filter(&mut self, filter: &ClassFilter) {
         let w = filter.words();
         self.class_visible = [
@@ -205,11 +223,11 @@ pub(crate) fn screen_quad_pipeline(
 }
 
 /// Grey for points without RGB (sRGB).
-const NO_RGB: [u8; 3] = [200, 200, 200];
+pub(crate) const NO_RGB: [u8; 3] = [200, 200, 200];
 
 /// The chunk's RGB as 8-bit sRGB. RGB is 16-bit in LAS but many writers store 0–255: the
 /// values are scaled down only when some exceed 255.
-fn rgb8(chunk: &PointChunk) -> Option<Vec<[u8; 3]>> {
+pub(crate) fn rgb8(chunk: &PointChunk) -> Option<Vec<[u8; 3]>> {
     let rgb = chunk.rgb.as_ref()?;
     let shift = if rgb.iter().any(|p| p.iter().any(|&v| v > 255)) {
         8
