@@ -48,8 +48,8 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         runs: usize,
     },
-    /// Frame times while flying a fixed path over the demo twin: splats against a PointList
-    /// baseline, main-thread CPU per frame, points drawn per second.
+    /// Frame times while flying a fixed path over the demo twin: the compute rasterizer against
+    /// splats and a PointList baseline, main-thread CPU per frame, points drawn per second.
     Render(RenderBench),
     /// Buildings: tileset traversal per frame, time to resident, frame time with 10⁴ buildings.
     Tiles(crate::bench_tiles::TilesBench),

@@ -10,9 +10,10 @@
 //! camera-relative by the streaming systems (their vertices are f32 offsets from the node's f64
 //! centre), so Lambert-93 magnitudes never reach the GPU.
 //!
-//! Everything here works on WebGL2 (plain vertex attributes, one uniform block). A compute
-//! rasterizer for very large clouds is meant to plug in beside it: it would consume the same
-//! [`PointChunk`]s and the same [`PointStyleUniform`].
+//! Everything here works on WebGL2 (plain vertex attributes, one uniform block). Beside it,
+//! [`compute`] is the compute-shader rasterizer for very large clouds (the default wherever
+//! compute shaders exist): it consumes the same [`PointChunk`]s, packed by [`packed`] into
+//! pages of batch slots ([`slots`]), and the same [`PointStyleUniform`].
 
 pub mod compute;
 pub mod edl;
