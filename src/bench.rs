@@ -90,6 +90,10 @@ pub struct RenderBench {
     /// Also fly the compute rasterizer with 32-bit atomics (the WebGPU scheme).
     #[arg(long)]
     pub atomics_32: bool,
+    /// Point size in pixels (1: one pixel a point, as the GPU figures of the compute
+    /// rasterizer are usually given).
+    #[arg(long, default_value_t = 2.0)]
+    pub point_size: f32,
     /// Write the first and last frame of each path as PNG into this folder.
     #[arg(long)]
     pub png_dir: Option<PathBuf>,

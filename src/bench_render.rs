@@ -108,6 +108,7 @@ fn fly(copc: &std::path::Path, options: &RenderBench, path: Flight) -> Result<Pa
             point_budget: options.budget,
             color_mode: ColorMode::Rgb,
             render_path: path.path(),
+            point_size_px: options.point_size,
             atomics_64: path != Flight::Compute32,
             budget_set_by_user: true,
             // Draw the budget, not what the resolution needs: the point is to load the GPU.
@@ -172,11 +173,12 @@ pub fn run(options: &RenderBench) -> Result<(), Box<dyn std::error::Error>> {
     }
     let adapter = std::env::var("WGPU_ADAPTER_NAME").unwrap_or_default();
     println!(
-        "demo twin {} points, budget {}, {}x{}, {} frames per path{}",
+        "demo twin {} points, budget {}, {}x{}, {} px points, {} frames per path{}",
         options.points,
         options.budget,
         options.width,
         options.height,
+        options.point_size,
         options.frames,
         if adapter.is_empty() {
             String::new()

@@ -535,6 +535,10 @@ fn resolve_render_path(
         }
         other => other,
     };
+    if path == RenderPath::Compute {
+        // No mesh to build: a node is a few buffer writes, so more of them fit a frame.
+        settings.uploads_per_frame = settings.uploads_per_frame.max(32);
+    }
     if path == RenderPath::Compute && !settings.budget_set_by_user {
         settings.point_budget = support.point_budget;
         settings.memory_budget_bytes = settings

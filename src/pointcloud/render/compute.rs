@@ -102,18 +102,26 @@ impl Support {
         let kind = info
             .map(|i| format!("{:?}", i.device_type))
             .unwrap_or_default();
+        let gpu_memory = info.and_then(|i| gpu_memory_bytes(i.vendor));
         Self {
             compute,
             atomics_64,
-            point_budget: default_point_budget(&kind, host_memory_bytes()),
+            point_budget: default_point_budget(&kind, gpu_memory, host_memory_bytes()),
         }
     }
 }
 
-/// The default budget for a kind of GPU (wgpu reports no memory size, so it goes by kind),
-/// kept within a quarter of the host's memory (each resident point also keeps 12 bytes of
-/// position on the host for picking, plus decoding buffers).
-pub fn default_point_budget(device_type: &str, host_memory: Option<u64>) -> u64 {
+/// Most points the budget goes to by default.
+pub const MAX_DEFAULT_BUDGET: u64 = 2_000_000_000;
+
+/// The default budget: 60 % of the GPU's memory at 12 bytes a point where its size is known,
+/// else by kind of GPU; within half the host's memory at 16 bytes a point (each resident point
+/// keeps its position on the host for picking, and decoding needs room).
+pub fn default_point_budget(
+    device_type: &str,
+    gpu_memory: Option<u64>,
+    host_memory: Option<u64>,
+) -> u64 {
     let by_kind: u64 = match device_type {
         // 6 GB of point words: fits any discrete GPU of 8 GB.
         "DiscreteGpu" => 500_000_000,
@@ -122,10 +130,52 @@ pub fn default_point_budget(device_type: &str, host_memory: Option<u64>) -> u64 
         "Cpu" => 20_000_000,
         _ => 30_000_000,
     };
-    match host_memory {
-        Some(bytes) => by_kind.min(bytes / 4 / 40).max(1_000_000),
-        None => by_kind,
+    let gpu = gpu_memory.map_or(by_kind, |bytes| {
+        bytes / 10 * 6 / super::packed::BYTES_PER_POINT
+    });
+    let host = host_memory.map_or(u64::MAX, |bytes| bytes / 2 / 16);
+    gpu.min(host).clamp(1_000_000, MAX_DEFAULT_BUDGET)
+}
+
+/// The dedicated memory of the largest GPU of `vendor`, where the driver tells (wgpu does
+/// not): `nvidia-smi` for NVIDIA, sysfs for AMD, on Linux.
+#[cfg(all(target_os = "linux", not(target_arch = "wasm32")))]
+fn gpu_memory_bytes(vendor: u32) -> Option<u64> {
+    match vendor {
+        0x10de => {
+            let out = std::process::Command::new("nvidia-smi")
+                .args(["--query-gpu=memory.total", "--format=csv,noheader,nounits"])
+                .output()
+                .ok()?;
+            parse_largest(&String::from_utf8_lossy(&out.stdout), 1 << 20)
+        }
+        0x1002 => {
+            let mut text = String::new();
+            for entry in std::fs::read_dir("/sys/class/drm").ok()?.flatten() {
+                let file = entry.path().join("device/mem_info_vram_total");
+                if let Ok(t) = std::fs::read_to_string(file) {
+                    text.push_str(&t);
+                    text.push('\n');
+                }
+            }
+            parse_largest(&text, 1)
+        }
+        _ => None,
     }
+}
+
+#[cfg(not(all(target_os = "linux", not(target_arch = "wasm32"))))]
+fn gpu_memory_bytes(_vendor: u32) -> Option<u64> {
+    None
+}
+
+/// The largest number on any line, times `unit`.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn parse_largest(text: &str, unit: u64) -> Option<u64> {
+    text.lines()
+        .filter_map(|l| l.trim().parse::<u64>().ok())
+        .max()
+        .map(|v| v * unit)
 }
 
 #[cfg(all(unix, not(target_arch = "wasm32")))]
@@ -737,22 +787,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_default_budget_follows_the_gpu_kind_and_the_host_memory() {
-        assert_eq!(default_point_budget("DiscreteGpu", None), 500_000_000);
+    fn the_default_budget_follows_the_gpu_memory_its_kind_and_the_host_memory() {
+        let gib = 1u64 << 30;
+        // Memory unknown: by kind.
+        assert_eq!(default_point_budget("DiscreteGpu", None, None), 500_000_000);
         assert_eq!(
-            default_point_budget("DiscreteGpu", Some(128 << 30)),
-            500_000_000
+            default_point_budget("Cpu", None, Some(24 * gib)),
+            20_000_000
         );
-        // 16 GiB of host memory: a quarter at 40 bytes a point.
+        // An 8 GiB card: 60 % at 12 bytes a point.
         assert_eq!(
-            default_point_budget("DiscreteGpu", Some(16 << 30)),
-            (16u64 << 30) / 160
+            default_point_budget("DiscreteGpu", Some(8 * gib), Some(64 * gib)),
+            8 * gib / 10 * 6 / 12
         );
-        assert_eq!(default_point_budget("Cpu", Some(24 << 30)), 20_000_000);
+        // An H200 (141 GB) on a 128 GiB host: the 2 × 10⁹ ceiling.
         assert_eq!(
-            default_point_budget("IntegratedGpu", Some(1 << 20)),
+            default_point_budget("DiscreteGpu", Some(143_771 << 20), Some(128 * gib)),
+            2_000_000_000
+        );
+        // The same GPU on a 16 GiB host: half of it at 16 bytes a point.
+        assert_eq!(
+            default_point_budget("DiscreteGpu", Some(143_771 << 20), Some(16 * gib)),
+            16 * gib / 32
+        );
+        assert_eq!(
+            default_point_budget("IntegratedGpu", None, Some(1 << 20)),
             1_000_000
         );
+    }
+
+    #[test]
+    fn gpu_memory_is_read_from_the_drivers_text() {
+        assert_eq!(
+            parse_largest("81559\n143771\n", 1 << 20),
+            Some(143_771 << 20)
+        );
+        assert_eq!(parse_largest("17163091968\n", 1), Some(17_163_091_968));
+        assert_eq!(parse_largest("No devices were found\n", 1), None);
     }
 
     #[test]
