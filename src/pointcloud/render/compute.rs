@@ -23,6 +23,7 @@
 
 use super::packed::{BATCH_POINTS, PackedNode};
 use super::slots::{IndexAllocator, SLOTS_PER_PAGE, Slot, SlotAllocator};
+use super::view::{PointViews, RasterFrame};
 use super::{PointStyleUniform, register_shader};
 use bevy::asset::uuid_handle;
 use bevy::core_pipeline::Core3dSystems;
@@ -30,9 +31,8 @@ use bevy::core_pipeline::core_3d::{
     CORE_3D_DEPTH_FORMAT, main_opaque_pass_3d, main_transparent_pass_3d,
 };
 use bevy::core_pipeline::schedule::Core3d;
-use bevy::math::{Mat4, UVec2, Vec2, Vec4};
+use bevy::math::{Mat4, UVec2};
 use bevy::prelude::*;
-use bevy::render::camera::ExtractedCamera;
 use bevy::render::extract_resource::{ExtractResource, ExtractResourcePlugin};
 use bevy::render::render_resource::binding_types::{
     storage_buffer_read_only_sized, storage_buffer_sized, uniform_buffer,
@@ -48,7 +48,7 @@ use bevy::render::render_resource::{
 use bevy::render::renderer::{
     RenderAdapter, RenderAdapterInfo, RenderContext, RenderDevice, RenderQueue, ViewQuery,
 };
-use bevy::render::view::{ExtractedView, ViewDepthTexture, ViewTarget};
+use bevy::render::view::{ViewDepthTexture, ViewTarget};
 use bevy::render::{Extract, ExtractSchedule, Render, RenderApp, RenderSystems};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -245,11 +245,13 @@ pub(crate) fn plugin(app: &mut App) {
     render_app
         .init_resource::<RasterStore>()
         .init_resource::<RasterViews>()
+        .init_resource::<PointViews>()
         .add_systems(ExtractSchedule, extract_compute_points)
         .add_systems(
             Render,
             (
                 prepare_raster_store.in_set(RenderSystems::PrepareResources),
+                super::view::prepare_point_views.in_set(RenderSystems::PrepareResources),
                 prepare_raster_views.in_set(RenderSystems::PrepareBindGroups),
             ),
         )
@@ -577,18 +579,6 @@ fn prepare_raster_store(
     store.style = Some(uniform);
 }
 
-/// Per-view data of the projection. Must match `Frame` in `raster.wgsl`.
-#[derive(Clone, ShaderType)]
-struct RasterFrame {
-    clip_from_world: Mat4,
-    clip_from_view: Mat4,
-    view_z: Vec4,
-    planes: [Vec4; 6],
-    size: Vec2,
-    focal_px: f32,
-    width: u32,
-}
-
 /// Must match `Resolve` in `resolve.wgsl`.
 #[derive(Clone, ShaderType)]
 struct ResolveUniform {
@@ -611,40 +601,17 @@ struct ViewBuffers {
 #[derive(Resource, Default)]
 struct RasterViews(HashMap<Entity, ViewBuffers>);
 
-/// The frame uniform of a view: matrices, frustum planes and pixel size.
-fn raster_frame(clip_from_view: Mat4, world_from_view: Mat4, size: UVec2) -> RasterFrame {
-    let view_from_world = world_from_view.inverse();
-    let clip_from_world = clip_from_view * view_from_world;
-    let row = |m: &Mat4, i: usize| m.row(i);
-    let (r0, r1, r2, r3) = (
-        row(&clip_from_world, 0),
-        row(&clip_from_world, 1),
-        row(&clip_from_world, 2),
-        row(&clip_from_world, 3),
-    );
-    RasterFrame {
-        clip_from_world,
-        clip_from_view,
-        view_z: -view_from_world.row(2),
-        // x, y within ±w; reverse-Z depth within [0, w].
-        planes: [r3 + r0, r3 - r0, r3 + r1, r3 - r1, r2, r3 - r2],
-        size: size.as_vec2(),
-        focal_px: clip_from_view.y_axis.y * size.y as f32 * 0.5,
-        width: size.x,
-    }
-}
-
 fn prepare_raster_views(
-    mut views: ResMut<RasterViews>,
+    mut raster_views: ResMut<RasterViews>,
     mut store: ResMut<RasterStore>,
-    targets: Query<(Entity, &ExtractedView, &ExtractedCamera, &ViewTarget), With<ViewDepthTexture>>,
+    views: Res<PointViews>,
     style: Option<Res<RasterStyle>>,
     device: Res<RenderDevice>,
     queue: Res<RenderQueue>,
     cache: Res<PipelineCache>,
 ) {
     let store = &mut *store;
-    views.0.retain(|e, _| targets.contains(*e));
+    raster_views.0.retain(|e, _| views.0.contains_key(e));
     let (Some(pipelines), Some(style_buffer), Some((node_table, _))) =
         (&mut store.pipelines, &store.style, &store.node_table)
     else {
@@ -653,11 +620,9 @@ fn prepare_raster_views(
     let (edl, edl_log2_reference) = style
         .as_ref()
         .map_or((0, 0.0), |s| (s.style.edl, s.style.edl_log2_reference));
-    for (entity, view, camera, target) in &targets {
-        let Some(size) = camera.physical_viewport_size.filter(|s| s.x > 0 && s.y > 0) else {
-            continue;
-        };
-        let buffers = views.0.entry(entity).or_insert_with(|| ViewBuffers {
+    for (entity, view) in &views.0 {
+        let size = view.size;
+        let buffers = raster_views.0.entry(*entity).or_insert_with(|| ViewBuffers {
             size: UVec2::ZERO,
             pixels: storage_buffer(&device, "jumeau_raster_pixels", 8),
             project: None,
@@ -672,12 +637,6 @@ fn prepare_raster_views(
                 u64::from(size.x) * u64::from(size.y) * 8,
             );
         }
-        let mut frame = UniformBuffer::from(raster_frame(
-            view.clip_from_view,
-            view.world_from_view.to_matrix(),
-            size,
-        ));
-        frame.write_buffer(&device, &queue);
         let mut resolve = UniformBuffer::from(ResolveUniform {
             clip_from_view: view.clip_from_view,
             width: size.x,
@@ -689,7 +648,7 @@ fn prepare_raster_views(
             "jumeau_raster_view",
             &cache.get_bind_group_layout(&pipelines.view_layout),
             &BindGroupEntries::sequential((
-                &frame,
+                &view.frame,
                 style_buffer,
                 node_table.as_entire_binding(),
                 buffers.pixels.as_entire_binding(),
@@ -700,13 +659,12 @@ fn prepare_raster_views(
             &cache.get_bind_group_layout(&pipelines.resolve_layout),
             &BindGroupEntries::sequential((&resolve, buffers.pixels.as_entire_binding())),
         ));
-        let format = target.main_texture_format();
         let layout = pipelines.resolve_layout.clone();
         buffers.resolve_pipeline = Some(
             *pipelines
                 .resolve
-                .entry(format)
-                .or_insert_with(|| resolve_pipeline(&cache, &layout, format)),
+                .entry(view.format)
+                .or_insert_with(|| resolve_pipeline(&cache, &layout, view.format)),
         );
     }
 }
@@ -824,26 +782,5 @@ mod tests {
         );
         assert_eq!(parse_largest("17163091968\n", 1), Some(17_163_091_968));
         assert_eq!(parse_largest("No devices were found\n", 1), None);
-    }
-
-    #[test]
-    fn the_frame_planes_keep_what_the_camera_sees() {
-        let frame = raster_frame(
-            Mat4::perspective_infinite_reverse_rh(1.0, 4.0 / 3.0, 0.1),
-            Mat4::IDENTITY,
-            UVec2::new(320, 240),
-        );
-        let inside = |p: Vec3| {
-            frame
-                .planes
-                .iter()
-                .all(|pl| pl.truncate().dot(p) + pl.w >= 0.0)
-        };
-        assert!(inside(Vec3::new(0.0, 0.0, -10.0)));
-        assert!(!inside(Vec3::new(0.0, 0.0, 10.0)), "behind the camera");
-        assert!(!inside(Vec3::new(100.0, 0.0, -10.0)), "far right");
-        assert!(!inside(Vec3::new(0.0, 0.0, -0.01)), "before the near plane");
-        assert!((frame.view_z.dot(Vec4::new(0.0, 0.0, -10.0, 1.0)) - 10.0).abs() < 1e-5);
-        assert!((frame.focal_px - 120.0 / (0.5f32).tan()).abs() < 1e-3);
     }
 }

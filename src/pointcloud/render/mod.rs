@@ -19,6 +19,8 @@ pub mod compute;
 pub mod edl;
 pub mod packed;
 pub mod slots;
+pub mod splats;
+pub mod view;
 
 use super::copc::PointChunk;
 use super::style::{ClassFilter, ColorMode, class_color};
@@ -68,6 +70,7 @@ pub(crate) fn plugin(app: &mut App) {
     app.add_plugins(MaterialPlugin::<PointCloudMaterial>::default());
     edl::plugin(app);
     compute::plugin(app);
+    splats::plugin(app);
 }
 
 /// Puts an embedded WGSL source under a fixed handle (no asset folder needed at run time).
