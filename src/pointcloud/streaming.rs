@@ -11,12 +11,12 @@ use super::octree::{Aabb as CrsAabb, VoxelKey};
 use super::render::compute::ComputePoints;
 use super::render::edl::EyeDomeLighting;
 use super::render::packed::PackedNode;
-use super::render::splats::{SplatPoints, SplatStyles, splat_instances};
-use super::render::{PointStyleUniform, point_list_mesh};
+use super::render::{BYTES_PER_POINT, PointCloudMaterial, point_list_mesh, splat_mesh};
 use super::style::{ClassFilter, ColorMode};
 use crate::georef::{world_from_crs, world_from_crs_f32};
 use crate::io::ByteSource;
 use bevy::camera::primitives::Aabb;
+use bevy::mesh::MeshTag;
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use glam::DVec3;
@@ -58,7 +58,7 @@ impl RenderPath {
     /// GPU bytes per point of the path.
     pub fn bytes_per_point(self) -> u64 {
         match self {
-            RenderPath::Splats | RenderPath::Auto => super::render::splats::BYTES_PER_POINT,
+            RenderPath::Splats | RenderPath::Auto => BYTES_PER_POINT,
             RenderPath::Compute => super::render::packed::BYTES_PER_POINT,
             // f32x3 position + f32x4 colour.
             RenderPath::PointList => 28,
@@ -196,8 +196,7 @@ pub struct Layer {
     pub visible: bool,
     pub opacity: f32,
     pub sources: Vec<StreamSource>,
-    /// How the layer's points look (set each frame from the settings and the layer).
-    pub style: PointStyleUniform,
+    pub material: Handle<PointCloudMaterial>,
 }
 
 impl Layer {
@@ -207,7 +206,7 @@ impl Layer {
             visible: true,
             opacity: 1.0,
             sources,
-            style: PointStyleUniform::default(),
+            material: Handle::default(),
         }
     }
 
@@ -236,9 +235,7 @@ pub fn layers_bounds(layers: &[Layer]) -> Option<CrsAabb> {
 
 /// What a node becomes on the GPU.
 pub enum NodeGpu {
-    /// Instances for the splat path.
-    Splats(Vec<u8>),
-    /// A mesh for the `PointList` baseline.
+    /// A mesh for the splat or `PointList` paths.
     Mesh(Mesh),
     /// Batches for the compute rasterizer.
     Packed(PackedNode),
@@ -264,7 +261,7 @@ impl PreparedNode {
             .collect();
         let gpu = match path {
             RenderPath::Splats | RenderPath::Auto => {
-                NodeGpu::Splats(splat_instances(&chunk, &positions_world))
+                NodeGpu::Mesh(splat_mesh(&chunk, &positions_world))
             }
             RenderPath::PointList => NodeGpu::Mesh(point_list_mesh(&chunk, positions_world)),
             RenderPath::Compute => NodeGpu::Packed(PackedNode::pack(&chunk, &positions_world)),
@@ -496,7 +493,7 @@ pub(crate) fn plugin(app: &mut App) {
             .chain()
             .before(TransformSystems::Propagate),
     )
-    .add_systems(Startup, (init_layer_styles, resolve_render_path))
+    .add_systems(Startup, (create_layer_materials, resolve_render_path))
     .add_systems(
         PostUpdate,
         (
@@ -569,13 +566,18 @@ fn resolve_render_path(
         .store(path as u8, std::sync::atomic::Ordering::Relaxed);
 }
 
-fn init_layer_styles(mut clouds: ResMut<PointClouds>) {
+fn create_layer_materials(
+    mut clouds: ResMut<PointClouds>,
+    mut materials: ResMut<Assets<PointCloudMaterial>>,
+) {
     for layer in &mut clouds.layers {
         let spacing = layer
             .sources
             .first()
             .map_or(1.0, |s| s.reader.hierarchy.spacing);
-        layer.style.spacing_root_m = spacing as f32;
+        let mut material = PointCloudMaterial::default();
+        material.style.spacing_root_m = spacing as f32;
+        layer.material = materials.add(material);
     }
 }
 
@@ -818,21 +820,18 @@ fn upload_resident_nodes(
         let (mut entity, mesh) = match node.gpu {
             NodeGpu::Mesh(mesh) => {
                 let mesh = meshes.add(mesh);
-                let entity = commands.spawn((
+                let mut entity = commands.spawn((
                     Mesh3d(mesh.clone()),
-                    MeshMaterial3d(point_list_material.clone()),
+                    MeshTag(id.key.level as u32),
                     Aabb::from_min_max(-half, half),
                 ));
+                if settings.render_path == RenderPath::PointList {
+                    entity.insert(MeshMaterial3d(point_list_material.clone()));
+                } else {
+                    entity.insert(MeshMaterial3d(layer.material.clone()));
+                }
                 (entity, Some(mesh))
             }
-            NodeGpu::Splats(instances) => (
-                commands.spawn(SplatPoints::new(
-                    instances,
-                    u32::from(id.source.layer),
-                    id.key.level as u32,
-                )),
-                None,
-            ),
             NodeGpu::Packed(packed) => {
                 let spacing =
                     source.reader.hierarchy.spacing / f64::from(1u32 << id.key.level.min(30));
@@ -945,21 +944,22 @@ fn place_nodes_relative_to_camera(
 
 /// Pushes the panel's style into each layer's material.
 fn update_layer_styles(
-    mut clouds: ResMut<PointClouds>,
+    clouds: Res<PointClouds>,
     settings: Res<PointCloudSettings>,
     view: Option<Res<StreamingView>>,
+    mut materials: ResMut<Assets<PointCloudMaterial>>,
     mut raster: ResMut<super::render::compute::RasterStyle>,
-    mut splat_styles: ResMut<SplatStyles>,
 ) {
     let eye_z = view.as_ref().map_or(0.0, |v| v.eye.z);
     let log2_reference = view
         .as_ref()
         .map_or(0.0, |v| v.focus_distance.max(1e-3).log2()) as f32;
     let bounds = clouds.bounds();
-    let intensity_max = f32::from(clouds.intensity_max.max(1));
-    let mut changed = splat_styles.0.len() != clouds.layers.len();
-    for layer in &mut clouds.layers {
-        let mut style = layer.style.clone();
+    for layer in &clouds.layers {
+        let Some(material) = materials.get(&layer.material) else {
+            continue;
+        };
+        let mut style = material.style.clone();
         style.color_mode = settings.color_mode.shader_index();
         style.point_size_px = settings.point_size_px;
         style.adaptive = u32::from(settings.adaptive_size);
@@ -967,7 +967,7 @@ fn update_layer_styles(
         style.opacity = layer.opacity;
         style.edl = u32::from(settings.edl);
         style.edl_log2_reference = log2_reference;
-        style.intensity_max = intensity_max;
+        style.intensity_max = f32::from(clouds.intensity_max.max(1));
         if let Some(b) = &bounds {
             style.elevation_min = (b.min.z - eye_z) as f32;
             style.elevation_max = (b.max.z - eye_z) as f32;
@@ -976,13 +976,11 @@ fn update_layer_styles(
             raster.style = style.clone();
             raster.atomics_64 = settings.atomics_64;
         }
-        if style.looks_different(&layer.style) || style.opacity != layer.style.opacity {
-            layer.style = style;
-            changed = true;
+        let changed =
+            style.looks_different(&material.style) || style.opacity != material.style.opacity;
+        if changed && let Some(mut material) = materials.get_mut(&layer.material) {
+            material.style = style;
         }
-    }
-    if changed {
-        splat_styles.0 = clouds.layers.iter().map(|l| l.style.clone()).collect();
     }
 }
 

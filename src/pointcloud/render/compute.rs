@@ -622,13 +622,16 @@ fn prepare_raster_views(
         .map_or((0, 0.0), |s| (s.style.edl, s.style.edl_log2_reference));
     for (entity, view) in &views.0 {
         let size = view.size;
-        let buffers = raster_views.0.entry(*entity).or_insert_with(|| ViewBuffers {
-            size: UVec2::ZERO,
-            pixels: storage_buffer(&device, "jumeau_raster_pixels", 8),
-            project: None,
-            resolve: None,
-            resolve_pipeline: None,
-        });
+        let buffers = raster_views
+            .0
+            .entry(*entity)
+            .or_insert_with(|| ViewBuffers {
+                size: UVec2::ZERO,
+                pixels: storage_buffer(&device, "jumeau_raster_pixels", 8),
+                project: None,
+                resolve: None,
+                resolve_pipeline: None,
+            });
         if buffers.size != size {
             buffers.size = size;
             buffers.pixels = storage_buffer(

@@ -1,25 +1,27 @@
-//! The portable point render path: screen-space splats drawn through Bevy's material pipeline.
+//! Drawing points. Two paths share one style ([`PointStyleUniform`]: colour by RGB, intensity,
+//! elevation or classification, per-class visibility, adaptive size, eye-dome lighting):
+//! - [`compute`]: the compute-shader rasterizer (nodes packed by [`packed`] into pages of batch
+//!   slots, [`slots`]; per-view uniform in [`view`]), the default wherever compute shaders exist;
+//! - the portable splats here, the path of WebGL2.
 //!
-//! # How it works
+//! # The portable splats
 //! Each decoded node becomes one mesh whose points are expanded into quads (4 vertices, 6
 //! indices per point); the vertex shader (`shaders/pointcloud/points.wgsl`) moves each corner in
 //! clip space so the quad covers `size` pixels whatever the distance, and the fragment shader
-//! cuts it to a disc. Colour (RGB, intensity, elevation, classification) and per-class
-//! visibility are chosen in the shader from a per-layer uniform, so restyling never re-uploads
-//! points. Adaptive size uses the node's level, passed as the mesh tag. Node meshes are placed
-//! camera-relative by the streaming systems (their vertices are f32 offsets from the node's f64
-//! centre), so Lambert-93 magnitudes never reach the GPU.
+//! cuts it to a disc. Colour and per-class visibility are chosen in the shader from a per-layer
+//! uniform, so restyling never re-uploads points. Adaptive size uses the node's level, passed as
+//! the mesh tag. Plain vertex attributes and one uniform block: it runs on WebGL2. (Instanced
+//! splats, 20 bytes a point instead of 104, were measured slower on software rasterizers:
+//! 1.3–1.5× on lavapipe, about 20× in Chromium's SwiftShader WebGL2; not kept without a
+//! measurement on real GPUs.)
 //!
-//! Everything here works on WebGL2 (plain vertex attributes, one uniform block). Beside it,
-//! [`compute`] is the compute-shader rasterizer for very large clouds (the default wherever
-//! compute shaders exist): it consumes the same [`PointChunk`]s, packed by [`packed`] into
-//! pages of batch slots ([`slots`]), and the same [`PointStyleUniform`].
+//! Both paths take nodes placed camera-relative by the streaming systems (f32 offsets from
+//! each node's f64 centre), so Lambert-93 magnitudes never reach the GPU.
 
 pub mod compute;
 pub mod edl;
 pub mod packed;
 pub mod slots;
-pub mod splats;
 pub mod view;
 
 use super::copc::PointChunk;
@@ -47,7 +49,7 @@ pub const ATTRIBUTE_POINT_COLOR: MeshVertexAttribute =
 pub const ATTRIBUTE_POINT_INFO: MeshVertexAttribute =
     MeshVertexAttribute::new("PointInfo", 0x4a75_6d02, VertexFormat::Uint32);
 
-/// GPU bytes per point of this path (4 vertices of 20 bytes, 6 u32 indices).
+/// GPU bytes per point of the splat path (4 vertices of 20 bytes, 6 u32 indices).
 pub const BYTES_PER_POINT: u64 = 4 * 20 + 6 * 4;
 
 /// Colour helpers the shaders import as `jumeau::colour`.
@@ -70,7 +72,6 @@ pub(crate) fn plugin(app: &mut App) {
     app.add_plugins(MaterialPlugin::<PointCloudMaterial>::default());
     edl::plugin(app);
     compute::plugin(app);
-    splats::plugin(app);
 }
 
 /// Puts an embedded WGSL source under a fixed handle (no asset folder needed at run time).
@@ -241,6 +242,20 @@ pub(crate) fn rgb8(chunk: &PointChunk) -> Option<Vec<[u8; 3]>> {
     Some(rgb.iter().map(|c| c.map(|v| (v >> shift) as u8)).collect())
 }
 
+/// Point `i`'s sRGB colour (from [`rgb8`]), class and intensity, with defaults where the file
+/// has none.
+pub(crate) fn point_attributes(
+    chunk: &PointChunk,
+    rgb: Option<&Vec<[u8; 3]>>,
+    i: usize,
+) -> ([u8; 3], u8, u16) {
+    (
+        rgb.map_or(NO_RGB, |c| c[i]),
+        chunk.classification.as_ref().map_or(1, |c| c[i]),
+        chunk.intensity.as_ref().map_or(0, |v| v[i]),
+    )
+}
+
 /// The splat mesh of a node: `positions` are already in Bevy's axes (x east, y up, z south),
 /// relative to the node's origin.
 pub fn splat_mesh(chunk: &PointChunk, positions: &[[f32; 3]]) -> Mesh {
@@ -251,9 +266,7 @@ pub fn splat_mesh(chunk: &PointChunk, positions: &[[f32; 3]]) -> Mesh {
     let mut info = Vec::with_capacity(4 * n);
     let mut indices = Vec::with_capacity(6 * n);
     for (i, p) in positions.iter().enumerate() {
-        let [r, g, b] = rgb.as_ref().map_or(NO_RGB, |c| c[i]);
-        let class = chunk.classification.as_ref().map_or(1, |c| c[i]);
-        let intensity = chunk.intensity.as_ref().map_or(0, |v| v[i]);
+        let ([r, g, b], class, intensity) = point_attributes(chunk, rgb.as_ref(), i);
         let packed = (u32::from(class) << 8) | (u32::from(intensity) << 16);
         let base = (4 * i) as u32;
         for corner in 0..4u32 {

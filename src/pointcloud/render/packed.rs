@@ -17,7 +17,7 @@
 //!
 //! Must match `Batch` and the decoding in `shaders/pointcloud/raster.wgsl`.
 
-use super::{NO_RGB, rgb8};
+use super::{point_attributes, rgb8};
 use crate::pointcloud::copc::PointChunk;
 
 /// Most points per batch: one workgroup of the projection pass.
@@ -106,9 +106,7 @@ impl PackedNode {
                         0
                     }
                 });
-                let class = chunk.classification.as_ref().map_or(1, |c| c[i]);
-                let intensity = chunk.intensity.as_ref().map_or(0, |v| v[i]);
-                let [r, g, bl] = rgb.as_ref().map_or(NO_RGB, |c| c[i]);
+                let ([r, g, bl], class, intensity) = point_attributes(chunk, rgb.as_ref(), i);
                 let slot = b * BATCH_POINTS + k;
                 packed.hot[2 * slot] = q[0] | (q[1] << 16);
                 packed.hot[2 * slot + 1] =
@@ -192,6 +190,7 @@ fn spread(v: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pointcloud::render::NO_RGB;
     use glam::DVec3;
 
     fn chunk(n: usize) -> (PointChunk, Vec<[f32; 3]>) {

@@ -87,7 +87,6 @@ pub fn raster_frame(clip_from_view: Mat4, world_from_view: Mat4, size: UVec2) ->
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
