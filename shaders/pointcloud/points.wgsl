@@ -6,23 +6,7 @@
     view_transformations::position_world_to_clip,
 }
 #import jumeau::colour::{ramp, srgb_to_linear}
-
-struct PointStyle {
-    palette: array<vec4<f32>, 256>,
-    class_visible: array<vec4<u32>, 2>,
-    color_mode: u32,
-    point_size_px: f32,
-    adaptive: u32,
-    spacing_root_m: f32,
-    elevation_min: f32,
-    elevation_max: f32,
-    intensity_max: f32,
-    opacity: f32,
-    // 1: write log2(view depth / reference depth) as alpha for the eye-dome lighting pass.
-    edl: u32,
-    // log2 of the camera's focus distance: log-depths near 0 keep f16 precision.
-    edl_log2_reference: f32,
-};
+#import jumeau::point_style::PointStyle
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> style: PointStyle;
 

@@ -7,21 +7,7 @@
 // Pixel i is two words: [2i] = colour payload, [2i+1] = ~bits(view depth); 0 = empty.
 // Must match src/pointcloud/render/{packed.rs, compute.rs}.
 #import jumeau::colour::{ramp, linear_to_srgb}
-
-struct PointStyle {
-    palette: array<vec4<f32>, 256>,
-    class_visible: array<vec4<u32>, 2>,
-    color_mode: u32,
-    point_size_px: f32,
-    adaptive: u32,
-    spacing_root_m: f32,
-    elevation_min: f32,
-    elevation_max: f32,
-    intensity_max: f32,
-    opacity: f32,
-    edl: u32,
-    edl_log2_reference: f32,
-};
+#import jumeau::point_style::PointStyle
 
 struct Frame {
     clip_from_world: mat4x4<f32>,

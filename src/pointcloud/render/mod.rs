@@ -52,6 +52,9 @@ pub const ATTRIBUTE_POINT_INFO: MeshVertexAttribute =
 /// GPU bytes per point of the splat path (4 vertices of 20 bytes, 6 u32 indices).
 pub const BYTES_PER_POINT: u64 = 4 * 20 + 6 * 4;
 
+/// The layer style struct the shaders import as `jumeau::point_style`.
+pub const STYLE_SHADER: Handle<Shader> = uuid_handle!("9b4c2e17-3d8a-4f60-b5e2-7a1c9d3f0e84");
+
 /// Colour helpers the shaders import as `jumeau::colour`.
 pub const COLOUR_SHADER: Handle<Shader> = uuid_handle!("3f1b7a52-96c4-4d0e-8b27-c5e9a4d61f03");
 
@@ -62,6 +65,12 @@ pub(crate) fn plugin(app: &mut App) {
         &COLOUR_SHADER,
         include_str!("../../../shaders/common/colour.wgsl"),
         "shaders/common/colour.wgsl",
+    );
+    register_shader(
+        app,
+        &STYLE_SHADER,
+        include_str!("../../../shaders/pointcloud/style.wgsl"),
+        "shaders/pointcloud/style.wgsl",
     );
     register_shader(
         app,
