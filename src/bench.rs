@@ -87,9 +87,16 @@ pub struct RenderBench {
     /// Skip the PointList baseline.
     #[arg(long)]
     pub no_baseline: bool,
+    /// Fly the compute rasterizer only (no splats, no PointList: for 10⁹ points on a GPU).
+    #[arg(long)]
+    pub compute_only: bool,
     /// Also fly the compute rasterizer with 32-bit atomics (the WebGPU scheme).
     #[arg(long)]
     pub atomics_32: bool,
+    /// Copies of the demo twin laid side by side, each streamed from the same COPC file as its
+    /// own source (10⁹ points without generating 10⁹: e.g. --points 20000000 --copies 50).
+    #[arg(long, default_value_t = 1)]
+    pub copies: u32,
     /// Point size in pixels (1: one pixel a point, as the GPU figures of the compute
     /// rasterizer are usually given).
     #[arg(long, default_value_t = 2.0)]

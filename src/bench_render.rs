@@ -88,6 +88,29 @@ fn timed_update(offscreen: &mut Offscreen) -> (Duration, Duration, Duration) {
     (main_cpu, main_wall, frame.elapsed())
 }
 
+/// `copies` sources of the demo twin's COPC laid side by side on a square grid (each streams
+/// and decodes its own points through the whole pipeline, as tiles of one area would).
+fn demo_copies(
+    copc: &std::path::Path,
+    points: u64,
+    copies: u32,
+) -> Result<Vec<StreamSource>, String> {
+    let step = crate::demo::side_m(points) * 1.05;
+    let columns = f64::from(copies.max(1)).sqrt().ceil() as u32;
+    (0..copies.max(1))
+        .map(|i| {
+            let file = crate::io::FileSource::open(copc).map_err(|e| e.to_string())?;
+            let source = StreamSource::open(&format!("demo twin {i}"), Arc::new(file))?;
+            let d = glam::DVec3::new(
+                f64::from(i % columns) * step,
+                f64::from(i / columns) * step,
+                0.0,
+            );
+            source.translated(d)
+        })
+        .collect()
+}
+
 /// The camera path: a quarter orbit around the town while descending, then a pass over it.
 fn camera_at(start: &ViewerCamera, t: f64) -> ViewerCamera {
     let mut camera = *start;
@@ -98,16 +121,17 @@ fn camera_at(start: &ViewerCamera, t: f64) -> ViewerCamera {
 }
 
 fn fly(copc: &std::path::Path, options: &RenderBench, path: Flight) -> Result<PathTimes, String> {
-    let source = StreamSource::open(
-        "demo twin",
-        Arc::new(crate::io::FileSource::open(copc).map_err(|e| e.to_string())?),
-    )?;
+    let sources = demo_copies(copc, options.points, options.copies)?;
     let setup = ViewerSetup {
-        layers: vec![Layer::new("demo", vec![source])],
+        layers: vec![Layer::new("demo", sources)],
         settings: PointCloudSettings {
             point_budget: options.budget,
             color_mode: ColorMode::Rgb,
             render_path: path.path(),
+            // Room for the whole budget (the default 2 GiB holds 178 M points of the
+            // rasterizer).
+            memory_budget_bytes: (options.budget * path.path().bytes_per_point() / 4 * 5)
+                .max(PointCloudSettings::default().memory_budget_bytes),
             point_size_px: options.point_size,
             atomics_64: path != Flight::Compute32,
             budget_set_by_user: true,
@@ -164,17 +188,21 @@ fn fly(copc: &std::path::Path, options: &RenderBench, path: Flight) -> Result<Pa
 /// Runs the benchmark and prints a table.
 pub fn run(options: &RenderBench) -> Result<(), Box<dyn std::error::Error>> {
     let copc = crate::demo::demo_twin_copc(&cache_dir().join("demo"), options.points)?;
-    let mut paths = vec![Flight::Compute, Flight::Splats];
+    let mut paths = vec![Flight::Compute];
     if options.atomics_32 {
-        paths.insert(1, Flight::Compute32);
+        paths.push(Flight::Compute32);
     }
-    if !options.no_baseline {
-        paths.push(Flight::PointList);
+    if !options.compute_only {
+        paths.push(Flight::Splats);
+        if !options.no_baseline {
+            paths.push(Flight::PointList);
+        }
     }
     let adapter = std::env::var("WGPU_ADAPTER_NAME").unwrap_or_default();
     println!(
-        "demo twin {} points, budget {}, {}x{}, {} px points, {} frames per path{}",
+        "demo twin {} points × {} copies, budget {}, {}x{}, {} px points, {} frames per path{}",
         options.points,
+        options.copies,
         options.budget,
         options.width,
         options.height,
