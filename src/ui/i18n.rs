@@ -66,6 +66,10 @@ const FRENCH: &[(&str, &str)] = &[
     ("fetched", "téléchargé"),
     ("render path", "rendu des points"),
     (
+        "opacity needs the splat path (--render-path splats)",
+        "l'opacité demande le rendu par disques (--render-path splats)",
+    ),
+    (
         "compute rasterizer, 64-bit atomics",
         "rastérisation par calcul, atomiques 64 bits",
     ),

@@ -96,11 +96,19 @@ fn side_panel(
 
 fn layers_ui(ui: &mut egui::Ui, clouds: &mut PointClouds) {
     ui.label(egui::RichText::new(t(ui, "Layers")).strong());
+    // The compute rasterizer keeps one opaque point a pixel: opacity is the splats' alone.
+    let compute = clouds.render_path() == RenderPath::Compute;
     for layer in &mut clouds.layers {
         ui.horizontal(|ui| {
             ui.checkbox(&mut layer.visible, &layer.name);
         });
         ui.add(egui::Slider::new(&mut layer.opacity, 0.05..=1.0).text(t(ui, "opacity")));
+        if compute && layer.opacity < 1.0 {
+            ui.colored_label(
+                egui::Color32::from_rgb(230, 120, 60),
+                t(ui, "opacity needs the splat path (--render-path splats)"),
+            );
+        }
         ui.label(format!(
             "{} {}, {} {}",
             layer.sources.len(),
