@@ -122,23 +122,22 @@ fn camera_at(start: &ViewerCamera, t: f64) -> ViewerCamera {
 
 fn fly(copc: &std::path::Path, options: &RenderBench, path: Flight) -> Result<PathTimes, String> {
     let sources = demo_copies(copc, options.points, options.copies)?;
+    let mut settings = PointCloudSettings {
+        point_budget: options.budget,
+        color_mode: ColorMode::Rgb,
+        render_path: path.path(),
+        point_size_px: options.point_size,
+        atomics_64: path != Flight::Compute32,
+        budget_set_by_user: true,
+        // Draw the budget, not what the resolution needs: the point is to load the GPU.
+        min_spacing_px: 0.0,
+        ..PointCloudSettings::default()
+    };
+    // Room for the whole budget (the default 2 GiB holds 178 M points of the rasterizer).
+    settings.make_room_for_budget();
     let setup = ViewerSetup {
         layers: vec![Layer::new("demo", sources)],
-        settings: PointCloudSettings {
-            point_budget: options.budget,
-            color_mode: ColorMode::Rgb,
-            render_path: path.path(),
-            // Room for the whole budget (the default 2 GiB holds 178 M points of the
-            // rasterizer).
-            memory_budget_bytes: (options.budget * path.path().bytes_per_point() / 4 * 5)
-                .max(PointCloudSettings::default().memory_budget_bytes),
-            point_size_px: options.point_size,
-            atomics_64: path != Flight::Compute32,
-            budget_set_by_user: true,
-            // Draw the budget, not what the resolution needs: the point is to load the GPU.
-            min_spacing_px: 0.0,
-            ..PointCloudSettings::default()
-        },
+        settings,
         camera: None,
         ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
     };

@@ -47,6 +47,15 @@ pub struct PointCloudSettings {
     pub budget_set_by_user: bool,
 }
 
+impl PointCloudSettings {
+    /// Raises the memory budget to hold the whole point budget on the render path (a quarter
+    /// more for the hierarchy's uneven nodes); never lowers it.
+    pub fn make_room_for_budget(&mut self) {
+        let needed = self.point_budget * self.render_path.bytes_per_point() * 5 / 4;
+        self.memory_budget_bytes = self.memory_budget_bytes.max(needed);
+    }
+}
+
 impl RenderPath {
     fn from_u8(v: u8) -> Self {
         [Self::Auto, Self::Compute, Self::Splats, Self::PointList]
@@ -556,28 +565,24 @@ fn resolve_render_path(
         // No mesh to build: a node is a few buffer writes, so more of them fit a frame.
         settings.uploads_per_frame = settings.uploads_per_frame.max(32);
     }
+    settings.render_path = path;
+    settings.atomics_64 &= support.atomics_64;
     if path == RenderPath::Compute && !settings.budget_set_by_user {
         settings.point_budget = support.point_budget;
-        settings.memory_budget_bytes = settings
-            .memory_budget_bytes
-            .max(support.point_budget * super::render::packed::BYTES_PER_POINT * 5 / 4);
+        settings.make_room_for_budget();
     }
     info!(
         "point render path: {path:?}, budget {} points{}",
         settings.point_budget,
         if path == RenderPath::Compute {
-            let bits = if support.atomics_64 && settings.atomics_64 {
-                64
-            } else {
-                32
-            };
-            format!(", {bits}-bit atomics")
+            format!(
+                ", {}-bit atomics",
+                if settings.atomics_64 { 64 } else { 32 }
+            )
         } else {
             String::new()
         }
     );
-    settings.render_path = path;
-    settings.atomics_64 &= support.atomics_64;
     clouds
         .path
         .store(path as u8, std::sync::atomic::Ordering::Relaxed);
@@ -850,8 +855,7 @@ fn upload_resident_nodes(
                 (entity, Some(mesh))
             }
             NodeGpu::Packed(packed) => {
-                let spacing =
-                    source.reader.hierarchy.spacing / f64::from(1u32 << id.key.level.min(30));
+                let spacing = source.reader.hierarchy.spacing_at(id.key.level);
                 (
                     commands.spawn(ComputePoints::new(packed, spacing as f32)),
                     None,

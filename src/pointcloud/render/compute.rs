@@ -96,9 +96,7 @@ impl Support {
             && limits.max_compute_invocations_per_workgroup >= GROUP
             && limits.max_compute_workgroup_size_x >= GROUP
             && limits.max_storage_buffer_binding_size >= page_hot_bytes();
-        let atomics_64 = device
-            .features()
-            .contains(WgpuFeatures::SHADER_INT64 | WgpuFeatures::SHADER_INT64_ATOMIC_MIN_MAX);
+        let atomics_64 = has_int64_atomics(device);
         let kind = info
             .map(|i| format!("{:?}", i.device_type))
             .unwrap_or_default();
@@ -109,6 +107,13 @@ impl Support {
             point_budget: default_point_budget(&kind, gpu_memory, host_memory_bytes()),
         }
     }
+}
+
+/// Whether the device runs the one-pass scheme (u64 `atomicMax` in storage buffers).
+fn has_int64_atomics(device: &RenderDevice) -> bool {
+    device
+        .features()
+        .contains(WgpuFeatures::SHADER_INT64 | WgpuFeatures::SHADER_INT64_ATOMIC_MIN_MAX)
 }
 
 /// Most points the budget goes to by default.
@@ -316,13 +321,6 @@ pub struct RasterStore {
     frame: u64,
 }
 
-impl RasterStore {
-    /// Points resident on the GPU.
-    pub fn batches(&self) -> usize {
-        self.slots.used()
-    }
-}
-
 fn extract_compute_points(
     mut store: ResMut<RasterStore>,
     nodes: Extract<Query<(Entity, &ComputePoints, &Transform, &Visibility)>>,
@@ -484,10 +482,7 @@ fn prepare_raster_store(
     if store.nodes.is_empty() && new_nodes.is_empty() {
         return;
     }
-    let atomics_64 = style.as_ref().is_some_and(|s| s.atomics_64)
-        && device
-            .features()
-            .contains(WgpuFeatures::SHADER_INT64 | WgpuFeatures::SHADER_INT64_ATOMIC_MIN_MAX);
+    let atomics_64 = style.as_ref().is_some_and(|s| s.atomics_64) && has_int64_atomics(&device);
     if store.pipelines.is_none() {
         store.pipelines = Some(create_pipelines(&cache, atomics_64));
     }

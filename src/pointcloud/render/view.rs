@@ -1,6 +1,5 @@
-//! What the point passes know of each 3D view this frame: its size, target format and a
-//! uniform with its matrices, frustum planes and pixel scale (shared by the compute
-//! rasterizer and the instanced splats).
+//! What the compute rasterizer knows of each 3D view this frame: its size, target format and a
+//! uniform with its matrices, frustum planes and pixel scale.
 
 use bevy::math::{Mat4, UVec2, Vec2, Vec4};
 use bevy::prelude::*;
@@ -10,7 +9,7 @@ use bevy::render::renderer::{RenderDevice, RenderQueue};
 use bevy::render::view::{ExtractedView, ViewDepthTexture, ViewTarget};
 use std::collections::HashMap;
 
-/// Per-view data of the point passes. Must match `Frame` in `raster.wgsl` and `splats.wgsl`.
+/// Per-view data of the point passes. Must match `Frame` in `raster.wgsl`.
 #[derive(Clone, ShaderType)]
 pub struct RasterFrame {
     clip_from_world: Mat4,
