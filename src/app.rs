@@ -39,6 +39,14 @@ impl ViewerSetup {
             .reduce(|a, b| a.union(&b))
     }
 
+    /// Adds what [`crate::inputs::open_inputs`] opened; returns its warnings.
+    pub fn add(&mut self, opened: crate::inputs::OpenedInputs) -> Vec<String> {
+        self.layers.extend(opened.clouds);
+        self.buildings.extend(opened.buildings);
+        self.networks.extend(opened.networks);
+        opened.warnings
+    }
+
     /// Point-cloud layers only.
     pub fn with_clouds(layers: Vec<Layer>, settings: PointCloudSettings) -> Self {
         Self {
@@ -107,6 +115,7 @@ pub fn add_twin(app: &mut App, setup: ViewerSetup, aspect: f64) -> ViewerCamera 
             ));
         });
     crate::camera::plugin(app);
+    crate::opening::plugin(app);
     camera
 }
 
@@ -148,15 +157,26 @@ pub fn camera_bundle(camera: ViewerCamera) -> impl Bundle {
     )
 }
 
-/// Opens the desktop viewer window, its panel in `lang`, and runs until it is closed.
-pub fn run_viewer(setup: ViewerSetup, lang: crate::embed::Lang) -> AppExit {
+/// Opens the desktop viewer window, its panel in `lang`, and runs until it is closed. The
+/// window is up at once: `opening` (what, job) opens the inputs meanwhile, and they join the
+/// twin when ready.
+pub fn run_viewer(
+    setup: ViewerSetup,
+    lang: crate::embed::Lang,
+    opening: Option<(String, crate::opening::OpenJob)>,
+) -> AppExit {
     let window = Window {
         title: "Jumeau — territorial digital twin".into(),
         resolution: (1600, 900).into(),
         ..default()
     };
+    let frame_camera = setup.camera.is_none();
     // Framed for the part of the 1600×900 window the panel (300 px) leaves free.
-    viewer_app(setup, window, (1600.0 - 300.0) / 900.0, Some(lang)).run()
+    let mut app = viewer_app(setup, window, (1600.0 - 300.0) / 900.0, Some(lang));
+    if let Some((what, job)) = opening {
+        crate::opening::start(&mut app, what, frame_camera, job);
+    }
+    app.run()
 }
 
 /// The interactive twin in `window` (a desktop window or a page's canvas), with the side panel
@@ -182,18 +202,34 @@ pub fn viewer_app(
     app
 }
 
-/// Whether everything streamed has arrived for the current view: nothing wanted is missing,
-/// nothing is on its way (resources that are absent count as settled).
+/// Whether everything streamed has arrived for the current view: no input is still being
+/// opened, nothing wanted is missing, nothing is on its way (resources that are absent count
+/// as settled).
 pub fn twin_settled(world: &World) -> bool {
-    world
-        .get_resource::<PointClouds>()
-        .is_none_or(PointClouds::is_settled)
+    !world.contains_resource::<crate::opening::Opening>()
+        && world
+            .get_resource::<PointClouds>()
+            .is_none_or(PointClouds::is_settled)
         && world
             .get_resource::<Buildings>()
             .is_none_or(Buildings::is_settled)
         && world
             .get_resource::<crate::network::render::Networks>()
             .is_none_or(crate::network::render::Networks::is_settled)
+}
+
+/// Bounds of everything the running twin holds (point clouds and buildings), in the CRS.
+pub fn twin_bounds(world: &World) -> Option<CrsAabb> {
+    let clouds = world
+        .get_resource::<PointClouds>()
+        .and_then(PointClouds::bounds);
+    let buildings = world
+        .get_resource::<Buildings>()
+        .and_then(Buildings::bounds);
+    clouds
+        .into_iter()
+        .chain(buildings)
+        .reduce(|a, b| a.union(&b))
 }
 
 /// Whether a window can be opened here (a display server is named).
@@ -252,30 +288,50 @@ pub fn demo_network_layer(
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-/// A bare `jumeau`: the demo twin (generated on first run) in the viewer; without a display,
-/// one frame of it rendered to a PNG in the cache folder.
-pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
+/// The demo twin's layers: its scan, buildings and network, made on first run in the cache
+/// folder (about a minute) and reused after; the stages report on `progress`.
+pub fn open_demo_twin(
+    progress: &indicatif::ProgressBar,
+) -> Result<crate::inputs::OpenedInputs, String> {
     let dir = crate::bench::cache_dir().join("demo");
-    let copc = crate::demo::demo_twin_copc(&dir, crate::demo::DEMO_TWIN_POINTS)?;
+    let copc = crate::demo::demo_twin_copc(&dir, crate::demo::DEMO_TWIN_POINTS, progress)?;
     let source = crate::pointcloud::StreamSource::open(
         "demo twin",
-        std::sync::Arc::new(crate::io::FileSource::open(&copc)?),
+        std::sync::Arc::new(
+            crate::io::FileSource::open(&copc).map_err(|e| format!("{}: {e}", copc.display()))?,
+        ),
     )?;
     let ground = source.reader.file.source.clone();
-    let mut setup = ViewerSetup::with_clouds(
-        vec![Layer::new("Demo twin (synthetic town)", vec![source])],
-        PointCloudSettings::default(),
-    );
-    setup.buildings.push(demo_buildings_layer(&dir)?);
-    setup.networks.push(demo_network_layer(
-        &dir,
-        crate::demo::DEMO_TWIN_POINTS,
-        ground,
-    )?);
+    progress.set_message("");
+    progress.set_prefix("writing the demo town's buildings");
+    let buildings = demo_buildings_layer(&dir)?;
+    progress.set_prefix("writing the demo town's network");
+    let network = demo_network_layer(&dir, crate::demo::DEMO_TWIN_POINTS, ground)?;
+    Ok(crate::inputs::OpenedInputs {
+        clouds: vec![Layer::new("Demo twin (synthetic town)", vec![source])],
+        buildings: vec![buildings],
+        networks: vec![network],
+        warnings: Vec::new(),
+    })
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+/// A bare `jumeau`: the demo twin (generated on first run, while the window already shows how
+/// far it has got) in the viewer; without a display, one frame of it rendered to a PNG in the
+/// cache folder.
+pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
+    let mut setup = ViewerSetup::with_clouds(Vec::new(), PointCloudSettings::default());
     if display_available() {
-        run_viewer(setup, crate::embed::Lang::En);
+        let job: crate::opening::OpenJob = Box::new(open_demo_twin);
+        run_viewer(
+            setup,
+            crate::embed::Lang::En,
+            Some(("the demo twin".into(), job)),
+        );
         return Ok(());
     }
+    setup.add(open_demo_twin(&indicatif::ProgressBar::new(0))?);
+    let dir = crate::bench::cache_dir().join("demo");
     let png = dir.join("demo-twin.png");
     eprintln!("no display: rendering one frame of the demo twin offscreen instead");
     let report = crate::headless::render(setup, crate::headless::RenderOptions::default())?;

@@ -186,7 +186,11 @@ fn fly(copc: &std::path::Path, options: &RenderBench, path: Flight) -> Result<Pa
 
 /// Runs the benchmark and prints a table.
 pub fn run(options: &RenderBench) -> Result<(), Box<dyn std::error::Error>> {
-    let copc = crate::demo::demo_twin_copc(&cache_dir().join("demo"), options.points)?;
+    let copc = crate::demo::demo_twin_copc(
+        &cache_dir().join("demo"),
+        options.points,
+        &indicatif::ProgressBar::new(0),
+    )?;
     let mut paths = vec![Flight::Compute];
     if options.atomics_32 {
         paths.push(Flight::Compute32);

@@ -123,6 +123,7 @@ fn bag3d_resident(options: &TilesBench) -> Result<(), Box<dyn std::error::Error>
             &crate::bench::cache_dir().join("converted"),
             None,
             &Default::default(),
+            &indicatif::ProgressBar::hidden(),
         )?;
         let mut setup = ViewerSetup::with_clouds(vec![], PointCloudSettings::default());
         setup.buildings = opened.buildings;

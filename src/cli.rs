@@ -170,39 +170,53 @@ impl DisplayArgs {
     }
 }
 
-/// The twin described by the command line.
-fn open_setup(
-    inputs: &[String],
+/// The twin the command line describes, without its inputs (see [`open_job`]).
+fn display_setup(
     display: &DisplayArgs,
     camera: Option<(DVec3, DVec3)>,
 ) -> Result<ViewerSetup, String> {
-    let opened = open_inputs(
-        inputs,
-        &crate::bench::cache_dir().join("converted"),
-        display.place.as_ref(),
-        &NetworkOptions {
-            csv_mapping: display.csv_mapping.clone(),
-            underground_depth_m: display.underground_depth,
-        },
-    )?;
-    for warning in &opened.warnings {
-        eprintln!("warning: {warning}");
-    }
     Ok(ViewerSetup {
-        layers: opened.clouds,
-        buildings: opened.buildings,
+        layers: Vec::new(),
+        buildings: Vec::new(),
         settings: display.settings()?,
         camera,
         building_color: display
             .color_buildings_by
             .clone()
             .map_or(BuildingColor::Model, BuildingColor::Attribute),
-        networks: opened.networks,
+        networks: Vec::new(),
         network_style: crate::network::overlay::OverlayStyle {
             xray: display.network_xray,
             ..Default::default()
         },
     })
+}
+
+/// What opens the command line's inputs (converting plain LAS/LAZ into the cache folder).
+fn open_job(inputs: &[String], display: &DisplayArgs) -> crate::opening::OpenJob {
+    let inputs = inputs.to_vec();
+    let place = display.place;
+    let network = NetworkOptions {
+        csv_mapping: display.csv_mapping.clone(),
+        underground_depth_m: display.underground_depth,
+    };
+    Box::new(move |progress| {
+        open_inputs(
+            &inputs,
+            &crate::bench::cache_dir().join("converted"),
+            place.as_ref(),
+            &network,
+            progress,
+        )
+    })
+}
+
+/// Local inputs that are not there: said at once, before a window opens on nothing.
+fn check_local_inputs(inputs: &[String]) -> Result<(), String> {
+    for input in inputs.iter().filter(|i| !i.contains("://")) {
+        std::fs::metadata(input).map_err(|e| format!("{input}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Parses `512MiB`, `2GiB`, `1.5GB`, `1000000` into bytes.
@@ -237,11 +251,16 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             lang,
             display,
         }) => {
-            let setup = open_setup(&inputs, &display, None)?;
+            let setup = display_setup(&display, None)?;
+            check_local_inputs(&inputs)?;
             if !crate::app::display_available() {
                 return Err("no display (DISPLAY / WAYLAND_DISPLAY unset): use `jumeau render` to make a PNG".into());
             }
-            crate::app::run_viewer(setup, lang);
+            let what = match inputs.as_slice() {
+                [one] => one.rsplit(['/', '\\']).next().unwrap_or(one).to_owned(),
+                many => format!("{} inputs", many.len()),
+            };
+            crate::app::run_viewer(setup, lang, Some((what, open_job(&inputs, &display))));
             Ok(())
         }
         Some(Command::Render {
@@ -254,7 +273,11 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             timed_frames,
             display,
         }) => {
-            let setup = open_setup(&inputs, &display, camera)?;
+            let mut setup = display_setup(&display, camera)?;
+            let opened = open_job(&inputs, &display)(&indicatif::ProgressBar::new(0))?;
+            for warning in setup.add(opened) {
+                eprintln!("warning: {warning}");
+            }
             let report = crate::headless::render(
                 setup,
                 RenderOptions {
@@ -339,7 +362,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 memory_budget_bytes: parse_bytes(&memory_budget)?,
                 assign_crs,
                 temp_dir,
-                progress: true,
+                progress: Some(indicatif::ProgressBar::new(0)),
             };
             let started = std::time::Instant::now();
             let report = convert(&files, &output, &settings)?;

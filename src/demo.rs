@@ -331,8 +331,13 @@ pub const DEMO_TWIN_POINTS: u64 = 20_000_000;
 
 #[cfg(not(target_arch = "wasm32"))]
 /// The demo town as COPC in `dir` (generated and converted with Jumeau's own writer the first
-/// time, then reused). The intermediate LAZ is removed once converted.
-pub fn demo_twin_copc(dir: &Path, points: u64) -> Result<std::path::PathBuf, String> {
+/// time, then reused). The intermediate LAZ is removed once converted. Progress goes to
+/// `progress` (its prefix says the stage: scanning, then writing COPC).
+pub fn demo_twin_copc(
+    dir: &Path,
+    points: u64,
+    progress: &indicatif::ProgressBar,
+) -> Result<std::path::PathBuf, String> {
     let copc = dir.join(format!("demo-twin-{points}.copc.laz"));
     if copc.exists() {
         return Ok(copc);
@@ -343,14 +348,17 @@ pub fn demo_twin_copc(dir: &Path, points: u64) -> Result<std::path::PathBuf, Str
         "first run: scanning the demo town ({points} points) into {}",
         dir.display()
     );
-    let bar = indicatif::ProgressBar::new(points);
-    write_demo_laz(&laz, points, 1, &bar).map_err(|e| format!("{}: {e}", laz.display()))?;
-    bar.finish_and_clear();
+    progress.set_prefix("scanning the demo town");
+    progress.set_message("");
+    progress.set_length(points);
+    progress.set_position(0);
+    write_demo_laz(&laz, points, 1, progress).map_err(|e| format!("{}: {e}", laz.display()))?;
+    progress.set_prefix("writing the demo town as COPC");
     crate::pointcloud::convert::convert_files_to(
         std::slice::from_ref(&laz),
         &copc,
         &crate::pointcloud::convert::ConvertSettings {
-            progress: true,
+            progress: Some(progress.clone()),
             ..Default::default()
         },
     )?;

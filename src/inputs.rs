@@ -39,12 +39,14 @@ pub struct OpenedInputs {
 
 /// Opens the inputs: point clouds as one layer named after the first, each tileset or model as
 /// a building layer placed in the twin's frame, each network file as a layer to load (read,
-/// ingest, drape on the clouds' ground) once the viewer runs.
+/// ingest, drape on the clouds' ground) once the viewer runs. Slow steps (converting LAS/LAZ
+/// to COPC) report on `progress`.
 pub fn open_inputs(
     inputs: &[String],
     cache_dir: &Path,
     place: Option<&Place>,
     network: &NetworkOptions,
+    progress: &indicatif::ProgressBar,
 ) -> Result<OpenedInputs, String> {
     let (network_inputs, inputs): (Vec<String>, Vec<String>) =
         inputs.iter().cloned().partition(|i| is_network_input(i));
@@ -57,7 +59,7 @@ pub fn open_inputs(
             .first()
             .map(|i| i.rsplit('/').next().unwrap_or(i).to_owned())
             .unwrap_or_default();
-        layers.push(open_layer(&name, &cloud_inputs, cache_dir, true)?);
+        layers.push(open_layer(&name, &cloud_inputs, cache_dir, progress)?);
     }
     let opened = building_inputs
         .into_iter()

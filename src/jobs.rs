@@ -92,6 +92,14 @@ impl<T: Task> WorkerPool<T> {
         wake.notify_all();
     }
 
+    /// Queues `tasks` after those already waiting (nothing is cancelled).
+    pub fn push(&self, tasks: Vec<T>) {
+        let (lock, wake) = &*self.shared;
+        let mut queue = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.tasks.extend(tasks);
+        wake.notify_all();
+    }
+
     /// (tasks waiting for a worker, tasks being worked on)
     pub fn load(&self) -> (usize, usize) {
         let (lock, _) = &*self.shared;
@@ -236,6 +244,17 @@ mod tests {
         assert_eq!(pool.try_results(), vec![30]);
         assert_eq!(pool.load(), (0, 0));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn pushed_tasks_join_the_queue_without_cancelling_it() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let pool = WorkerPool::new(0, "test");
+        pool.replace_queue(vec![Count(1, runs.clone())]);
+        pool.push(vec![Count(2, runs.clone())]);
+        assert_eq!(pool.load(), (2, 0));
+        pool.run_inline(10, std::time::Duration::from_secs(60));
+        assert_eq!(pool.try_results(), vec![10, 20], "in queue order");
     }
 
     /// A task whose bytes arrive when the test says so.

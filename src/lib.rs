@@ -13,7 +13,7 @@
 //! | buildings | [`buildings`]: 3D Tiles ([`buildings::tiles3d`]), glTF ([`buildings::gltf`]), baking into the twin frame, [`buildings::BuildingsPlugin`] |
 //! | network | [`network`]: the network model (sites, spans), GeoJSON / OFDS / CSV ingest, draping, the overlay |
 //! | engine | [`pointcloud::PointCloudPlugin`] ([`pointcloud::streaming`] systems, [`pointcloud::render`]: splats and the compute rasterizer), [`camera`], [`ui`] |
-//! | front ends | [`inputs`] (what the user names, opened into one twin), [`app`] (viewer window), [`headless`] (offscreen PNG), [`cli`]: `jumeau view/render/info/convert/bench`; `web` (the page's canvas, configured by [`embed`]) |
+//! | front ends | [`inputs`] (what the user names, opened into one twin), [`opening`] (opened off the main thread while the twin runs), [`app`] (viewer window), [`headless`] (offscreen PNG), [`cli`]: `jumeau view/render/info/convert/bench`; `web` (the page's canvas, configured by [`embed`]) |
 //!
 //! Model code is pure: no GPU, no window, no blocking I/O outside [`io`]. Only
 //! `pointcloud::render` touches Bevy's render internals.
@@ -42,6 +42,7 @@ pub mod inputs;
 pub mod io;
 pub mod jobs;
 pub mod network;
+pub mod opening;
 pub mod pointcloud;
 #[cfg(test)]
 pub(crate) mod testdata;

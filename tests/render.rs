@@ -10,6 +10,7 @@ mod common;
 
 use glam::DVec3;
 use image::RgbaImage;
+use indicatif::ProgressBar;
 use jumeau::app::ViewerSetup;
 use jumeau::headless::RenderReport;
 use jumeau::headless::{Offscreen, RenderOptions, render};
@@ -125,7 +126,7 @@ fn settings(color: ColorMode) -> PointCloudSettings {
 
 fn layer(inputs: &[PathBuf], cache: &Path) -> Layer {
     let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
-    open_layer("test", &inputs, cache, false).unwrap()
+    open_layer("test", &inputs, cache, &ProgressBar::hidden()).unwrap()
 }
 
 fn options() -> RenderOptions {
@@ -196,7 +197,7 @@ fn autzen_in_rgb() {
 
 /// The demo town of 300 000 points in `dir`: scan, buildings tileset and network.
 fn demo_setup(dir: &Path) -> ViewerSetup {
-    let copc = jumeau::demo::demo_twin_copc(dir, 300_000).unwrap();
+    let copc = jumeau::demo::demo_twin_copc(dir, 300_000, &ProgressBar::hidden()).unwrap();
     let source = StreamSource::open(
         "demo",
         Arc::new(jumeau::io::FileSource::open(&copc).unwrap()),
@@ -290,7 +291,7 @@ fn no_jitter_at_lambert93_magnitudes() {
 fn a_corrupt_node_fails_alone() {
     let _gpu = gpu();
     let dir = tempfile::tempdir().unwrap();
-    let copc = jumeau::demo::demo_twin_copc(dir.path(), 200_000).unwrap();
+    let copc = jumeau::demo::demo_twin_copc(dir.path(), 200_000, &ProgressBar::hidden()).unwrap();
     let mut bytes = std::fs::read(&copc).unwrap();
     let reader =
         jumeau::pointcloud::CopcReader::open(jumeau::io::MemorySource::new("x", bytes.clone()))
@@ -334,6 +335,132 @@ fn a_corrupt_node_fails_alone() {
     assert!(shown > 0 && shown < 200_000, "{shown}");
     let image = offscreen.capture().unwrap();
     assert!(coverage(&image) > 0.1);
+}
+
+const IGN_TILE: &str = "lidar/test_semis_2023_0292_6833_LA93_IGN69.laz";
+
+/// The viewer's window comes up before its inputs are open: the IGN tile, converted from LAZ
+/// to COPC off the main thread, joins the running twin, and the camera frames it as if it had
+/// been opened first.
+#[test]
+fn inputs_opened_while_the_twin_runs_join_it_framed() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let cache = tempfile::tempdir().unwrap();
+    let tile = data.join(IGN_TILE).display().to_string();
+    let setup = ViewerSetup::with_clouds(vec![], settings(ColorMode::Classification));
+    let mut offscreen = Offscreen::new(setup, W, H).unwrap();
+    let cache_dir = cache.path().to_path_buf();
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    jumeau::opening::start(
+        &mut offscreen.app,
+        "the IGN tile",
+        true,
+        Box::new(move |progress| {
+            // Held until the test has seen the twin run without it.
+            let _ = gate.recv();
+            jumeau::inputs::open_inputs(&[tile], &cache_dir, None, &Default::default(), progress)
+        }),
+    );
+    for _ in 0..3 {
+        offscreen.update();
+    }
+    assert!(offscreen.clouds().layers.is_empty());
+    assert!(!jumeau::app::twin_settled(offscreen.app.world()));
+    let progress = offscreen
+        .app
+        .world()
+        .resource::<jumeau::opening::Opening>()
+        .progress
+        .clone();
+    release.send(()).unwrap();
+    let (_, settled) = offscreen.settle(Duration::from_secs(120));
+    assert!(settled, "{:?}", offscreen.clouds().messages);
+    assert!(
+        !offscreen
+            .app
+            .world()
+            .contains_resource::<jumeau::opening::Opening>()
+    );
+    // What the panel showed while the tile was converted.
+    assert_eq!(progress.prefix(), "converting to COPC");
+    assert_eq!(Some(progress.position()), progress.length());
+    assert_eq!(offscreen.clouds().stats.points_shown, 289_055);
+    let image = offscreen.capture().unwrap();
+    assert_matches_snapshot("ign_classification", &image);
+
+    // Inputs opened later join what is there (here a network file); the user's view stays.
+    let framed = *offscreen.camera_mut();
+    let lines = data.join("vector/ign_Lignes_3d_0292_6833.geojson");
+    let lines = lines.display().to_string();
+    let cache_dir = cache.path().to_path_buf();
+    jumeau::opening::start(
+        &mut offscreen.app,
+        "the IGN lines",
+        false,
+        Box::new(move |progress| {
+            jumeau::inputs::open_inputs(&[lines], &cache_dir, None, &Default::default(), progress)
+        }),
+    );
+    assert!(offscreen.settle(Duration::from_secs(60)).1);
+    assert_eq!(offscreen.networks().stats.spans, 48);
+    assert_eq!(offscreen.clouds().stats.points_shown, 289_055);
+    assert_eq!(*offscreen.camera_mut(), framed);
+}
+
+/// Inputs that fail to open once the twin runs (a truncated tile, a job that panics) are
+/// reported in the panel's messages; what was already shown stays, camera included.
+#[test]
+fn an_input_that_fails_to_open_leaves_the_running_twin_as_it_was() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let cache = tempfile::tempdir().unwrap();
+    let setup = ViewerSetup {
+        layers: vec![layer(&[data.join(IGN_TILE)], cache.path())],
+        ..ViewerSetup::with_clouds(vec![], settings(ColorMode::Classification))
+    };
+    let mut offscreen = Offscreen::new(setup, W, H).unwrap();
+    assert!(offscreen.settle(Duration::from_secs(60)).1);
+    let before = offscreen.capture().unwrap();
+
+    let bytes = std::fs::read(data.join(IGN_TILE)).unwrap();
+    let truncated = cache.path().join("truncated.laz");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let input = truncated.display().to_string();
+    let cache_dir = cache.path().to_path_buf();
+    jumeau::opening::start(
+        &mut offscreen.app,
+        "truncated.laz",
+        true,
+        Box::new(move |progress| {
+            jumeau::inputs::open_inputs(&[input], &cache_dir, None, &Default::default(), progress)
+        }),
+    );
+    assert!(offscreen.settle(Duration::from_secs(60)).1);
+    jumeau::opening::start(
+        &mut offscreen.app,
+        "a faulty job",
+        true,
+        Box::new(|_| panic!("lost its footing")),
+    );
+    assert!(offscreen.settle(Duration::from_secs(60)).1);
+
+    let clouds = offscreen.clouds();
+    let messages = clouds.messages.join("\n");
+    eprintln!("{messages}");
+    assert!(
+        messages.contains("could not open truncated.laz: ")
+            && messages.contains("truncated.laz: LAZ data: chunk table offset"),
+        "{messages}"
+    );
+    assert!(
+        messages.contains("could not open a faulty job: ") && messages.contains("lost its footing"),
+        "{messages}"
+    );
+    assert_eq!(clouds.layers.len(), 1);
+    assert_eq!(clouds.stats.points_shown, 289_055);
+    let after = offscreen.capture().unwrap();
+    compare(&before, &after, 0, 0.0).unwrap();
 }
 
 /// IGN's 3D lines over their LiDAR tile: read from Lambert-93 GeoJSON, draped on the tile's
@@ -423,6 +550,7 @@ fn opened(inputs: &[PathBuf], place: Option<&str>, color: ColorMode) -> ViewerSe
         &jumeau::bench::cache_dir().join("converted"),
         place.as_ref(),
         &Default::default(),
+        &ProgressBar::hidden(),
     )
     .unwrap();
     ViewerSetup {

@@ -179,6 +179,8 @@ pub struct Networks {
     pub eye: DVec3,
     pool: WorkerPool<LoadTask>,
     queued: usize,
+    /// Layers ever given to load (the next one's task key).
+    added: usize,
     /// Layers whose building sites the buildings have been given.
     service_layers: usize,
 }
@@ -187,32 +189,42 @@ impl Networks {
     /// Starts loading `sources` (name, loader) off the main thread.
     pub fn new(sources: Vec<(String, LoadLayer)>) -> Self {
         let workers = if cfg!(target_arch = "wasm32") { 0 } else { 1 };
-        let pool = WorkerPool::new(workers, "network-load");
-        let queued = sources.len();
-        pool.replace_queue(
-            sources
-                .into_iter()
-                .enumerate()
-                .map(|(index, (name, load))| LoadTask { index, name, load })
-                .collect(),
-        );
-        Self {
+        let mut networks = Self {
             layers: Vec::new(),
             filter: NetworkFilter::default(),
             hidden_operators: BTreeSet::new(),
             style: OverlayStyle::default(),
             picked: None,
-            stats: NetworkStats {
-                loading: queued,
-                ..default()
-            },
+            stats: NetworkStats::default(),
             messages: Vec::new(),
             screen: None,
             eye: DVec3::ZERO,
-            pool,
-            queued,
+            pool: WorkerPool::new(workers, "network-load"),
+            queued: 0,
+            added: 0,
             service_layers: 0,
-        }
+        };
+        networks.add(sources);
+        networks
+    }
+
+    /// Loads more layers (e.g. inputs opened once the twin already runs), after those queued.
+    pub fn add(&mut self, sources: Vec<(String, LoadLayer)>) {
+        let first = self.added;
+        self.added += sources.len();
+        self.queued += sources.len();
+        self.stats.loading += sources.len();
+        self.pool.push(
+            sources
+                .into_iter()
+                .enumerate()
+                .map(|(i, (name, load))| LoadTask {
+                    index: first + i,
+                    name,
+                    load,
+                })
+                .collect(),
+        );
     }
 
     /// Whether every layer has loaded (or failed).
@@ -420,7 +432,6 @@ fn frame_first_network(
     mut commands: Commands,
     wanted: Option<Res<FrameOnFirstNetwork>>,
     networks: Option<Res<Networks>>,
-    mut cameras: Query<(&mut crate::camera::ViewerCamera, &Camera)>,
 ) {
     let (Some(_), Some(networks)) = (wanted, networks) else {
         return;
@@ -432,13 +443,11 @@ fn frame_first_network(
     else {
         return;
     };
-    for (mut rig, camera) in &mut cameras {
-        let size = camera.physical_viewport_size().unwrap_or(UVec2::new(4, 3));
-        let aspect = f64::from(size.x) / f64::from(size.y.max(1));
-        let bounds = crate::pointcloud::octree::Aabb { min: lo, max: hi };
-        *rig = crate::camera::ViewerCamera::framing(&bounds, aspect);
-    }
-    commands.remove_resource::<FrameOnFirstNetwork>();
+    let bounds = crate::pointcloud::octree::Aabb { min: lo, max: hi };
+    commands.queue(move |world: &mut World| {
+        crate::opening::frame_cameras(world, &bounds);
+        world.remove_resource::<FrameOnFirstNetwork>();
+    });
 }
 
 /// Turns loaded layers into chunk entities (the vertex arrays were built on the worker).

@@ -76,8 +76,9 @@ pub struct ConvertSettings {
     pub assign_crs: Option<Crs>,
     /// Folder for spill files (default: next to the output).
     pub temp_dir: Option<PathBuf>,
-    /// Show a progress bar on stderr.
-    pub progress: bool,
+    /// Report progress on this bar (`ProgressBar::new` draws on stderr; the viewer's panel
+    /// reads its position and message too).
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 impl Default for ConvertSettings {
@@ -86,7 +87,7 @@ impl Default for ConvertSettings {
             memory_budget_bytes: 1 << 30,
             assign_crs: None,
             temp_dir: None,
-            progress: false,
+            progress: None,
         }
     }
 }
@@ -678,10 +679,11 @@ pub fn convert<S: ByteSource>(
         },
         None => None,
     };
-    let progress = if settings.progress {
-        let bar = indicatif::ProgressBar::new(total * 2);
+    let progress = if let Some(bar) = settings.progress.clone() {
+        bar.set_length(total * 2);
+        bar.set_position(0);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg:12} [{bar:40}] {human_pos}/{human_len} points ({per_sec}, eta {eta})")
+            indicatif::ProgressStyle::with_template("{spinner} {prefix} {msg:12} [{bar:40}] {human_pos}/{human_len} points ({per_sec}, eta {eta})")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar

@@ -17,12 +17,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Opens `inputs` as one layer. Plain LAS/LAZ inputs are converted together (they are tiles of
-/// one area) into `cache_dir`; each COPC input is one source.
+/// one area) into `cache_dir`, reporting on `progress`; each COPC input is one source.
 pub fn open_layer(
     name: &str,
     inputs: &[String],
     cache_dir: &Path,
-    progress: bool,
+    progress: &indicatif::ProgressBar,
 ) -> Result<Layer, String> {
     let mut sources = Vec::new();
     let mut plain = Vec::new();
@@ -60,35 +60,41 @@ pub fn open_layer(
 fn open_converted(
     plain: &[PathBuf],
     cache_dir: &Path,
-    progress: bool,
+    progress: &indicatif::ProgressBar,
 ) -> Result<StreamSource, String> {
     let copc = converted_path(plain, cache_dir)?;
     if !copc.exists() {
-        eprintln!(
+        log::info!(
             "converting {} file(s) to COPC for streaming: {}",
             plain.len(),
             copc.display()
         );
+        progress.set_prefix("converting to COPC");
         convert_files_to(
             plain,
             &copc,
             &ConvertSettings {
-                progress,
+                progress: Some(progress.clone()),
                 ..ConvertSettings::default()
             },
         )?;
     }
     let bytes: Arc<dyn io::ByteSource> =
         Arc::new(FileSource::open(&copc).map_err(|e| e.to_string())?);
-    let label = plain
+    StreamSource::open(&file_names(plain), bytes)
+}
+
+/// `a.laz, b.laz`: how the panel and the log name converted tiles.
+#[cfg(not(target_arch = "wasm32"))]
+fn file_names(paths: &[PathBuf]) -> String {
+    paths
         .iter()
         .map(|p| {
             p.file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         })
         .collect::<Vec<_>>()
-        .join(", ");
-    StreamSource::open(&label, bytes)
+        .join(", ")
 }
 
 /// Where the COPC version of `inputs` is kept: a name from their paths, sizes and dates.
@@ -117,16 +123,26 @@ mod tests {
     fn unreadable_inputs_are_named_in_the_error() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nowhere.laz").display().to_string();
-        let error = open_layer("x", std::slice::from_ref(&missing), dir.path(), false)
-            .err()
-            .unwrap();
+        let error = open_layer(
+            "x",
+            std::slice::from_ref(&missing),
+            dir.path(),
+            &indicatif::ProgressBar::hidden(),
+        )
+        .err()
+        .unwrap();
         assert!(error.contains("nowhere.laz"), "{error}");
 
         let text = dir.path().join("notes.las");
         std::fs::write(&text, b"this is not a point cloud at all, just some words").unwrap();
-        let error = open_layer("x", &[text.display().to_string()], dir.path(), false)
-            .err()
-            .unwrap();
+        let error = open_layer(
+            "x",
+            &[text.display().to_string()],
+            dir.path(),
+            &indicatif::ProgressBar::hidden(),
+        )
+        .err()
+        .unwrap();
         assert!(error.contains("notes.las"), "{error}");
     }
 
@@ -137,12 +153,17 @@ mod tests {
         crate::demo::write_demo_laz(&laz, 20_000, 5, &indicatif::ProgressBar::hidden()).unwrap();
         let cache = dir.path().join("cache");
         let inputs = [laz.display().to_string()];
-        let layer = open_layer("town", &inputs, &cache, false).unwrap();
+        let progress = indicatif::ProgressBar::hidden();
+        let layer = open_layer("town", &inputs, &cache, &progress).unwrap();
         assert_eq!(layer.total_points(), 20_000);
+        // What the viewer's panel shows while it waits: the stage, then a full bar.
+        assert_eq!(progress.prefix(), "converting to COPC");
+        assert_eq!(Some(progress.position()), progress.length());
+        assert_eq!(progress.length(), Some(40_000), "distribute, then build");
         let converted: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().collect();
         assert_eq!(converted.len(), 1);
         let modified = converted[0].metadata().unwrap().modified().unwrap();
-        let again = open_layer("town", &inputs, &cache, false).unwrap();
+        let again = open_layer("town", &inputs, &cache, &indicatif::ProgressBar::hidden()).unwrap();
         assert_eq!(again.total_points(), 20_000);
         let entry = std::fs::read_dir(&cache).unwrap().flatten().next().unwrap();
         assert_eq!(entry.metadata().unwrap().modified().unwrap(), modified);

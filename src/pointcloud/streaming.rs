@@ -519,11 +519,13 @@ pub(crate) fn plugin(app: &mut App) {
             .chain()
             .before(TransformSystems::Propagate),
     )
-    .add_systems(Startup, (create_layer_materials, resolve_render_path))
+    .add_systems(Startup, resolve_render_path)
     .add_systems(
         PostUpdate,
         (
-            select_visible_nodes.in_set(PointCloudSystems::Select),
+            (create_layer_materials, select_visible_nodes)
+                .chain()
+                .in_set(PointCloudSystems::Select),
             receive_loaded_nodes.in_set(PointCloudSystems::Receive),
             upload_resident_nodes.in_set(PointCloudSystems::Upload),
             (
@@ -588,11 +590,16 @@ fn resolve_render_path(
         .store(path as u8, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Gives each layer that has none (the first frame's, and those opened later) its material.
 fn create_layer_materials(
     mut clouds: ResMut<PointClouds>,
     mut materials: ResMut<Assets<PointCloudMaterial>>,
 ) {
-    for layer in &mut clouds.layers {
+    let unstyled = Handle::<PointCloudMaterial>::default();
+    if clouds.layers.iter().all(|l| l.material != unstyled) {
+        return;
+    }
+    for layer in clouds.layers.iter_mut().filter(|l| l.material == unstyled) {
         let spacing = layer
             .sources
             .first()
@@ -1025,7 +1032,9 @@ mod tests {
     #[test]
     fn a_translated_source_decodes_the_same_points_moved() {
         let dir = tempfile::tempdir().unwrap();
-        let copc = crate::demo::demo_twin_copc(dir.path(), 20_000).unwrap();
+        let copc =
+            crate::demo::demo_twin_copc(dir.path(), 20_000, &indicatif::ProgressBar::hidden())
+                .unwrap();
         let open = || {
             let file = crate::io::FileSource::open(&copc).unwrap();
             StreamSource::open("demo", Arc::new(file)).unwrap()

@@ -20,7 +20,7 @@ pub fn set(ctx: &egui::Context, lang: Lang) {
 }
 
 /// `english` in the panel's language.
-pub fn t(ui: &egui::Ui, english: &'static str) -> &'static str {
+pub fn t<'a>(ui: &egui::Ui, english: &'a str) -> &'a str {
     translate(
         ui.ctx().data(|d| d.get_temp(key())).unwrap_or(Lang::En),
         english,
@@ -28,7 +28,7 @@ pub fn t(ui: &egui::Ui, english: &'static str) -> &'static str {
 }
 
 /// `english` in `lang`.
-pub fn translate(lang: Lang, english: &'static str) -> &'static str {
+pub fn translate(lang: Lang, english: &str) -> &str {
     match lang {
         Lang::En => english,
         Lang::Fr => FRENCH
@@ -42,6 +42,28 @@ pub fn translate(lang: Lang, english: &'static str) -> &'static str {
 const FRENCH: &[(&str, &str)] = &[
     // Point clouds.
     ("Layers", "Couches"),
+    // Opening the inputs (the stages are the progress bar's prefix and message).
+    ("Opening", "Ouverture"),
+    ("the demo twin", "la ville de démonstration"),
+    ("converting to COPC", "conversion en COPC"),
+    ("distribute", "répartition"),
+    ("build", "construction"),
+    (
+        "scanning the demo town",
+        "levé de la ville de démonstration",
+    ),
+    (
+        "writing the demo town as COPC",
+        "écriture de la ville de démonstration en COPC",
+    ),
+    (
+        "writing the demo town's buildings",
+        "écriture des bâtiments de la ville",
+    ),
+    (
+        "writing the demo town's network",
+        "écriture du réseau de la ville",
+    ),
     ("opacity", "opacité"),
     ("source(s)", "source(s)"),
     ("points", "points"),

@@ -44,8 +44,8 @@ fn side_panel(
     mut buildings: ResMut<Buildings>,
     mut networks: ResMut<crate::network::render::Networks>,
     mut settings: ResMut<PointCloudSettings>,
-    diagnostics: Res<DiagnosticsStore>,
     mut inset: ResMut<ViewInset>,
+    (diagnostics, opening): (Res<DiagnosticsStore>, Option<Res<crate::opening::Opening>>),
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let mut root = egui::Ui::new(
@@ -61,6 +61,10 @@ fn side_panel(
         .show(&mut root, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 ui.heading("Jumeau");
+                if let Some(opening) = &opening {
+                    opening_ui(ui, opening);
+                    ui.separator();
+                }
                 layers_ui(ui, &mut clouds);
                 ui.separator();
                 display_ui(ui, &mut settings);
@@ -92,6 +96,27 @@ fn side_panel(
         inset.left_px = left_px;
     }
     Ok(())
+}
+
+/// Inputs still being opened: the stage, how far it has got, for how long.
+fn opening_ui(ui: &mut egui::Ui, opening: &crate::opening::Opening) {
+    ui.label(
+        egui::RichText::new(format!("{}: {}", t(ui, "Opening"), t(ui, &opening.what))).strong(),
+    );
+    let (stage, step) = opening.stage();
+    if !stage.is_empty() {
+        ui.label(t(ui, &stage));
+    }
+    let mut text = t(ui, &step).to_owned();
+    let bar = match opening.done() {
+        Some(done) => {
+            text.push_str(&format!(" {:.0} %", done * 100.0));
+            egui::ProgressBar::new(done)
+        }
+        None => egui::ProgressBar::new(0.0).animate(true),
+    };
+    ui.add(bar.text(text));
+    ui.label(format!("{:.0} s", opening.started.elapsed().as_secs_f64()));
 }
 
 fn layers_ui(ui: &mut egui::Ui, clouds: &mut PointClouds) {

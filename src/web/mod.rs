@@ -167,18 +167,24 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
     }
     let network = NetworkOptions::default();
     let no_cache = Path::new("");
+    // Nothing is converted on the web: no progress to show.
+    let hidden = indicatif::ProgressBar::hidden();
     // Each input alone first: one that fails is named and the others still open.
     let mut good = Vec::new();
     for input in inputs {
         let single = std::slice::from_ref(&input);
-        match retry_fetched(|| open_inputs(single, no_cache, config.place.as_ref(), &network)).await
+        match retry_fetched(|| {
+            open_inputs(single, no_cache, config.place.as_ref(), &network, &hidden)
+        })
+        .await
         {
             Ok(_) => good.push(input),
             Err(error) => status.opening_errors.push(error),
         }
     }
     let opened =
-        retry_fetched(|| open_inputs(&good, no_cache, config.place.as_ref(), &network)).await?;
+        retry_fetched(|| open_inputs(&good, no_cache, config.place.as_ref(), &network, &hidden))
+            .await?;
     // Networks are read and draped once the twin runs, on the main thread: bring their bytes
     // and the ground's here first, since nothing can wait for a request there.
     if !opened.networks.is_empty() {

@@ -1,0 +1,193 @@
+//! Inputs opened off the main thread while the twin already runs: the window is up at once,
+//! the panel says how the opening goes (scanning the demo town, converting LAS/LAZ tiles to
+//! COPC: minutes for large tiles), and the layers join the twin when they are ready. The camera
+//! is then framed on them, unless the user named one.
+//!
+//! An opening that fails (a missing file, a lying header, a 404) or panics leaves the twin
+//! running with what it already had; the error goes to the panel and the log.
+
+use crate::app::twin_bounds;
+use crate::buildings::streaming::Buildings;
+use crate::camera::{ViewInset, ViewerCamera};
+use crate::inputs::OpenedInputs;
+use crate::network::render::{FrameOnFirstNetwork, Networks};
+use crate::pointcloud::octree::Aabb as CrsAabb;
+use crate::pointcloud::streaming::PointClouds;
+use bevy::prelude::*;
+use indicatif::ProgressBar;
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Instant;
+
+/// What opens the inputs, on its own thread; slow steps report on the bar.
+pub type OpenJob = Box<dyn FnOnce(&ProgressBar) -> Result<OpenedInputs, String> + Send>;
+
+/// Inputs being opened: present from [`start`] until they have joined the twin (or failed).
+#[derive(Resource)]
+pub struct Opening {
+    /// What is being opened, in words ("2 inputs", "the demo twin").
+    pub what: String,
+    /// How far it has got: the prefix names the stage, position / length the share done.
+    pub progress: ProgressBar,
+    pub started: Instant,
+    frame_camera: bool,
+    result: Mutex<Receiver<Result<OpenedInputs, String>>>,
+}
+
+impl Opening {
+    /// The stage (the bar's prefix, e.g. "converting to COPC") and its step (the message,
+    /// e.g. "distribute"), in English; either may be empty.
+    pub fn stage(&self) -> (String, String) {
+        (self.progress.prefix(), self.progress.message())
+    }
+
+    /// The share of the stage done, 0..1 (`None` while it cannot be told).
+    pub fn done(&self) -> Option<f32> {
+        self.progress
+            .length()
+            .filter(|&n| n > 0)
+            .map(|n| (self.progress.position() as f32 / n as f32).clamp(0.0, 1.0))
+    }
+}
+
+/// Opens inputs with `job` on a thread of its own; they join the twin in `app` when ready.
+/// `frame_camera`: point the camera at them then (the user named no camera). The bar also
+/// draws on stderr when that is a terminal.
+pub fn start(app: &mut App, what: impl Into<String>, frame_camera: bool, job: OpenJob) {
+    let progress = ProgressBar::new(0);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {prefix} {msg} [{bar:30}] {percent}%")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (sender, result) = std::sync::mpsc::channel();
+    let bar = progress.clone();
+    let spawned = std::thread::Builder::new()
+        .name("jumeau-open".into())
+        .spawn(move || {
+            let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&bar)))
+                .unwrap_or_else(|panic| {
+                    let why = panic
+                        .downcast_ref::<String>()
+                        .map(String::as_str)
+                        .or_else(|| panic.downcast_ref::<&str>().copied())
+                        .unwrap_or("no message");
+                    Err(format!("opening stopped on an internal error ({why})"))
+                });
+            bar.finish_and_clear();
+            // The twin may have been closed meanwhile: nobody to tell.
+            let _ = sender.send(opened);
+        });
+    if let Err(error) = spawned {
+        error!("could not start opening the inputs: {error}");
+        return;
+    }
+    app.insert_resource(Opening {
+        what: what.into(),
+        progress,
+        started: Instant::now(),
+        frame_camera,
+        result: Mutex::new(result),
+    });
+}
+
+/// Registers the system that brings opened inputs into the twin.
+pub(crate) fn plugin(app: &mut App) {
+    app.add_systems(
+        PostUpdate,
+        receive_opened
+            .run_if(resource_exists::<Opening>)
+            .before(crate::camera::CameraSystems::Input),
+    );
+}
+
+fn receive_opened(world: &mut World) {
+    let Some(opening) = world.get_resource::<Opening>() else {
+        return;
+    };
+    let received = match opening.result.lock() {
+        Ok(receiver) => receiver.try_recv(),
+        Err(_) => Err(TryRecvError::Disconnected),
+    };
+    let (what, frame_camera, seconds) = (
+        opening.what.clone(),
+        opening.frame_camera,
+        opening.started.elapsed().as_secs_f64(),
+    );
+    let opened = match received {
+        Err(TryRecvError::Empty) => return,
+        Ok(Ok(opened)) => opened,
+        Ok(Err(error)) => {
+            fail(world, format!("could not open {what}: {error}"));
+            return;
+        }
+        Err(TryRecvError::Disconnected) => {
+            fail(
+                world,
+                format!("could not open {what}: the opening thread stopped"),
+            );
+            return;
+        }
+    };
+    world.remove_resource::<Opening>();
+    info!("opened {what} in {seconds:.1} s");
+    join(world, opened, frame_camera);
+}
+
+/// Adds opened inputs to the running twin (after what it already shows), then frames the
+/// camera on everything when asked to.
+pub fn join(world: &mut World, opened: OpenedInputs, frame_camera: bool) {
+    let OpenedInputs {
+        clouds,
+        buildings,
+        networks,
+        warnings,
+    } = opened;
+    let has_networks = !networks.is_empty();
+    for warning in &warnings {
+        warn!("{warning}");
+    }
+    if let Some(mut twin) = world.get_resource_mut::<PointClouds>() {
+        twin.layers.extend(clouds);
+        twin.messages.extend(warnings);
+    }
+    if let Some(mut twin) = world.get_resource_mut::<Buildings>() {
+        twin.layers.extend(buildings);
+    }
+    if let Some(mut twin) = world.get_resource_mut::<Networks>() {
+        twin.add(networks);
+    }
+    if !frame_camera {
+        return;
+    }
+    match twin_bounds(world) {
+        Some(bounds) => frame_cameras(world, &bounds),
+        // Only networks: their extent is known once they have loaded.
+        None if has_networks => world.insert_resource(FrameOnFirstNetwork),
+        None => {}
+    }
+}
+
+fn fail(world: &mut World, message: String) {
+    error!("{message}");
+    world.remove_resource::<Opening>();
+    if let Some(mut clouds) = world.get_resource_mut::<PointClouds>() {
+        clouds.messages.push(message);
+    }
+}
+
+/// Points every viewer camera at `bounds`, framed for the part of its viewport the panel
+/// leaves free.
+pub fn frame_cameras(world: &mut World, bounds: &CrsAabb) {
+    let inset = world
+        .get_resource::<ViewInset>()
+        .map_or(0.0, |i| f64::from(i.left_px));
+    let mut cameras = world.query::<(&mut ViewerCamera, &Camera)>();
+    for (mut rig, camera) in cameras.iter_mut(world) {
+        let size = camera
+            .physical_viewport_size()
+            .unwrap_or(UVec2::new(4, 3))
+            .as_dvec2();
+        let aspect = (size.x - inset).max(1.0) / size.y.max(1.0);
+        *rig = ViewerCamera::framing(bounds, aspect);
+    }
+}
