@@ -28,6 +28,7 @@ pub fn parse_camera(text: &str) -> Result<(DVec3, DVec3), String> {
 }
 
 /// What the inputs of a command line became.
+#[derive(Default)]
 pub struct OpenedInputs {
     pub clouds: Vec<Layer>,
     pub buildings: Vec<BuildingLayer>,

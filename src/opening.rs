@@ -13,11 +13,11 @@ use crate::inputs::OpenedInputs;
 use crate::network::render::{FrameOnFirstNetwork, Networks};
 use crate::pointcloud::octree::Aabb as CrsAabb;
 use crate::pointcloud::streaming::PointClouds;
+use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use indicatif::ProgressBar;
 use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, TryRecvError};
-use std::time::Instant;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
 /// What opens the inputs, on its own thread; slow steps report on the bar.
 pub type OpenJob = Box<dyn FnOnce(&ProgressBar) -> Result<OpenedInputs, String> + Send>;
@@ -35,6 +35,35 @@ pub struct Opening {
 }
 
 impl Opening {
+    /// An opening whose result is to come through the returned sender (from a thread, or a
+    /// browser future on the web); insert it as a resource.
+    pub fn new(
+        what: impl Into<String>,
+        frame_camera: bool,
+    ) -> (Self, Sender<Result<OpenedInputs, String>>) {
+        // Drawn on stderr where there is one; the page has the panel only.
+        let progress = if cfg!(target_arch = "wasm32") {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(0)
+        };
+        progress.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {prefix} {msg} [{bar:30}] {percent}%",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let (sender, result) = std::sync::mpsc::channel();
+        let opening = Self {
+            what: what.into(),
+            progress,
+            started: Instant::now(),
+            frame_camera,
+            result: Mutex::new(result),
+        };
+        (opening, sender)
+    }
+
     /// The stage (the bar's prefix, e.g. "converting to COPC") and its step (the message,
     /// e.g. "distribute"), in English; either may be empty.
     pub fn stage(&self) -> (String, String) {
@@ -54,13 +83,8 @@ impl Opening {
 /// `frame_camera`: point the camera at them then (the user named no camera). The bar also
 /// draws on stderr when that is a terminal.
 pub fn start(app: &mut App, what: impl Into<String>, frame_camera: bool, job: OpenJob) {
-    let progress = ProgressBar::new(0);
-    progress.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {prefix} {msg} [{bar:30}] {percent}%")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let (sender, result) = std::sync::mpsc::channel();
-    let bar = progress.clone();
+    let (opening, sender) = Opening::new(what, frame_camera);
+    let bar = opening.progress.clone();
     let spawned = std::thread::Builder::new()
         .name("jumeau-open".into())
         .spawn(move || {
@@ -81,13 +105,7 @@ pub fn start(app: &mut App, what: impl Into<String>, frame_camera: bool, job: Op
         error!("could not start opening the inputs: {error}");
         return;
     }
-    app.insert_resource(Opening {
-        what: what.into(),
-        progress,
-        started: Instant::now(),
-        frame_camera,
-        result: Mutex::new(result),
-    });
+    app.insert_resource(opening);
 }
 
 /// Registers the system that brings opened inputs into the twin.
@@ -101,6 +119,18 @@ pub(crate) fn plugin(app: &mut App) {
 }
 
 fn receive_opened(world: &mut World) {
+    let Some(frame_camera) = world.get_resource::<Opening>().map(|o| o.frame_camera) else {
+        return;
+    };
+    // Framing needs each camera's viewport (a page's canvas gets its size a few frames in).
+    if frame_camera
+        && world
+            .query::<&Camera>()
+            .iter(world)
+            .any(|c| c.physical_viewport_size().is_none())
+    {
+        return;
+    }
     let Some(opening) = world.get_resource::<Opening>() else {
         return;
     };
