@@ -15,6 +15,9 @@ use wasm_bindgen_futures::JsFuture;
 const CACHE_BYTES: u64 = 256 * 1024 * 1024;
 /// Requests on their way at once.
 const MAX_IN_FLIGHT: usize = 6;
+/// A request with no complete answer by then is aborted and reported (as native HTTP does,
+/// 30 s): a stalled server must not leave the twin waiting.
+pub const REQUEST_TIMEOUT_MS: i32 = 30_000;
 
 thread_local! {
     static CACHE: RefCell<FetchCache> = RefCell::new(FetchCache::new(CACHE_BYTES, MAX_IN_FLIGHT));
@@ -196,10 +199,32 @@ async fn fetch(url: &str, want: Want) -> Result<Arrived, String> {
             .map_err(js_error)?;
     }
     init.set_headers(&headers);
+    // The timer aborts the request, body included; after the answer it aborts nothing.
+    let controller = web_sys::AbortController::new().map_err(js_error)?;
+    let signal = controller.signal();
+    init.set_signal(Some(&signal));
+    let abort = wasm_bindgen::closure::Closure::once_into_js(move || controller.abort());
+    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+        abort.unchecked_ref(),
+        REQUEST_TIMEOUT_MS,
+    );
+    let timed_out = |error: wasm_bindgen::JsValue| {
+        if signal.aborted() {
+            format!(
+                "no complete answer within {} s (the server stalled)",
+                REQUEST_TIMEOUT_MS / 1000
+            )
+        } else {
+            js_error(error)
+        }
+    };
     let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(js_error)?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
         .await
         .map_err(|e| {
+            if signal.aborted() {
+                return timed_out(e);
+            }
             format!(
                 "could not fetch it ({}): the server is unreachable, or it does not allow this \
                  page to read it (CORS: it must send Access-Control-Allow-Origin, allow the \
@@ -213,7 +238,7 @@ async fn fetch(url: &str, want: Want) -> Result<Arrived, String> {
     let body = async {
         let buffer = JsFuture::from(response.array_buffer().map_err(js_error)?)
             .await
-            .map_err(js_error)?;
+            .map_err(timed_out)?;
         Ok::<_, String>(js_sys::Uint8Array::new(&buffer).to_vec())
     };
     match (want, status) {

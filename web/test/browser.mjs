@@ -153,14 +153,15 @@ for (const scenario of scenarios) {
   await run.page.close();
 }
 
-// Broken inputs: each named in the page, nothing panics, the good input (from another origin
-// that allows it) still shows.
+// Broken inputs (missing, no ranges, stalled, blocked by CORS, a bad setting): each named in
+// the page, nothing panics, the good input (from another origin that allows it) still shows.
 {
   const query = [
     `copc=http://localhost:${open_.port}/data/ign.copc.laz`,
     `copc=http://localhost:${closed.port}/data/ign.copc.laz`,
     "copc=/data/missing.copc.laz",
     "copc=/norange/ign.copc.laz",
+    "copc=/stall/ign.copc.laz",
     "color=rainbow",
     `camera=${IGN_CAMERA}`,
     "embed=minimal",
@@ -170,6 +171,7 @@ for (const scenario of scenarios) {
   const expect = [
     [/missing\.copc\.laz.*HTTP 404/, "the missing file"],
     [/norange\/ign\.copc\.laz.*ignored the range request/, "the server without ranges"],
+    [/stall\/ign\.copc\.laz.*no complete answer within 30 s/, "the stalled server"],
     [/color=rainbow/, "the bad colour"],
     [new RegExp(`localhost:${closed.port}.*CORS`), "the server on another origin without CORS"],
   ];
@@ -185,7 +187,10 @@ for (const scenario of scenarios) {
 }
 
 await browser.close();
-for (const s of [server, open_.server, closed.server]) s.close();
+for (const s of [server, open_.server, closed.server]) {
+  s.closeAllConnections?.();
+  s.close();
+}
 writeFileSync(join(args.out, "results.json"), JSON.stringify(results, null, 2));
 if (failures.length) {
   console.error(`FAILED:\n${failures.join("\n")}`);

@@ -4,7 +4,8 @@
 //   node web/test/serve.mjs BUNDLE_DIR DATA_DIR [PORT]
 //
 // `/…` serves BUNDLE_DIR, `/data/…` serves DATA_DIR, `/norange/…` serves DATA_DIR ignoring
-// Range headers (a server without range support). With `cors`, any origin may read it (the
+// Range headers (a server without range support), `/stall/…` never answers (a stalled
+// server). With `cors`, any origin may read it (the
 // headers a data server on another origin needs). Prints the port on its first line.
 import { createServer } from "node:http";
 import { createReadStream, statSync } from "node:fs";
@@ -36,6 +37,8 @@ export function serve(bundleDir, dataDir, port = 0, { cors = false } = {}) {
       return;
     }
     const url = new URL(request.url, "http://localhost");
+    // A stalled server: the request stays open until the client gives up.
+    if (url.pathname.startsWith("/stall/")) return;
     let root = resolve(bundleDir);
     let path = decodeURIComponent(url.pathname);
     let ranges = true;
