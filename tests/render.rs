@@ -14,10 +14,12 @@ use indicatif::ProgressBar;
 use jumeau::app::ViewerSetup;
 use jumeau::headless::RenderReport;
 use jumeau::headless::{Offscreen, RenderOptions, render};
+use jumeau::opening::OpenJob;
 use jumeau::pointcloud::open::open_layer;
 use jumeau::pointcloud::streaming::{Layer, PointCloudSettings, RenderPath, StreamSource};
 use jumeau::pointcloud::style::{ClassFilter, ColorMode, class_color};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -339,6 +341,18 @@ fn a_corrupt_node_fails_alone() {
 
 const IGN_TILE: &str = "lidar/test_semis_2023_0292_6833_LA93_IGN69.laz";
 
+/// What opens `input` off the main thread as `jumeau view` does (converting LAZ into `cache`),
+/// once `gate` (when given) lets it start.
+fn open_job(input: &Path, cache: &Path, gate: Option<Receiver<()>>) -> OpenJob {
+    let (input, cache) = (input.display().to_string(), cache.to_path_buf());
+    Box::new(move |progress| {
+        if let Some(gate) = gate {
+            let _ = gate.recv();
+        }
+        jumeau::inputs::open_inputs(&[input], &cache, None, &Default::default(), progress)
+    })
+}
+
 /// The viewer's window comes up before its inputs are open: the IGN tile, converted from LAZ
 /// to COPC off the main thread, joins the running twin, and the camera frames it as if it had
 /// been opened first.
@@ -347,21 +361,12 @@ fn inputs_opened_while_the_twin_runs_join_it_framed() {
     let data = require_data!();
     let _gpu = gpu();
     let cache = tempfile::tempdir().unwrap();
-    let tile = data.join(IGN_TILE).display().to_string();
     let setup = ViewerSetup::with_clouds(vec![], settings(ColorMode::Classification));
     let mut offscreen = Offscreen::new(setup, W, H).unwrap();
-    let cache_dir = cache.path().to_path_buf();
+    // The opening is held until the test has seen the twin run without it.
     let (release, gate) = std::sync::mpsc::channel::<()>();
-    jumeau::opening::start(
-        &mut offscreen.app,
-        "the IGN tile",
-        true,
-        Box::new(move |progress| {
-            // Held until the test has seen the twin run without it.
-            let _ = gate.recv();
-            jumeau::inputs::open_inputs(&[tile], &cache_dir, None, &Default::default(), progress)
-        }),
-    );
+    let job = open_job(&data.join(IGN_TILE), cache.path(), Some(gate));
+    jumeau::opening::start(&mut offscreen.app, "the IGN tile", true, job);
     for _ in 0..3 {
         offscreen.update();
     }
@@ -392,16 +397,8 @@ fn inputs_opened_while_the_twin_runs_join_it_framed() {
     // Inputs opened later join what is there (here a network file); the user's view stays.
     let framed = *offscreen.camera_mut();
     let lines = data.join("vector/ign_Lignes_3d_0292_6833.geojson");
-    let lines = lines.display().to_string();
-    let cache_dir = cache.path().to_path_buf();
-    jumeau::opening::start(
-        &mut offscreen.app,
-        "the IGN lines",
-        false,
-        Box::new(move |progress| {
-            jumeau::inputs::open_inputs(&[lines], &cache_dir, None, &Default::default(), progress)
-        }),
-    );
+    let job = open_job(&lines, cache.path(), None);
+    jumeau::opening::start(&mut offscreen.app, "the IGN lines", false, job);
     assert!(offscreen.settle(Duration::from_secs(60)).1);
     assert_eq!(offscreen.networks().stats.spans, 48);
     assert_eq!(offscreen.clouds().stats.points_shown, 289_055);
@@ -426,16 +423,8 @@ fn an_input_that_fails_to_open_leaves_the_running_twin_as_it_was() {
     let bytes = std::fs::read(data.join(IGN_TILE)).unwrap();
     let truncated = cache.path().join("truncated.laz");
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
-    let input = truncated.display().to_string();
-    let cache_dir = cache.path().to_path_buf();
-    jumeau::opening::start(
-        &mut offscreen.app,
-        "truncated.laz",
-        true,
-        Box::new(move |progress| {
-            jumeau::inputs::open_inputs(&[input], &cache_dir, None, &Default::default(), progress)
-        }),
-    );
+    let job = open_job(&truncated, cache.path(), None);
+    jumeau::opening::start(&mut offscreen.app, "truncated.laz", true, job);
     assert!(offscreen.settle(Duration::from_secs(60)).1);
     jumeau::opening::start(
         &mut offscreen.app,
