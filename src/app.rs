@@ -312,6 +312,7 @@ pub fn open_demo_twin(
         buildings: vec![buildings],
         networks: vec![network],
         warnings: Vec::new(),
+        frame: Some(crate::georef::GeoFrame::projected(2154)?),
     })
 }
 

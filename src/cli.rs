@@ -256,10 +256,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if !crate::app::display_available() {
                 return Err("no display (DISPLAY / WAYLAND_DISPLAY unset): use `jumeau render` to make a PNG".into());
             }
-            let what = match inputs.as_slice() {
-                [one] => one.rsplit(['/', '\\']).next().unwrap_or(one).to_owned(),
-                many => format!("{} inputs", many.len()),
-            };
+            let what = crate::opening::describe(&inputs);
             crate::app::run_viewer(setup, lang, Some((what, open_job(&inputs, &display))));
             Ok(())
         }

@@ -507,6 +507,14 @@ impl GeoFrame {
         }
     }
 
+    /// The frame in words: `EPSG:2154`, or a local east-north-up frame.
+    pub fn label(&self) -> String {
+        match self {
+            GeoFrame::Projected { epsg, .. } => format!("EPSG:{epsg}"),
+            GeoFrame::LocalEnu { .. } => "a local east-north-up frame".into(),
+        }
+    }
+
     /// East-north-up metres around `origin_ecef`.
     pub fn local_enu(origin_ecef: DVec3) -> Self {
         let (lon, lat, _) = geodetic_from_ecef(origin_ecef);

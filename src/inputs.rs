@@ -3,14 +3,17 @@
 
 use crate::buildings::open::{Place, choose_frame, is_building_input, open_buildings};
 use crate::buildings::streaming::BuildingLayer;
+use crate::georef::GeoFrame;
 use crate::io;
 use crate::network::drape::DrapeSettings;
 use crate::network::open::{Ground, NetworkTarget, is_network_input, open_network};
 use crate::network::render::LoadLayer;
+use crate::pointcloud::octree::Aabb as CrsAabb;
 use crate::pointcloud::open::open_layer;
 use crate::pointcloud::streaming::Layer;
 use glam::DVec3;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Parses `X,Y,Z,TX,TY,TZ`.
 pub fn parse_camera(text: &str) -> Result<(DVec3, DVec3), String> {
@@ -36,6 +39,17 @@ pub struct OpenedInputs {
     pub networks: Vec<(String, LoadLayer)>,
     /// Things the user should know (e.g. a model placed by guess).
     pub warnings: Vec<String>,
+    /// The frame they were placed in (`None`: point clouds without a CRS and local models).
+    pub frame: Option<GeoFrame>,
+}
+
+/// A running twin that more inputs are opened into: they are placed in its frame, networks
+/// drape on its point clouds' ground too, and models without georeferencing go in its middle.
+#[derive(Clone)]
+pub struct Twin {
+    pub frame: GeoFrame,
+    pub ground: Vec<Arc<dyn io::ByteSource>>,
+    pub bounds: Option<CrsAabb>,
 }
 
 /// Opens the inputs: point clouds as one layer named after the first, each tileset or model as
@@ -43,6 +57,18 @@ pub struct OpenedInputs {
 /// ingest, drape on the clouds' ground) once the viewer runs. Slow steps (converting LAS/LAZ
 /// to COPC) report on `progress`.
 pub fn open_inputs(
+    inputs: &[String],
+    cache_dir: &Path,
+    place: Option<&Place>,
+    network: &NetworkOptions,
+    progress: &indicatif::ProgressBar,
+) -> Result<OpenedInputs, String> {
+    open_inputs_into(None, inputs, cache_dir, place, network, progress)
+}
+
+/// [`open_inputs`] into a running `twin` (its frame, its ground), or into a new one.
+pub fn open_inputs_into(
+    twin: Option<&Twin>,
     inputs: &[String],
     cache_dir: &Path,
     place: Option<&Place>,
@@ -66,70 +92,99 @@ pub fn open_inputs(
         .into_iter()
         .map(|i| open_buildings(i))
         .collect::<Result<Vec<_>, _>>()?;
-    let cloud_epsg = layers
+    let cloud_crs = layers
         .iter()
         .flat_map(|l| &l.sources)
-        .find_map(|s| crate::georef::crs_from_vlrs(&s.reader.file.vlrs)?.horizontal_code());
+        .find_map(|s| crate::georef::crs_from_vlrs(&s.reader.file.vlrs));
+    let cloud_epsg = cloud_crs.as_ref().and_then(|c| c.horizontal_code());
     let centres: Vec<DVec3> = opened.iter().map(|o| o.centre()).collect();
-    let frame = choose_frame(cloud_epsg, place, &centres)?;
-    let fallback = crate::pointcloud::streaming::layers_bounds(&layers).map(|b| {
-        let c = b.center();
-        DVec3::new(c.x, c.y, b.min.z)
-    });
-    let mut buildings = Vec::new();
     let mut warnings = Vec::new();
+    let frame = match twin {
+        None => choose_frame(cloud_epsg, place, &centres)?,
+        Some(twin) => {
+            match (&cloud_crs, cloud_epsg) {
+                (_, Some(code)) if twin.frame.projected_epsg() != Some(code) => {
+                    return Err(format!(
+                        "the point clouds are in EPSG:{code}, the twin in {}: Jumeau does not \
+                         reproject point clouds (open them in a twin of their own)",
+                        twin.frame.label()
+                    ));
+                }
+                (Some(crs), None) => warnings.push(format!(
+                    "cannot tell whether the point clouds' CRS ({}) is the twin's ({}): they \
+                     are shown as if it were",
+                    crs.label(),
+                    twin.frame.label()
+                )),
+                _ => {}
+            }
+            Some(twin.frame.clone())
+        }
+    };
+    let fallback = crate::pointcloud::streaming::layers_bounds(&layers)
+        .or(twin.and_then(|t| t.bounds))
+        .map(|b| {
+            let c = b.center();
+            DVec3::new(c.x, c.y, b.min.z)
+        });
+    let mut buildings = Vec::new();
     for o in opened {
         let (layer, warning) = o.into_layer(frame.as_ref(), place, fallback)?;
         buildings.push(layer);
         warnings.extend(warning);
     }
-    let networks = if network_inputs.is_empty() {
-        Vec::new()
-    } else {
-        let frame = match frame {
-            Some(frame) => frame,
-            None => network_frame(&network_inputs[0])?,
-        };
-        let extent = crate::pointcloud::streaming::layers_bounds(&layers)
-            .into_iter()
-            .chain(buildings.iter().filter_map(|b| b.bounds))
-            .reduce(|a, b| a.union(&b));
-        let target = NetworkTarget {
-            frame,
-            ground: Ground::new(
-                layers
-                    .iter()
-                    .flat_map(|l| &l.sources)
-                    .map(|s| s.reader.file.source.clone())
-                    .collect(),
-            ),
-            extent,
-            drape: DrapeSettings {
-                underground_depth_m: network.underground_depth_m,
-                ..DrapeSettings::default()
-            },
-        };
-        network_inputs
-            .into_iter()
-            .map(|input| {
-                let target = target.clone();
-                let mapping = network.csv_mapping.clone();
-                let name = input
-                    .rsplit(['/', '\\'])
-                    .next()
-                    .unwrap_or(&input)
-                    .to_owned();
-                let load: LoadLayer =
-                    Box::new(move || open_network(&input, &target, mapping.as_deref()));
-                (name, load)
-            })
-            .collect()
+    // With nothing else to place the twin by, the first network file does.
+    let frame = match (frame, network_inputs.first()) {
+        (None, Some(first)) => Some(network_frame(first)?),
+        (frame, _) => frame,
+    };
+    let networks = match &frame {
+        Some(frame) if !network_inputs.is_empty() => {
+            let extent = crate::pointcloud::streaming::layers_bounds(&layers)
+                .into_iter()
+                .chain(buildings.iter().filter_map(|b| b.bounds))
+                .chain(twin.and_then(|t| t.bounds))
+                .reduce(|a, b| a.union(&b));
+            let target = NetworkTarget {
+                frame: frame.clone(),
+                ground: Ground::new(
+                    layers
+                        .iter()
+                        .flat_map(|l| &l.sources)
+                        .map(|s| s.reader.file.source.clone())
+                        .chain(twin.into_iter().flat_map(|t| t.ground.iter().cloned()))
+                        .collect(),
+                ),
+                extent,
+                drape: DrapeSettings {
+                    underground_depth_m: network.underground_depth_m,
+                    ..DrapeSettings::default()
+                },
+            };
+            network_inputs
+                .into_iter()
+                .map(|input| {
+                    let target = target.clone();
+                    let mapping = network.csv_mapping.clone();
+                    let name = input
+                        .rsplit(['/', '\\'])
+                        .next()
+                        .unwrap_or(&input)
+                        .to_owned();
+                    let load: LoadLayer =
+                        Box::new(move || open_network(&input, &target, mapping.as_deref()));
+                    (name, load)
+                })
+                .collect()
+        }
+        _ => Vec::new(),
     };
     Ok(OpenedInputs {
         clouds: layers,
         buildings,
         networks,
         warnings,
+        frame,
     })
 }
 

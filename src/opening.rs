@@ -1,7 +1,9 @@
 //! Inputs opened off the main thread while the twin already runs: the window is up at once,
 //! the panel says how the opening goes (scanning the demo town, converting LAS/LAZ tiles to
 //! COPC: minutes for large tiles), and the layers join the twin when they are ready. The camera
-//! is then framed on them, unless the user named one.
+//! is then framed on them, unless the user named one. Files dropped on the window and paths or
+//! URLs typed in the panel ("Add data") are opened the same way, into the twin's frame: a
+//! network drapes on the point clouds already there, a point cloud in another CRS is refused.
 //!
 //! An opening that fails (a missing file, a lying header, a 404) or panics leaves the twin
 //! running with what it already had; the error goes to the panel and the log.
@@ -9,7 +11,10 @@
 use crate::app::twin_bounds;
 use crate::buildings::streaming::Buildings;
 use crate::camera::{ViewInset, ViewerCamera};
+use crate::georef::GeoFrame;
 use crate::inputs::OpenedInputs;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::inputs::Twin;
 use crate::network::render::{FrameOnFirstNetwork, Networks};
 use crate::pointcloud::octree::Aabb as CrsAabb;
 use crate::pointcloud::streaming::PointClouds;
@@ -83,6 +88,11 @@ impl Opening {
 /// `frame_camera`: point the camera at them then (the user named no camera). The bar also
 /// draws on stderr when that is a terminal.
 pub fn start(app: &mut App, what: impl Into<String>, frame_camera: bool, job: OpenJob) {
+    app.insert_resource(spawn(what, frame_camera, job));
+}
+
+/// The opening of `job`, running on a thread of its own (insert it as a resource).
+fn spawn(what: impl Into<String>, frame_camera: bool, job: OpenJob) -> Opening {
     let (opening, sender) = Opening::new(what, frame_camera);
     let bar = opening.progress.clone();
     let spawned = std::thread::Builder::new()
@@ -102,20 +112,94 @@ pub fn start(app: &mut App, what: impl Into<String>, frame_camera: bool, job: Op
             let _ = sender.send(opened);
         });
     if let Err(error) = spawned {
+        // The dropped sender ends the opening with an error the panel shows.
         error!("could not start opening the inputs: {error}");
-        return;
     }
-    app.insert_resource(opening);
+    opening
 }
 
-/// Registers the system that brings opened inputs into the twin.
+/// The twin's frame, once inputs have been opened into it: later ones are placed in it.
+#[derive(Resource, Clone)]
+pub struct TwinFrame(pub GeoFrame);
+
+/// Inputs the user asked to add to the running twin (files dropped on the window, a path or
+/// URL typed in the panel), opened together once no other opening is under way.
+#[derive(Resource, Default)]
+pub struct AddRequests {
+    pub inputs: Vec<String>,
+    /// What the panel's field holds.
+    pub typed: String,
+}
+
+/// Inputs in a few words, for the panel: the file's name, or how many there are.
+pub fn describe(inputs: &[String]) -> String {
+    match inputs {
+        [one] => one.rsplit(['/', '\\']).next().unwrap_or(one).to_owned(),
+        many => format!("{} inputs", many.len()),
+    }
+}
+
+/// Registers the systems that bring opened inputs into the twin and open what the user adds.
 pub(crate) fn plugin(app: &mut App) {
-    app.add_systems(
+    app.init_resource::<AddRequests>().add_systems(
         PostUpdate,
         receive_opened
             .run_if(resource_exists::<Opening>)
             .before(crate::camera::CameraSystems::Input),
     );
+    #[cfg(not(target_arch = "wasm32"))]
+    app.add_systems(Update, (collect_dropped_files, open_requested).chain());
+}
+
+/// Files dropped on the window are added to the twin.
+#[cfg(not(target_arch = "wasm32"))]
+fn collect_dropped_files(
+    mut drops: MessageReader<bevy::window::FileDragAndDrop>,
+    mut requests: ResMut<AddRequests>,
+) {
+    for drop in drops.read() {
+        if let bevy::window::FileDragAndDrop::DroppedFile { path_buf, .. } = drop {
+            requests.inputs.push(path_buf.display().to_string());
+        }
+    }
+}
+
+/// Starts opening what the user added, into the twin as it is (its frame, its ground); the
+/// camera is framed on it when the twin was empty.
+#[cfg(not(target_arch = "wasm32"))]
+fn open_requested(world: &mut World) {
+    if world.contains_resource::<Opening>() {
+        return;
+    }
+    let inputs = match world.get_resource_mut::<AddRequests>() {
+        Some(mut requests) if !requests.inputs.is_empty() => std::mem::take(&mut requests.inputs),
+        _ => return,
+    };
+    let bounds = twin_bounds(world);
+    let twin = world.get_resource::<TwinFrame>().map(|frame| Twin {
+        frame: frame.0.clone(),
+        ground: world
+            .get_resource::<PointClouds>()
+            .into_iter()
+            .flat_map(|c| &c.layers)
+            .flat_map(|l| &l.sources)
+            .map(|s| s.reader.file.source.clone())
+            .collect(),
+        bounds,
+    });
+    let what = describe(&inputs);
+    info!("adding {inputs:?} to the twin");
+    let job: OpenJob = Box::new(move |progress| {
+        crate::inputs::open_inputs_into(
+            twin.as_ref(),
+            &inputs,
+            &crate::bench::cache_dir().join("converted"),
+            None,
+            &Default::default(),
+            progress,
+        )
+    });
+    world.insert_resource(spawn(what, bounds.is_none(), job));
 }
 
 fn receive_opened(world: &mut World) {
@@ -171,7 +255,13 @@ pub fn join(world: &mut World, opened: OpenedInputs, frame_camera: bool) {
         buildings,
         networks,
         warnings,
+        frame,
     } = opened;
+    if let Some(frame) = frame
+        && !world.contains_resource::<TwinFrame>()
+    {
+        world.insert_resource(TwinFrame(frame));
+    }
     let has_networks = !networks.is_empty();
     for warning in &warnings {
         warn!("{warning}");

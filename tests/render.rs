@@ -405,6 +405,73 @@ fn inputs_opened_while_the_twin_runs_join_it_framed() {
     assert_eq!(*offscreen.camera_mut(), framed);
 }
 
+/// Files dropped on the window join the twin in its frame: IGN's lines drape on the tile the
+/// twin already shows (the picture of the two opened together), and a point cloud in another
+/// CRS is refused with both named, the twin left as it was.
+#[test]
+fn dropped_files_join_the_twin_in_its_frame() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let cache = tempfile::tempdir().unwrap();
+    let setup = ViewerSetup::with_clouds(vec![], settings(ColorMode::Classification));
+    let mut offscreen = Offscreen::new(setup, W, H).unwrap();
+    // As `jumeau view TILE` opens it: the twin takes the tile's frame (Lambert-93).
+    let job = open_job(&data.join(IGN_TILE), cache.path(), None);
+    jumeau::opening::start(&mut offscreen.app, "the IGN tile", true, job);
+    assert!(offscreen.settle(Duration::from_secs(120)).1);
+    let drop_file = |offscreen: &mut Offscreen, path_buf: PathBuf| {
+        offscreen
+            .app
+            .world_mut()
+            .write_message(bevy::window::FileDragAndDrop::DroppedFile {
+                window: bevy::prelude::Entity::PLACEHOLDER,
+                path_buf,
+            });
+        offscreen.update();
+    };
+
+    drop_file(
+        &mut offscreen,
+        data.join("vector/ign_Lignes_3d_0292_6833.geojson"),
+    );
+    assert!(offscreen.settle(Duration::from_secs(120)).1);
+    assert_eq!(offscreen.networks().stats.spans, 48);
+    *offscreen.camera_mut() = jumeau::camera::ViewerCamera::look_at(
+        DVec3::new(292_450.0, 6_832_700.0, 400.0),
+        DVec3::new(292_450.0, 6_832_701.0, 50.0),
+    );
+    assert!(offscreen.settle(Duration::from_secs(120)).1);
+    let image = offscreen.capture().unwrap();
+    assert_matches_snapshot("ign_with_lines", &image);
+
+    // A small scan in UTM 31N.
+    let laz = cache.path().join("town.laz");
+    jumeau::demo::write_demo_laz(&laz, 20_000, 3, &ProgressBar::hidden()).unwrap();
+    let utm = cache.path().join("town-utm31.copc.laz");
+    jumeau::pointcloud::convert::convert_files_to(
+        &[laz],
+        &utm,
+        &jumeau::pointcloud::convert::ConvertSettings {
+            assign_crs: Some(jumeau::georef::Crs::from_epsg_str("EPSG:32631").unwrap()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    drop_file(&mut offscreen, utm);
+    assert!(offscreen.settle(Duration::from_secs(60)).1);
+    let messages = offscreen.clouds().messages.join("\n");
+    assert!(
+        messages.contains(
+            "could not open town-utm31.copc.laz: the point clouds are in EPSG:32631, the twin in \
+             EPSG:2154"
+        ),
+        "{messages}"
+    );
+    assert_eq!(offscreen.clouds().layers.len(), 1);
+    let after = offscreen.capture().unwrap();
+    compare(&image, &after, 0, 0.0).unwrap();
+}
+
 /// Inputs that fail to open once the twin runs (a truncated tile, a job that panics) are
 /// reported in the panel's messages; what was already shown stays, camera included.
 #[test]

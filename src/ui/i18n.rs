@@ -45,6 +45,12 @@ const FRENCH: &[(&str, &str)] = &[
     // Opening the inputs (the stages are the progress bar's prefix and message).
     ("Opening", "Ouverture"),
     ("the demo twin", "la ville de démonstration"),
+    ("Add data", "Ajouter des données"),
+    (
+        "a path or URL (LAS/LAZ/COPC, tileset, glTF, GeoJSON, CSV), or drop files on the window",
+        "un chemin ou une URL (LAS/LAZ/COPC, tileset, glTF, GeoJSON, CSV), ou déposez des fichiers sur la fenêtre",
+    ),
+    ("Open", "Ouvrir"),
     ("converting to COPC", "conversion en COPC"),
     ("distribute", "répartition"),
     ("build", "construction"),

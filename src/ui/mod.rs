@@ -45,7 +45,11 @@ fn side_panel(
     mut networks: ResMut<crate::network::render::Networks>,
     mut settings: ResMut<PointCloudSettings>,
     mut inset: ResMut<ViewInset>,
-    (diagnostics, opening): (Res<DiagnosticsStore>, Option<Res<crate::opening::Opening>>),
+    (diagnostics, opening, mut requests): (
+        Res<DiagnosticsStore>,
+        Option<Res<crate::opening::Opening>>,
+        ResMut<crate::opening::AddRequests>,
+    ),
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let mut root = egui::Ui::new(
@@ -66,6 +70,10 @@ fn side_panel(
                     ui.separator();
                 }
                 layers_ui(ui, &mut clouds);
+                #[cfg(not(target_arch = "wasm32"))]
+                add_data_ui(ui, &mut requests);
+                #[cfg(target_arch = "wasm32")]
+                let _ = &mut requests;
                 ui.separator();
                 display_ui(ui, &mut settings);
                 ui.separator();
@@ -117,6 +125,24 @@ fn opening_ui(ui: &mut egui::Ui, opening: &crate::opening::Opening) {
     };
     ui.add(bar.text(text));
     ui.label(format!("{:.0} s", opening.started.elapsed().as_secs_f64()));
+}
+
+/// A path or URL to add to the twin (files dropped on the window go the same way).
+#[cfg(not(target_arch = "wasm32"))]
+fn add_data_ui(ui: &mut egui::Ui, requests: &mut crate::opening::AddRequests) {
+    egui::CollapsingHeader::new(t(ui, "Add data")).show(ui, |ui| {
+        ui.label(t(
+            ui,
+            "a path or URL (LAS/LAZ/COPC, tileset, glTF, GeoJSON, CSV), or drop files on the window",
+        ));
+        let field = ui.text_edit_singleline(&mut requests.typed);
+        let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (ui.button(t(ui, "Open")).clicked() || entered) && !requests.typed.trim().is_empty() {
+            let input = requests.typed.trim().to_owned();
+            requests.inputs.push(input);
+            requests.typed.clear();
+        }
+    });
 }
 
 fn layers_ui(ui: &mut egui::Ui, clouds: &mut PointClouds) {

@@ -214,11 +214,7 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
     let mut app = viewer_app(setup, window, free_width / height.max(1.0), panel);
     // The canvas shows the twin (and its panel the opening) at once; the inputs join it as
     // their requests are answered.
-    let what = match inputs.as_slice() {
-        [one] => one.rsplit('/').next().unwrap_or(one).to_owned(),
-        many => format!("{} inputs", many.len()),
-    };
-    let (opening, sender) = Opening::new(what, frame_camera);
+    let (opening, sender) = Opening::new(crate::opening::describe(&inputs), frame_camera);
     let place = config.place;
     wasm_bindgen_futures::spawn_local(async move {
         let _ = sender.send(Ok(open_each(&inputs, place.as_ref()).await));
