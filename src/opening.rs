@@ -40,18 +40,13 @@ pub struct Opening {
 }
 
 impl Opening {
-    /// An opening whose result is to come through the returned sender (from a thread, or a
-    /// browser future on the web); insert it as a resource.
-    pub fn new(
+    /// An opening whose result is to come through the returned sender.
+    fn new(
         what: impl Into<String>,
         frame_camera: bool,
     ) -> (Self, Sender<Result<OpenedInputs, String>>) {
-        // Drawn on stderr where there is one; the page has the panel only.
-        let progress = if cfg!(target_arch = "wasm32") {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new(0)
-        };
+        // Drawn on stderr too, when that is a terminal.
+        let progress = ProgressBar::new(0);
         progress.set_style(
             indicatif::ProgressStyle::with_template(
                 "{spinner} {prefix} {msg} [{bar:30}] {percent}%",
@@ -206,7 +201,7 @@ fn receive_opened(world: &mut World) {
     let Some(frame_camera) = world.get_resource::<Opening>().map(|o| o.frame_camera) else {
         return;
     };
-    // Framing needs each camera's viewport (a page's canvas gets its size a few frames in).
+    // Framing needs each camera's viewport (a window may get its size a few frames in).
     if frame_camera
         && world
             .query::<&Camera>()

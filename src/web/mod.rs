@@ -8,12 +8,10 @@
 //! The page's loader (`web/jumeau.js`) shows the errors over the canvas.
 
 use crate::app::{ViewerSetup, viewer_app};
-use crate::buildings::open::Place;
 use crate::buildings::streaming::BuildingColor;
 use crate::embed::EmbedConfig;
-use crate::inputs::{NetworkOptions, OpenedInputs, open_inputs};
+use crate::inputs::{NetworkOptions, open_inputs};
 use crate::io::fetch::retry_fetched;
-use crate::opening::Opening;
 use crate::pointcloud::streaming::{PointCloudSettings, PointClouds};
 use bevy::prelude::*;
 use std::path::Path;
@@ -167,13 +165,59 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
             Err(error) => status.opening_errors.push(error),
         }
     }
+    let network = NetworkOptions::default();
+    let no_cache = Path::new("");
+    // Nothing is converted on the web: no progress to show.
+    let hidden = indicatif::ProgressBar::hidden();
+    // Each input alone first: one that fails is named and the others still open.
+    let mut good = Vec::new();
+    for input in inputs {
+        let single = std::slice::from_ref(&input);
+        match retry_fetched(|| {
+            open_inputs(single, no_cache, config.place.as_ref(), &network, &hidden)
+        })
+        .await
+        {
+            Ok(_) => good.push(input),
+            Err(error) => status.opening_errors.push(error),
+        }
+    }
+    let opened =
+        retry_fetched(|| open_inputs(&good, no_cache, config.place.as_ref(), &network, &hidden))
+            .await?;
+    // Networks are read and draped once the twin runs, on the main thread: bring their bytes
+    // and the ground's here first, since nothing can wait for a request there.
+    if !opened.networks.is_empty() {
+        let sources: Vec<_> = opened
+            .clouds
+            .iter()
+            .flat_map(|l| &l.sources)
+            .map(|s| s.reader.file.source.clone())
+            .collect();
+        for input in good
+            .iter()
+            .filter(|i| crate::network::open::is_network_input(i))
+        {
+            if let Err(error) =
+                retry_fetched(|| crate::io::open(input).and_then(|s| s.read_all())).await
+            {
+                status.opening_errors.push(error.to_string());
+            }
+        }
+        if let Err(error) = retry_fetched(|| crate::network::open::ground_of(&sources)).await {
+            status.opening_errors.push(error);
+        }
+    }
+    status
+        .opening_errors
+        .extend(opened.warnings.iter().cloned());
     for error in &status.opening_errors {
         web_sys::console::error_1(&JsValue::from_str(error));
     }
     let defaults = PointCloudSettings::default();
     let setup = ViewerSetup {
-        layers: Vec::new(),
-        buildings: Vec::new(),
+        layers: opened.clouds,
+        buildings: opened.buildings,
         settings: PointCloudSettings {
             point_budget: config.budget.unwrap_or(defaults.point_budget),
             point_size_px: config.point_size.unwrap_or(defaults.point_size_px),
@@ -191,7 +235,7 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
             .color_buildings_by
             .clone()
             .map_or(BuildingColor::Model, BuildingColor::Attribute),
-        networks: Vec::new(),
+        networks: opened.networks,
         network_style: Default::default(),
     };
     let window = Window {
@@ -210,73 +254,12 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
     } else {
         width
     };
-    let frame_camera = setup.camera.is_none();
     let mut app = viewer_app(setup, window, free_width / height.max(1.0), panel);
-    // The canvas shows the twin (and its panel the opening) at once; the inputs join it as
-    // their requests are answered.
-    let (opening, sender) = Opening::new(crate::opening::describe(&inputs), frame_camera);
-    let place = config.place;
-    wasm_bindgen_futures::spawn_local(async move {
-        let _ = sender.send(Ok(open_each(&inputs, place.as_ref()).await));
-    });
-    app.insert_resource(opening)
-        .insert_resource(status.clone())
+    app.insert_resource(status.clone())
         .add_systems(Last, publish_status);
     // On the web the event loop is spawned and this returns at once.
     app.run();
     Ok(())
-}
-
-/// Opens the page's inputs, each alone first so that one that fails is named (in the
-/// result's warnings, which the page lists as errors) and the others still open. Networks are
-/// read and draped once the twin has them, on the main thread, where nothing can wait for a
-/// request: their bytes and the ground's are fetched here first.
-async fn open_each(inputs: &[String], place: Option<&Place>) -> OpenedInputs {
-    let network = NetworkOptions::default();
-    let no_cache = Path::new("");
-    // Nothing is converted on the web: no progress to show.
-    let hidden = indicatif::ProgressBar::hidden();
-    let mut errors = Vec::new();
-    let mut good = Vec::new();
-    for input in inputs {
-        let single = std::slice::from_ref(input);
-        match retry_fetched(|| open_inputs(single, no_cache, place, &network, &hidden)).await {
-            Ok(_) => good.push(input.clone()),
-            Err(error) => errors.push(error),
-        }
-    }
-    let mut opened =
-        match retry_fetched(|| open_inputs(&good, no_cache, place, &network, &hidden)).await {
-            Ok(opened) => opened,
-            Err(error) => {
-                errors.push(error);
-                OpenedInputs::default()
-            }
-        };
-    if !opened.networks.is_empty() {
-        let sources: Vec<_> = opened
-            .clouds
-            .iter()
-            .flat_map(|l| &l.sources)
-            .map(|s| s.reader.file.source.clone())
-            .collect();
-        for input in good
-            .iter()
-            .filter(|i| crate::network::open::is_network_input(i))
-        {
-            if let Err(error) =
-                retry_fetched(|| crate::io::open(input).and_then(|s| s.read_all())).await
-            {
-                errors.push(error.to_string());
-            }
-        }
-        if let Err(error) = retry_fetched(|| crate::network::open::ground_of(&sources)).await {
-            errors.push(error);
-        }
-    }
-    errors.append(&mut opened.warnings);
-    opened.warnings = errors;
-    opened
 }
 
 /// The CSS size of the canvas' parent (what the canvas is fitted to).
