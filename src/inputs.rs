@@ -30,8 +30,12 @@ pub fn parse_camera(text: &str) -> Result<(DVec3, DVec3), String> {
     }
 }
 
+/// The last part of a path or URL (`tile.laz` of `…/tiles/tile.laz` or `C:\data\tile.laz`).
+pub fn file_name(input: &str) -> &str {
+    input.rsplit(['/', '\\']).next().unwrap_or(input)
+}
+
 /// What the inputs of a command line became.
-#[derive(Default)]
 pub struct OpenedInputs {
     pub clouds: Vec<Layer>,
     pub buildings: Vec<BuildingLayer>,
@@ -148,10 +152,8 @@ pub fn open_inputs_into(
             let target = NetworkTarget {
                 frame: frame.clone(),
                 ground: Ground::new(
-                    layers
-                        .iter()
-                        .flat_map(|l| &l.sources)
-                        .map(|s| s.reader.file.source.clone())
+                    crate::pointcloud::streaming::layers_sources(&layers)
+                        .into_iter()
                         .chain(twin.into_iter().flat_map(|t| t.ground.iter().cloned()))
                         .collect(),
                 ),
@@ -166,11 +168,7 @@ pub fn open_inputs_into(
                 .map(|input| {
                     let target = target.clone();
                     let mapping = network.csv_mapping.clone();
-                    let name = input
-                        .rsplit(['/', '\\'])
-                        .next()
-                        .unwrap_or(&input)
-                        .to_owned();
+                    let name = file_name(&input).to_owned();
                     let load: LoadLayer =
                         Box::new(move || open_network(&input, &target, mapping.as_deref()));
                     (name, load)

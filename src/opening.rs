@@ -129,7 +129,7 @@ pub struct AddRequests {
 /// Inputs in a few words, for the panel: the file's name, or how many there are.
 pub fn describe(inputs: &[String]) -> String {
     match inputs {
-        [one] => one.rsplit(['/', '\\']).next().unwrap_or(one).to_owned(),
+        [one] => crate::inputs::file_name(one).to_owned(),
         many => format!("{} inputs", many.len()),
     }
 }
@@ -175,11 +175,8 @@ fn open_requested(world: &mut World) {
         frame: frame.0.clone(),
         ground: world
             .get_resource::<PointClouds>()
-            .into_iter()
-            .flat_map(|c| &c.layers)
-            .flat_map(|l| &l.sources)
-            .map(|s| s.reader.file.source.clone())
-            .collect(),
+            .map(|c| crate::pointcloud::streaming::layers_sources(&c.layers))
+            .unwrap_or_default(),
         bounds,
     });
     let what = describe(&inputs);
@@ -217,9 +214,8 @@ fn receive_opened(world: &mut World) {
         Ok(receiver) => receiver.try_recv(),
         Err(_) => Err(TryRecvError::Disconnected),
     };
-    let (what, frame_camera, seconds) = (
+    let (what, seconds) = (
         opening.what.clone(),
-        opening.frame_camera,
         opening.started.elapsed().as_secs_f64(),
     );
     let opened = match received {

@@ -259,6 +259,15 @@ pub fn layers_bounds(layers: &[Layer]) -> Option<CrsAabb> {
         .reduce(|a, b| a.union(&b))
 }
 
+/// The bytes behind every source of `layers` (what networks drape on: the clouds' ground).
+pub fn layers_sources(layers: &[Layer]) -> Vec<Arc<dyn ByteSource>> {
+    layers
+        .iter()
+        .flat_map(|l| &l.sources)
+        .map(|s| s.reader.file.source.clone())
+        .collect()
+}
+
 /// What a node becomes on the GPU.
 pub enum NodeGpu {
     /// A mesh for the splat or `PointList` paths.

@@ -188,12 +188,7 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
     // Networks are read and draped once the twin runs, on the main thread: bring their bytes
     // and the ground's here first, since nothing can wait for a request there.
     if !opened.networks.is_empty() {
-        let sources: Vec<_> = opened
-            .clouds
-            .iter()
-            .flat_map(|l| &l.sources)
-            .map(|s| s.reader.file.source.clone())
-            .collect();
+        let sources = crate::pointcloud::streaming::layers_sources(&opened.clouds);
         for input in good
             .iter()
             .filter(|i| crate::network::open::is_network_input(i))
