@@ -34,6 +34,20 @@ use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// Revision of the COPC writer, bumped with every fix to what it writes: caches of converted
+/// files are keyed by it (and it is in the header's generating software), so a file written by
+/// a broken writer is rebuilt instead of served again. Revision 2: points in the right
+/// partition at depth (revision 1 misplaced them beyond three levels).
+pub const COPC_WRITER_REVISION: u32 = 2;
+
+/// The generating-software field of the files this writer makes.
+pub fn generating_software() -> String {
+    format!(
+        "jumeau {} copc-r{COPC_WRITER_REVISION}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 /// Cells per axis of a node's sampling grid.
 const GRID: u32 = 128;
 /// A node keeps all its points (becomes a leaf) at or below this count.
@@ -165,6 +179,26 @@ impl Plan {
         let max = cells - 1.0;
         let c = |v: f64| v.floor().clamp(0.0, max) as u64;
         [c(rel.x), c(rel.y), c(rel.z)]
+    }
+}
+
+impl Plan {
+    /// The partition (level-`partition_level` node) of a point whose sampling-cell coordinates
+    /// at level `partition_level - 1` are `fine`: those have `GRID_BITS + P - 1` bits a side,
+    /// the partition's key `P`, so `GRID_BITS - 1` bits go. (Shifting by `GRID_BITS` once
+    /// grouped the eight level-`P` siblings under the first one's key: at depth 6, 74 % of a
+    /// 20 M-point file sat in nodes that do not contain them.)
+    fn partition_of(&self, fine: [u64; 3]) -> VoxelKey {
+        if self.partition_level == 0 {
+            return VoxelKey::ROOT;
+        }
+        let [x, y, z] = fine.map(|c| (c >> (GRID_BITS - 1)) as i32);
+        VoxelKey {
+            level: self.partition_level,
+            x,
+            y,
+            z,
+        }
     }
 }
 
@@ -429,19 +463,15 @@ impl<'a> Distributor<'a> {
                 }
             }
             if !kept {
-                let packed = if plan.partition_level == 0 {
-                    0
-                } else {
-                    pack_cell(fine.map(|c| c >> GRID_BITS))
-                };
+                let partition = plan.partition_of(fine);
+                let packed = pack_cell([partition.x, partition.y, partition.z].map(|c| c as u64));
                 let index = match self.last_partition {
                     Some((last, index)) if last == packed => index,
                     _ => {
                         let next = self.partitions.len();
                         let index = *self.partition_index.entry(packed).or_insert(next);
                         if index == next {
-                            let key = plan.cube.key_at(p, plan.partition_level);
-                            self.partitions.push((key, Vec::new(), 0));
+                            self.partitions.push((partition, Vec::new(), 0));
                         }
                         self.last_partition = Some((packed, index));
                         index
@@ -1075,10 +1105,7 @@ fn header_bytes<S: ByteSource>(
     h[24] = 1;
     h[25] = 4;
     h[26..58].copy_from_slice(&fixed_str::<32>("Jumeau"));
-    h[58..90].copy_from_slice(&fixed_str::<32>(&format!(
-        "jumeau {}",
-        env!("CARGO_PKG_VERSION")
-    )));
+    h[58..90].copy_from_slice(&fixed_str::<32>(&generating_software()));
     LE::write_u16(&mut h[90..], first.creation_day);
     LE::write_u16(&mut h[92..], first.creation_year);
     LE::write_u16(&mut h[94..], 375);
@@ -1100,4 +1127,74 @@ fn header_bytes<S: ByteSource>(
         LE::write_u64(&mut h[255 + 8 * i..], *n);
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A plan over `cube` with nothing but what point placement reads.
+    fn plan_over(cube: Cube, partition_level: i32) -> Plan {
+        Plan {
+            format: 6,
+            record_len: 30,
+            extra_dims: Vec::new(),
+            scale: [0.01; 3],
+            offset: [0.0; 3],
+            cube,
+            partition_level,
+            converters: Vec::new(),
+        }
+    }
+
+    proptest! {
+        /// Over random cubes, depths and points: the partition, every upper level's node and
+        /// every sampling cell of a point are the node whose bounds contain it.
+        #[test]
+        fn every_point_goes_to_a_node_that_contains_it(
+            center in prop::array::uniform3(-1e7f64..1e7),
+            halfsize in 0.5f64..1e5,
+            partition_level in 1i32..9,
+            unit in prop::array::uniform3(0.0f64..1.0),
+        ) {
+            let cube = Cube { center: DVec3::from(center), halfsize };
+            let plan = plan_over(cube, partition_level);
+            let root = cube.bounds(VoxelKey::ROOT);
+            let p = root.min + DVec3::from(unit) * (root.max - root.min);
+            let fine = plan.cell_coords(p, partition_level - 1);
+            let partition = plan.partition_of(fine);
+            prop_assert_eq!(partition, cube.key_at(p, partition_level));
+            let tolerance = DVec3::splat(halfsize * 1e-12);
+            for level in 0..=partition_level + 2 {
+                let key = cube.key_at(p, level);
+                let b = cube.bounds(key);
+                prop_assert!(
+                    (p + tolerance).cmpge(b.min).all() && (p - tolerance).cmple(b.max).all(),
+                    "{} at level {} goes to {}, bounds {:?}", p, level, key, b
+                );
+                let cell = plan.cell_coords(p, level);
+                prop_assert_eq!(
+                    cell.map(|c| (c >> GRID_BITS) as i32),
+                    [key.x, key.y, key.z],
+                    "the sampling cell of level {} lies in another node", level
+                );
+                if level < partition_level {
+                    let shift = (partition_level - 1 - level) as u32;
+                    prop_assert_eq!(fine.map(|c| c >> shift), cell);
+                } else {
+                    prop_assert_eq!(
+                        cube.key_at(p, partition_level),
+                        VoxelKey {
+                            level: partition_level,
+                            x: key.x >> (level - partition_level),
+                            y: key.y >> (level - partition_level),
+                            z: key.z >> (level - partition_level),
+                        },
+                        "a node below the partition is not in its subtree"
+                    );
+                }
+            }
+        }
+    }
 }
