@@ -1,6 +1,7 @@
 //! Convert throughput on the IGN tile (from ../shared/data) against its own floor measured in
 //! the same run: decoding the input, and decoding + re-encoding it as COPC chunks.
 //! The 50 M-point comparison with py3dtiles is `jumeau bench convert` (too long for criterion).
+//! The timed output is validated afterwards (`info --check --full`).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jumeau::io::{ByteSource, FileSource};
@@ -47,6 +48,17 @@ fn convert_bench(c: &mut Criterion) {
         b.iter(|| convert(&[open()], &output, &ConvertSettings::default()).unwrap())
     });
     group.finish();
+    // What was timed must be right: every point inside its node, every attribute decoded.
+    let checked = jumeau::pointcloud::check::check(
+        Arc::new(FileSource::open(&output).unwrap()) as Arc<dyn ByteSource>,
+        true,
+    )
+    .unwrap();
+    assert!(
+        checked.is_valid(),
+        "the timed conversion is not valid COPC: {checked}"
+    );
+    eprintln!("output checked (info --check --full): {checked}");
 }
 
 criterion_group!(benches, convert_bench);

@@ -56,6 +56,9 @@ pub enum BenchCommand {
     /// Network overlay: ingest and drape of 10⁵ spans and 10⁴ sites, main-thread CPU per
     /// frame, frame time with the overlay against without.
     Network(crate::bench_network::NetworkBench),
+    /// A commune of tiles as one layer: selection CPU over a 10⁴-tile VPC, bytes fetched for
+    /// the overview of a 36-tile VPC over HTTP.
+    Vpc(crate::bench_vpc::VpcBench),
     /// Bytes fetched over HTTP (local server) to show an overview of a COPC file.
     Stream {
         /// A COPC file.
@@ -98,16 +101,21 @@ pub struct RenderBench {
     #[arg(long, default_value_t = 1)]
     pub copies: u32,
     /// Point size in pixels (1: one pixel a point, as the GPU figures of the compute
-    /// rasterizer are usually given).
-    #[arg(long, default_value_t = 2.0)]
+    /// rasterizer are usually given, and the only size the PointList baseline draws).
+    #[arg(long, default_value_t = 1.0)]
     pub point_size: f32,
     /// Write the first and last frame of each path as PNG into this folder.
     #[arg(long)]
     pub png_dir: Option<PathBuf>,
 }
 
-/// The user's cache folder for Jumeau (generated demo data, bench inputs).
+/// The user's cache folder for Jumeau (generated demo data, converted tiles, bench inputs):
+/// `JUMEAU_CACHE_DIR` when set (CI points it at a fresh folder), else `$XDG_CACHE_HOME/jumeau`
+/// or `~/.cache/jumeau`.
 pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("JUMEAU_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
@@ -121,15 +129,34 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// A child process's wall time and peak resident memory (Linux `wait4`).
+/// What [`run_measured`] saw of a child process.
+struct Measured {
+    elapsed: Duration,
+    peak_rss_bytes: u64,
+    ok: bool,
+    /// The end of what it wrote on stderr (to say why it failed).
+    stderr_tail: String,
+}
+
+/// A child process's wall time and peak resident memory (Linux `wait4`). Its stderr is read
+/// while it runs (a chatty child would otherwise block on a full pipe).
 fn run_measured(
     command: &mut std::process::Command,
-) -> Result<(Duration, u64, bool), Box<dyn std::error::Error>> {
+) -> Result<Measured, Box<dyn std::error::Error>> {
+    use std::io::Read;
     let started = Instant::now();
-    let child = command
+    let mut child = command
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()?;
+    let mut stderr = child.stderr.take().ok_or("no stderr pipe")?;
+    let drain = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stderr.read_to_end(&mut text);
+        let text = String::from_utf8_lossy(&text).into_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(5)..].join("\n")
+    });
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: plain FFI call with valid out-pointers; `child` is ours and not waited on elsewhere.
@@ -140,7 +167,12 @@ fn run_measured(
         return Err(format!("wait4 failed for {command:?}").into());
     }
     let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    Ok((elapsed, usage.ru_maxrss as u64 * 1024, ok))
+    Ok(Measured {
+        elapsed,
+        peak_rss_bytes: usage.ru_maxrss as u64 * 1024,
+        ok,
+        stderr_tail: drain.join().unwrap_or_default(),
+    })
 }
 
 /// Decodes every block (in parallel) and, with `encode`, re-encodes it as COPC LAZ chunks.
@@ -206,14 +238,14 @@ fn bench_convert(
             inputs.push(data.join("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz"));
         }
         if !no_synthetic {
-            let path = work.join(format!("synthetic-{synthetic_points}.laz"));
+            let path = work.join(format!("survey-{synthetic_points}.laz"));
             if !path.exists() {
                 eprintln!(
                     "generating {} ({synthetic_points} points)...",
                     path.display()
                 );
                 let bar = indicatif::ProgressBar::new(synthetic_points);
-                crate::demo::write_demo_laz(&path, synthetic_points, 7, &bar)?;
+                crate::demo::write_survey_laz(&path, synthetic_points, 7, &bar)?;
                 bar.finish_and_clear();
             }
             inputs.push(path);
@@ -224,9 +256,9 @@ fn bench_convert(
     });
     let exe = std::env::current_exe()?;
     println!(
-        "| input | points | decode M pts/s | decode+encode M pts/s | jumeau convert M pts/s | convert / (decode+encode) | peak RSS MiB | py3dtiles M pts/s | jumeau / py3dtiles |"
+        "| input | points | decode M pts/s | decode+encode M pts/s | jumeau convert M pts/s | convert / (decode+encode) | peak RSS MiB | py3dtiles M pts/s | jumeau / py3dtiles | output (info --check --full) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for input in inputs {
         let file = LasFile::open(io::open(&input.display().to_string())?)?;
         let points = file.header.point_count as f64;
@@ -245,7 +277,7 @@ fn bench_convert(
         let mut convert_secs = Vec::new();
         let mut peak = 0;
         for _ in 0..runs {
-            let (elapsed, rss, ok) = run_measured(
+            let run = run_measured(
                 std::process::Command::new(&exe)
                     .arg("convert")
                     .arg(&input)
@@ -254,17 +286,35 @@ fn bench_convert(
                     .arg("--memory-budget")
                     .arg(memory_budget),
             )?;
-            if !ok {
-                return Err(format!("jumeau convert failed on {}", input.display()).into());
+            if !run.ok {
+                return Err(format!(
+                    "jumeau convert failed on {}: {}",
+                    input.display(),
+                    run.stderr_tail
+                )
+                .into());
             }
-            convert_secs.push(elapsed.as_secs_f64());
-            peak = peak.max(rss);
+            convert_secs.push(run.elapsed.as_secs_f64());
+            peak = peak.max(run.peak_rss_bytes);
         }
         let convert_secs = median(convert_secs);
+        // A fast conversion into a wrong file is worth nothing: the output must pass the check
+        // that every point lies inside its node, all attributes decoded.
+        let checked =
+            crate::pointcloud::check::check(io::open(&output.display().to_string())?, true)?;
+        if !checked.is_valid() {
+            return Err(format!(
+                "the output of {} is not valid COPC:\n{checked}",
+                input.display()
+            )
+            .into());
+        }
+        let validity = format!("valid ({} points checked)", checked.points_checked);
         let peer = match &py3dtiles {
             Some(py) => {
                 let out = std::fs::canonicalize(&work)?.join("py3dtiles-out");
                 let mut secs = Vec::new();
+                let mut failure = None;
                 for _ in 0..runs {
                     let _ = std::fs::remove_dir_all(&out);
                     // Flags found to work with py3dtiles 12: no reprojection, classification and
@@ -289,12 +339,17 @@ fn bench_convert(
                         "--extra-fields",
                         "intensity",
                     ]);
-                    let (elapsed, _, ok) = run_measured(&mut command)?;
-                    if ok {
-                        secs.push(elapsed.as_secs_f64());
+                    let run = run_measured(&mut command)?;
+                    if run.ok {
+                        secs.push(run.elapsed.as_secs_f64());
+                    } else {
+                        failure = Some(run.stderr_tail);
                     }
                 }
                 let _ = std::fs::remove_dir_all(&out);
+                if let Some(why) = failure {
+                    eprintln!("py3dtiles failed on {}: {why}", input.display());
+                }
                 (!secs.is_empty()).then(|| median(secs))
             }
             None => None,
@@ -302,7 +357,7 @@ fn bench_convert(
         let _ = std::fs::remove_file(&output);
         let mps = |secs: f64| points / secs / 1e6;
         println!(
-            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {} | {} |",
+            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {} | {} | {validity} |",
             input
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -472,6 +527,7 @@ pub fn run(command: BenchCommand) -> Result<(), Box<dyn std::error::Error>> {
         BenchCommand::Render(options) => crate::bench_render::run(&options),
         BenchCommand::Tiles(options) => crate::bench_tiles::run(&options),
         BenchCommand::Network(options) => crate::bench_network::run(&options),
+        BenchCommand::Vpc(options) => crate::bench_vpc::run(options),
         BenchCommand::Stream {
             input,
             budget,

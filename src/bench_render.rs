@@ -54,6 +54,19 @@ pub struct PathTimes {
     pub frame_ms: f64,
     pub points_drawn: f64,
     pub points_per_second: f64,
+    /// Share of the last frame's pixels that are not the background: the frame was drawn.
+    pub covered: f64,
+}
+
+/// Share of `image`'s pixels that differ from the background.
+fn covered(image: &image::RgbaImage) -> f64 {
+    let c = crate::app::BACKGROUND.to_srgba();
+    let bg = [c.red, c.green, c.blue].map(|v| (v * 255.0).round() as u8);
+    let drawn = image
+        .pixels()
+        .filter(|p| (0..3).any(|i| p.0[i].abs_diff(bg[i]) > 6))
+        .count();
+    drawn as f64 / f64::from((image.width() * image.height()).max(1))
 }
 
 fn thread_cpu_time() -> Duration {
@@ -171,6 +184,15 @@ fn fly(copc: &std::path::Path, options: &RenderBench, path: Flight) -> Result<Pa
         streaming.push(offscreen.clouds().stats.streaming_ms);
     }
     save(&mut offscreen, "end")?;
+    // What was timed must have been drawn: the last frame, read back.
+    let covered = covered(&offscreen.capture()?);
+    if covered < 0.01 {
+        return Err(format!(
+            "{}: the last frame is empty ({:.2} % of pixels drawn): its timings mean nothing",
+            path.name(),
+            covered * 100.0
+        ));
+    }
     let frame_ms = median(frame);
     let points_drawn = median(points);
     Ok(PathTimes {
@@ -181,6 +203,7 @@ fn fly(copc: &std::path::Path, options: &RenderBench, path: Flight) -> Result<Pa
         frame_ms,
         points_drawn,
         points_per_second: points_drawn / (frame_ms / 1e3),
+        covered,
     })
 }
 
@@ -197,8 +220,14 @@ pub fn run(options: &RenderBench) -> Result<(), Box<dyn std::error::Error>> {
     }
     if !options.compute_only {
         paths.push(Flight::Splats);
-        if !options.no_baseline {
+        // Hardware points are one pixel: the baseline is only fair against 1-px points.
+        if !options.no_baseline && options.point_size == 1.0 {
             paths.push(Flight::PointList);
+        } else if !options.no_baseline {
+            println!(
+                "PointList baseline skipped: it draws 1-px points, the others {} px (use --point-size 1)",
+                options.point_size
+            );
         }
     }
     let adapter = std::env::var("WGPU_ADAPTER_NAME").unwrap_or_default();
@@ -218,21 +247,22 @@ pub fn run(options: &RenderBench) -> Result<(), Box<dyn std::error::Error>> {
         }
     );
     println!(
-        "| path | streaming systems ms | main-thread CPU ms/frame | main schedule ms | frame ms | points drawn | M points/s |"
+        "| path | streaming systems ms | main-thread CPU ms/frame | main schedule ms | frame ms | points drawn | M points/s | last frame drawn |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut results = Vec::new();
     for path in paths {
         let r = fly(&copc, options, path)?;
         println!(
-            "| {} | {:.3} | {:.3} | {:.3} | {:.1} | {:.0} | {:.1} |",
+            "| {} | {:.3} | {:.3} | {:.3} | {:.1} | {:.0} | {:.1} | {:.1} % of pixels |",
             r.path.name(),
             r.streaming_ms,
             r.main_cpu_ms,
             r.main_wall_ms,
             r.frame_ms,
             r.points_drawn,
-            r.points_per_second / 1e6
+            r.points_per_second / 1e6,
+            r.covered * 100.0
         );
         results.push(r);
     }

@@ -331,3 +331,28 @@ fn streaming_over_http_fetches_one_request_per_node_and_pages_on_demand() {
     assert_eq!(reader.hierarchy.pending_pages().count(), 0);
     assert_eq!(reader.hierarchy.known_points(), 120_000);
 }
+
+#[test]
+fn a_geojson_file_alone_that_is_not_json_names_the_json_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sites.geojson");
+    std::fs::write(
+        &path,
+        b"{\"type\": \"FeatureCollection\",\n \"features\": [,]}",
+    )
+    .unwrap();
+    let error = jumeau::inputs::open_inputs(
+        &[path.display().to_string()],
+        dir.path(),
+        None,
+        &Default::default(),
+        &indicatif::ProgressBar::hidden(),
+    )
+    .err()
+    .expect("a file that is not JSON does not open");
+    assert!(
+        error.contains("sites.geojson") && error.contains("not JSON at line 2, column"),
+        "{error}"
+    );
+    assert!(!error.contains("no position"), "{error}");
+}

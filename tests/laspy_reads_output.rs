@@ -13,10 +13,7 @@ use std::sync::Arc;
 #[test]
 fn laspy_copc_reader_reads_what_we_write() {
     let dir = require_data!();
-    let Some(python) = std::env::var_os("JUMEAU_PYTHON") else {
-        eprintln!(
-            "SKIPPED: set JUMEAU_PYTHON to a python with laspy[lazrs] to run the reference-reader check"
-        );
+    let Some(python) = common::reference_python() else {
         return;
     };
     let out = tempfile::tempdir().unwrap();
@@ -36,19 +33,7 @@ fn laspy_copc_reader_reads_what_we_write() {
             &ConvertSettings::default(),
         )
         .unwrap();
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/laspy_check.py");
-        let run = std::process::Command::new(&python)
-            .arg(&script)
-            .arg(&output)
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "{name}: laspy failed: {}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let seen: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        let seen = common::run_reference_script(&python, "laspy_check.py", &[output.as_os_str()]);
         let ours = info(source).unwrap();
         assert_eq!(seen["count"], ours.point_count, "{name}");
         assert_eq!(seen["header_count"], ours.point_count, "{name}");

@@ -4,6 +4,7 @@
 mod common;
 
 use jumeau::io::{ByteSource, FileSource};
+use jumeau::pointcloud::check::check;
 use jumeau::pointcloud::convert::{ConvertSettings, convert};
 use jumeau::pointcloud::info::info;
 use jumeau::pointcloud::las::LasFile;
@@ -141,28 +142,28 @@ fn convert_keeps_every_point_and_attribute_of_every_file() {
             matches!(copc.header().point_format().to_u8().unwrap(), 6..=8),
             "{name}"
         );
-        // Our own reader: every node decodes and lies inside its node bounds.
-        let mut reader = CopcReader::open(open(&output)).unwrap();
-        reader.load_all_pages().unwrap();
-        let mut total = 0;
-        for node in reader.hierarchy.nodes().to_vec() {
-            let chunk = reader.read_node(node.key, Attributes::ALL).unwrap();
-            let bounds = reader.hierarchy.cube.bounds(node.key);
-            let half = bounds.size() * 0.5 + glam::DVec3::splat(1e-6);
-            for p in &chunk.positions {
-                let p = glam::DVec3::new(f64::from(p[0]), f64::from(p[1]), f64::from(p[2]));
-                assert!(
-                    p.abs()
-                        .cmple(half * 1.0001 + glam::DVec3::splat(0.01))
-                        .all(),
-                    "{name}: point {p} outside node {}",
-                    node.key
-                );
-            }
-            total += chunk.len();
-        }
-        assert_eq!(total, before.len(), "{name}");
+        assert_valid_copc(&output, before.len() as u64);
     }
+}
+
+/// The invariants of a COPC file, whatever its size: every point inside its node (checked by
+/// `info --check`'s validator with every attribute decoded), and every hierarchy page walked by
+/// our reader, node counts = decoded points.
+fn assert_valid_copc(path: &std::path::Path, points: u64) {
+    let report = check(open(path), true).unwrap();
+    assert!(report.is_valid(), "{report}");
+    assert_eq!(report.points_checked, points, "{report}");
+    let mut reader = CopcReader::open(open(path)).unwrap();
+    reader.load_all_pages().unwrap();
+    let mut total = 0;
+    for node in reader.hierarchy.nodes().to_vec() {
+        let data = node.data.expect("every node is read once all pages are");
+        let chunk = reader.read_node(node.key, Attributes::ALL).unwrap();
+        assert_eq!(chunk.len() as u64, data.point_count, "node {}", node.key);
+        total += chunk.len() as u64;
+    }
+    assert_eq!(total, points, "{}", path.display());
+    assert_eq!(reader.hierarchy.nodes().len(), report.nodes);
 }
 
 #[test]
@@ -183,6 +184,111 @@ fn tiles_of_one_area_merge_into_one_copc() {
     expected.extend(common::point_keys(&b));
     expected.sort();
     assert!(expected == common::point_keys(&output));
+    assert_valid_copc(&output, 220_000);
+}
+
+#[test]
+fn the_copc_files_of_other_writers_pass_the_check() {
+    let dir = require_data!();
+    for (name, points) in [
+        ("1.2-with-color.copc.laz", 1065),
+        ("lone-star.copc.laz", 518_862),
+        ("lion_takanawa.copc.laz", 341_989),
+    ] {
+        let report = check(open(&dir.join("lidar").join(name)), true).unwrap();
+        assert!(report.is_valid(), "{name}: {report}");
+        assert_eq!(report.points_checked, points, "{name}");
+    }
+}
+
+/// The IGN tile converted, then its hierarchy altered as a broken writer would leave it: two
+/// sibling nodes' keys swapped, so each holds the other's points.
+fn copc_with_swapped_siblings(dir: &std::path::Path, out: &std::path::Path) -> std::path::PathBuf {
+    let output = out.join("ign.copc.laz");
+    let file = LasFile::open(open(
+        &dir.join("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz"),
+    ))
+    .unwrap();
+    convert(&[file], &output, &ConvertSettings::default()).unwrap();
+    let mut bytes = std::fs::read(&output).unwrap();
+    let reader = CopcReader::open(open(&output)).unwrap();
+    let (start, size) = (
+        reader.info.root_hier_offset as usize,
+        reader.info.root_hier_size as usize,
+    );
+    let level_one: Vec<usize> = (start..start + size)
+        .step_by(32)
+        .filter(|&at| bytes[at..at + 4] == 1i32.to_le_bytes())
+        .collect();
+    assert!(level_one.len() >= 2, "the tile has two level-1 nodes");
+    let (a, b) = (level_one[0], level_one[1]);
+    for i in 4..16 {
+        bytes.swap(a + i, b + i);
+    }
+    let broken = out.join("broken.copc.laz");
+    std::fs::write(&broken, bytes).unwrap();
+    broken
+}
+
+#[test]
+fn the_check_names_the_nodes_that_hold_points_outside_their_bounds() {
+    let dir = require_data!();
+    let out = tempfile::tempdir().unwrap();
+    let broken = copc_with_swapped_siblings(&dir, out.path());
+    let report = check(open(&broken), false).unwrap();
+    assert!(!report.is_valid());
+    assert!(report.points_outside_their_node > 0);
+    let outside: Vec<String> = report
+        .violations
+        .iter()
+        .filter(|v| v.problem.contains("outside its bounds"))
+        .map(|v| v.to_string())
+        .collect();
+    assert!(
+        outside.len() >= 2 && outside.iter().all(|v| v.starts_with("node 1-")),
+        "{report}"
+    );
+
+    // The command: the report on stdout, exit code 1, the same over HTTP with range requests.
+    let jumeau = env!("CARGO_BIN_EXE_jumeau");
+    let run = std::process::Command::new(jumeau)
+        .args(["info", "--check"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("INVALID") && stdout.contains("node 1-"),
+        "{stdout}"
+    );
+    let served = jumeau::io::test_server::serve(
+        std::fs::read(&broken).unwrap().into(),
+        jumeau::io::test_server::Behaviour::Ranges,
+    )
+    .unwrap();
+    let run = std::process::Command::new(jumeau)
+        .args(["info", "--check", "--json", &served.url])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(
+        json["points_outside_their_node"],
+        report.points_outside_their_node
+    );
+    let valid = out.path().join("ign.copc.laz");
+    let run = std::process::Command::new(jumeau)
+        .args(["info", "--check", "--full"])
+        .arg(&valid)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    assert!(String::from_utf8_lossy(&run.stdout).contains("valid: every point"));
 }
 
 #[test]
@@ -205,30 +311,49 @@ fn assign_crs_overrides_the_label() {
 }
 
 #[test]
-fn a_small_memory_budget_spills_and_still_keeps_every_point() {
+fn memory_budgets_that_force_partition_levels_one_to_four_keep_every_point_in_its_node() {
     let dir = require_data!();
     let out = tempfile::tempdir().unwrap();
     let input = dir.join("lidar/las_with_several_extra_byte_bloc.laz");
-    let output = out.path().join("spilled.copc.laz");
-    let settings = ConvertSettings {
-        memory_budget_bytes: 4 << 20,
-        temp_dir: Some(out.path().to_path_buf()),
-        ..Default::default()
-    };
-    let report = convert(&[LasFile::open(open(&input)).unwrap()], &output, &settings).unwrap();
-    assert!(
-        report.partition_level >= 2,
-        "budget should force partitions: {report:?}"
-    );
-    assert!(report.spilled_bytes > 0);
-    assert!(common::point_keys(&input) == common::point_keys(&output));
-    // Spill files are gone.
-    let leftovers: Vec<_> = std::fs::read_dir(out.path())
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".jumeau-spill"))
-        .collect();
-    assert!(leftovers.is_empty());
+    let before = common::point_keys(&input);
+    let python = common::reference_python();
+    let mut levels = Vec::new();
+    for budget_mib in [200, 50, 12, 4] {
+        let output = out.path().join(format!("spilled-{budget_mib}.copc.laz"));
+        let settings = ConvertSettings {
+            memory_budget_bytes: budget_mib << 20,
+            temp_dir: Some(out.path().to_path_buf()),
+            ..Default::default()
+        };
+        let report = convert(&[LasFile::open(open(&input)).unwrap()], &output, &settings).unwrap();
+        assert!(report.spilled_bytes > 0, "{report:?}");
+        levels.push(report.partition_level);
+        assert!(
+            before == common::point_keys(&output),
+            "{budget_mib} MiB: points differ"
+        );
+        assert_valid_copc(&output, before.len() as u64);
+        // The reference reader's box queries find exactly the points inside each box.
+        if let Some(python) = &python {
+            let seen = common::run_reference_script(
+                python,
+                "laspy_box_queries.py",
+                &[output.as_os_str(), "20".as_ref(), "3".as_ref()],
+            );
+            assert_eq!(seen["query_all"], before.len());
+            for b in seen["boxes"].as_array().unwrap() {
+                assert_eq!(b["query"], b["brute"], "{budget_mib} MiB: {b}");
+            }
+        }
+        // Spill files are gone.
+        let leftovers: Vec<_> = std::fs::read_dir(out.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".jumeau-spill"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+    assert_eq!(levels, [1, 2, 3, 4], "partition level of each budget");
 }
 
 #[test]

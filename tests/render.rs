@@ -39,11 +39,20 @@ fn snapshot_dir() -> PathBuf {
 /// Compares with the golden image: per-channel difference ≤ `tol` on all but `max_frac` pixels.
 fn assert_matches_snapshot(name: &str, image: &RgbaImage) {
     let golden = snapshot_dir().join(format!("{name}.png"));
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !golden.exists() {
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::create_dir_all(snapshot_dir()).unwrap();
         image.save(&golden).unwrap();
         eprintln!("wrote {}", golden.display());
         return;
+    }
+    if !golden.exists() {
+        let actual = snapshot_dir().join(format!("{name}.actual.png"));
+        image.save(&actual).unwrap();
+        panic!(
+            "{name}: no golden image {} (see {}; UPDATE_SNAPSHOTS=1 to accept it)",
+            golden.display(),
+            actual.display()
+        );
     }
     let expected = image::open(&golden).unwrap().to_rgba8();
     let result = compare(&expected, image, 12, 0.01);
@@ -208,7 +217,7 @@ fn demo_setup(dir: &Path) -> ViewerSetup {
     // Its buildings: the 3D Tiles tileset Jumeau writes for the same town.
     let tileset = jumeau::demo_buildings::demo_buildings_tileset(dir, 300_000).unwrap();
     let opened = jumeau::buildings::open::open_buildings(&tileset.display().to_string()).unwrap();
-    let frame = jumeau::georef::GeoFrame::projected(2154).unwrap();
+    let frame = jumeau::demo::demo_frame().unwrap();
     let (buildings, _) = opened.into_layer(Some(&frame), None, None).unwrap();
     // And its network, draped on the scan's ground.
     let network =
@@ -289,11 +298,9 @@ fn no_jitter_at_lambert93_magnitudes() {
 }
 
 /// One corrupt node: it is reported as failed (named) and the rest of the cloud renders.
-#[test]
-fn a_corrupt_node_fails_alone() {
-    let _gpu = gpu();
-    let dir = tempfile::tempdir().unwrap();
-    let copc = jumeau::demo::demo_twin_copc(dir.path(), 200_000, &ProgressBar::hidden()).unwrap();
+/// The demo town of 200 000 points as COPC in `dir`, its root node's LAZ layer table corrupt.
+fn copc_with_a_corrupt_root(dir: &Path) -> PathBuf {
+    let copc = jumeau::demo::demo_twin_copc(dir, 200_000, &ProgressBar::hidden()).unwrap();
     let mut bytes = std::fs::read(&copc).unwrap();
     let reader =
         jumeau::pointcloud::CopcReader::open(jumeau::io::MemorySource::new("x", bytes.clone()))
@@ -307,8 +314,16 @@ fn a_corrupt_node_fails_alone() {
     // The root's layer table claims more bytes than the chunk holds.
     let at = root.offset as usize + 36 + 4;
     bytes[at..at + 4].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
-    let broken = dir.path().join("broken.copc.laz");
+    let broken = dir.join("broken.copc.laz");
     std::fs::write(&broken, &bytes).unwrap();
+    broken
+}
+
+#[test]
+fn a_corrupt_node_fails_alone() {
+    let _gpu = gpu();
+    let dir = tempfile::tempdir().unwrap();
+    let broken = copc_with_a_corrupt_root(dir.path());
     let source = StreamSource::open(
         "broken.copc.laz",
         Arc::new(jumeau::io::FileSource::open(&broken).unwrap()),
@@ -337,6 +352,82 @@ fn a_corrupt_node_fails_alone() {
     assert!(shown > 0 && shown < 200_000, "{shown}");
     let image = offscreen.capture().unwrap();
     assert!(coverage(&image) > 0.1);
+}
+
+/// `jumeau render` writes the frame but exits non-zero when a node failed or streaming did not
+/// settle: a script must not take an incomplete frame for a good one.
+#[test]
+fn render_exits_non_zero_on_an_incomplete_frame_and_still_writes_it() {
+    let _gpu = gpu();
+    let dir = tempfile::tempdir().unwrap();
+    let broken = copc_with_a_corrupt_root(dir.path());
+    let render = |input: &Path, output: &Path, extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_jumeau"))
+            .arg("render")
+            .arg(input)
+            .arg("-o")
+            .arg(output)
+            .args(["--width", "96", "--height", "64"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let failed = dir.path().join("failed.png");
+    let run = render(&broken, &failed, &[]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("errors while streaming"), "{stderr}");
+    assert!(image::open(&failed).is_ok(), "the frame is written anyway");
+
+    let good = copc_dir_copy(dir.path());
+    let timed_out = dir.path().join("timed-out.png");
+    let run = render(&good, &timed_out, &["--timeout-secs", "0"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("had not settled"), "{stderr}");
+    assert!(image::open(&timed_out).is_ok());
+}
+
+/// Without `--color`, a tile without colours (IGN's LiDAR HD) is coloured by its classes, and
+/// the command says so; the frame shows the class palette, not black points on black.
+#[test]
+fn the_colouring_is_chosen_from_the_data_when_not_asked_for() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("ign.png");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_jumeau"))
+        .arg("render")
+        .arg(data.join(IGN_TILE))
+        .arg("-o")
+        .arg(&output)
+        .args(["--width", "160", "--height", "120", "--no-edl"])
+        .env("JUMEAU_CACHE_DIR", dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        stdout.contains("points coloured by Classification (chosen from the data: no colours in the points, several classes)"),
+        "{stdout}"
+    );
+    let image = image::open(&output).unwrap().to_rgba8();
+    let ground = count_color(&image, jumeau::pointcloud::style::class_color(2), 3);
+    assert!(ground > 500, "ground pixels in the class colour: {ground}");
+}
+
+/// The intact demo COPC that [`copc_with_a_corrupt_root`] left in `dir`.
+fn copc_dir_copy(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("demo-twin-"))
+        .expect("the demo COPC")
 }
 
 const IGN_TILE: &str = "lidar/test_semis_2023_0292_6833_LA93_IGN69.laz";
@@ -597,13 +688,22 @@ fn demo_buildings_take_the_networks_service_status() {
     );
 }
 
+/// Where the tests convert LAS/LAZ: a folder of this run, never the user's cache (a COPC left
+/// there by an older writer would be served to the tests).
+fn test_cache() -> &'static Path {
+    static CACHE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    CACHE
+        .get_or_init(|| tempfile::tempdir().expect("temporary cache"))
+        .path()
+}
+
 /// The twin described by command-line inputs, with point settings for the tests.
 fn opened(inputs: &[PathBuf], place: Option<&str>, color: ColorMode) -> ViewerSetup {
     let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let place: Option<jumeau::buildings::open::Place> = place.map(|p| p.parse().unwrap());
     let opened = jumeau::inputs::open_inputs(
         &inputs,
-        &jumeau::bench::cache_dir().join("converted"),
+        test_cache(),
         place.as_ref(),
         &Default::default(),
         &ProgressBar::hidden(),
@@ -925,4 +1025,178 @@ fn a_pnts_tile_is_drawn_inside_its_request_volume() {
     offscreen.settle(Duration::from_secs(60));
     let far = offscreen.buildings().stats.contents_shown;
     assert!(far < 6, "{far} contents shown from afar");
+}
+
+/// Street level over a full-density cloud (the demo town at 10 points/m², 2 M points, a binding
+/// budget of 400 000): the eye 2 m above a street looking along it. The lower half of the frame
+/// is covered, and the nodes nearest the eye are the deepest the octree has there. (The
+/// converter once put the fine nodes' points elsewhere: the ground ahead was a few coarse disks
+/// on black.)
+#[test]
+fn street_level_is_covered_and_drawn_from_the_deepest_nodes() {
+    let _gpu = gpu();
+    let dir = tempfile::tempdir().unwrap();
+    let copc = jumeau::demo::demo_twin_copc(dir.path(), 2_000_000, &ProgressBar::hidden()).unwrap();
+    let origin = jumeau::demo::DEMO_ORIGIN_L93;
+    // A street runs along x at local y 80..92 (blocks of 80 m, streets of 12 m).
+    let (x, y) = (20.0, 86.0);
+    let ground = jumeau::demo::terrain_z(x, y);
+    let eye = DVec3::new(origin[0] + x, origin[1] + y, ground + 2.0);
+    let target = DVec3::new(origin[0] + x + 200.0, origin[1] + y, ground);
+    let source = StreamSource::open(
+        "street",
+        Arc::new(jumeau::io::FileSource::open(&copc).unwrap()),
+    )
+    .unwrap();
+    let setup = ViewerSetup {
+        layers: vec![Layer::new("street", vec![source])],
+        settings: PointCloudSettings {
+            point_budget: 400_000,
+            ..settings(ColorMode::Rgb)
+        },
+        camera: Some((eye, target)),
+        ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
+    };
+    let mut offscreen = Offscreen::new(setup, W, H).unwrap();
+    assert!(offscreen.settle(Duration::from_secs(120)).1, "not settled");
+    let image = offscreen.capture().unwrap();
+    let clouds = offscreen.clouds();
+    assert!(clouds.stats.points_shown <= 400_000, "{:?}", clouds.stats);
+    // The deepest node of the octree under the eye is drawn.
+    let hierarchy = &clouds.layers[0].sources[0].reader.hierarchy;
+    let under_eye = DVec3::new(eye.x, eye.y, ground);
+    let deepest = hierarchy
+        .nodes()
+        .iter()
+        .filter(|n| n.data.is_some() && hierarchy.cube.bounds(n.key).contains(under_eye))
+        .map(|n| n.key)
+        .max_by_key(|k| k.level)
+        .unwrap();
+    assert!(
+        deepest.level >= 3,
+        "the octree is {} levels deep there",
+        deepest.level
+    );
+    let drawn: Vec<_> = clouds.selected().iter().map(|id| id.key).collect();
+    assert!(
+        drawn.contains(&deepest),
+        "the deepest node under the eye ({deepest}) is not drawn: {drawn:?}"
+    );
+    // The lower half of the frame (the street ahead) is covered.
+    let bg = background();
+    let lower: Vec<_> = image.rows().skip(H as usize / 2).flatten().collect();
+    let covered = lower
+        .iter()
+        .filter(|p| (0..3).any(|i| p.0[i].abs_diff(bg[i]) > 6))
+        .count() as f64
+        / lower.len() as f64;
+    assert!(covered > 0.97, "lower half covered: {covered}");
+    assert_matches_snapshot("street_level", &image);
+}
+
+/// A budget that binds (50 000 of the IGN tile's 289 055 points): the coarse levels, whole.
+#[test]
+fn a_binding_budget_shows_the_coarse_levels_of_the_ign_tile() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let cache = tempfile::tempdir().unwrap();
+    let setup = ViewerSetup {
+        layers: vec![layer(&[data.join(IGN_TILE)], cache.path())],
+        settings: PointCloudSettings {
+            point_budget: 50_000,
+            ..settings(ColorMode::Classification)
+        },
+        camera: None,
+        ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
+    };
+    let report = render(setup, options()).unwrap();
+    assert!(report.settled);
+    let shown = report.stats.points_shown;
+    assert!((10_000..=50_000).contains(&shown), "points shown: {shown}");
+    assert!(
+        coverage(&report.image) > 0.2,
+        "coverage {}",
+        coverage(&report.image)
+    );
+    assert_matches_snapshot("ign_budget_50k", &report.image);
+}
+
+/// 36 tiles made by `jumeau convert --tiles` open as one layer from their `.vpc` (each tile's
+/// header fetched only when the view reaches it) and from their folder, and draw the same frame.
+#[test]
+fn thirty_six_tiles_open_as_one_layer_from_a_vpc_and_from_a_folder() {
+    let _gpu = gpu();
+    let dir = tempfile::tempdir().unwrap();
+    let laz = dir.path().join("laz");
+    let tiles =
+        jumeau::demo::write_demo_tiles(&laz, 360_000, 6, 1, &ProgressBar::hidden()).unwrap();
+    assert_eq!(tiles.len(), 36);
+    let copc = dir.path().join("copc");
+    let report = jumeau::pointcloud::tiles::convert_tiles(
+        &laz,
+        &copc,
+        Default::default(),
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!((report.converted.len(), report.listed), (36, 36));
+    assert_eq!(report.points_listed, 360_000);
+    let open = |input: &Path| {
+        jumeau::inputs::open_inputs(
+            &[input.display().to_string()],
+            dir.path(),
+            None,
+            &Default::default(),
+            &ProgressBar::hidden(),
+        )
+        .unwrap()
+    };
+    let frame = |opened: jumeau::inputs::OpenedInputs, camera: Option<(DVec3, DVec3)>| {
+        let setup = ViewerSetup {
+            layers: opened.clouds,
+            settings: settings(ColorMode::Rgb),
+            camera,
+            ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
+        };
+        let mut offscreen = Offscreen::new(setup, W, H).unwrap();
+        assert!(offscreen.settle(Duration::from_secs(120)).1, "not settled");
+        let image = offscreen.capture().unwrap();
+        let clouds = offscreen.clouds();
+        let opened_tiles = clouds.layers[0].sources.len();
+        (
+            image,
+            clouds.stats.points_shown,
+            clouds.stats.bytes_fetched,
+            opened_tiles,
+        )
+    };
+    let vpc = open(&copc.join("tiles.vpc"));
+    assert_eq!(vpc.clouds.len(), 1);
+    assert_eq!(
+        (vpc.clouds[0].sources.len(), vpc.clouds[0].tiles.len()),
+        (0, 36)
+    );
+    assert_eq!(vpc.clouds[0].total_points(), 360_000);
+    let (from_vpc, shown, _, opened) = frame(vpc, None);
+    assert_eq!((shown, opened), (360_000, 36), "the whole commune in view");
+    let folder = open(&copc);
+    assert_eq!(folder.clouds[0].sources.len(), 36);
+    let (from_folder, shown, _, _) = frame(folder, None);
+    assert_eq!(shown, 360_000);
+    compare(&from_folder, &from_vpc, 12, 0.01).unwrap();
+    assert!(coverage(&from_vpc) > 0.2);
+
+    // Looking straight down on the south-west tile: only the tiles in view are opened.
+    let [x0, y0] = jumeau::demo::DEMO_ORIGIN_L93;
+    let ground = jumeau::demo::terrain_z(15.0, 15.0);
+    let camera = (
+        DVec3::new(x0 + 15.0, y0 + 15.0, ground + 40.0),
+        DVec3::new(x0 + 15.0, y0 + 15.1, ground),
+    );
+    let (close, _, _, opened) = frame(open(&copc.join("tiles.vpc")), Some(camera));
+    assert!(
+        (1..=9).contains(&opened),
+        "{opened} tiles opened for one corner"
+    );
+    assert!(coverage(&close) > 0.5, "coverage {}", coverage(&close));
 }

@@ -62,17 +62,42 @@ struct Resource {
 }
 
 impl Resource {
-    fn covering(&self, offset: u64, len: u64) -> Option<usize> {
-        self.blocks
-            .iter()
-            .position(|b| b.offset <= offset && offset + len <= b.offset + b.bytes.len() as u64)
+    /// The blocks that hold `len` bytes at `offset` between them, in order (a read may span
+    /// blocks that arrived apart); `None` when a byte of it is missing.
+    fn covering(&self, offset: u64, len: u64) -> Option<Vec<usize>> {
+        let end = offset + len;
+        let mut at = offset;
+        let mut parts = Vec::new();
+        if len == 0 {
+            return Some(parts);
+        }
+        loop {
+            // Of the blocks holding byte `at`, the one reaching furthest.
+            let (i, block_end) = self
+                .blocks
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (i, b.offset, b.offset + b.bytes.len() as u64))
+                .filter(|&(_, start, stop)| start <= at && at < stop)
+                .map(|(i, _, stop)| (i, stop))
+                .max_by_key(|&(_, stop)| stop)?;
+            parts.push(i);
+            at = block_end;
+            if at >= end {
+                return Some(parts);
+            }
+        }
     }
 
-    /// The range a want stands for, once the size is known (`Whole` needs the size).
+    /// The range a want stands for, once the size is known (`Whole` needs the size); a range
+    /// past the end of a resource of known size stops at its end.
     fn span(&self, want: Want) -> Option<(u64, u64)> {
-        match want {
-            Want::Range { offset, len } => Some((offset, len)),
-            Want::Whole => self.len.map(|len| (0, len)),
+        match (want, self.len) {
+            (Want::Range { offset, len }, Some(total)) => {
+                Some((offset, len.min(total.saturating_sub(offset))))
+            }
+            (Want::Range { offset, len }, None) => Some((offset, len)),
+            (Want::Whole, len) => len.map(|len| (0, len)),
         }
     }
 }
@@ -116,10 +141,12 @@ impl FetchCache {
             return (State::Failed(error.clone()), None);
         }
         if let Some((offset, len)) = resource.span(want)
-            && let Some(i) = resource.covering(offset, len)
+            && let Some(parts) = resource.covering(offset, len)
         {
             self.clock += 1;
-            resource.blocks[i].last_used = self.clock;
+            for i in parts {
+                resource.blocks[i].last_used = self.clock;
+            }
             return (State::Here, None);
         }
         self.misses += 1;
@@ -139,22 +166,28 @@ impl FetchCache {
         }
     }
 
-    /// Whether a range is here (without copying it).
+    /// Whether a range is here, in one block or several (without copying it).
     pub fn has(&self, url: &str, offset: u64, len: u64) -> bool {
         self.resources
             .get(url)
             .is_some_and(|r| r.covering(offset, len).is_some())
     }
 
-    /// The bytes of a range that is here.
+    /// The bytes of a range that is here (in one block or several).
     pub fn read(&mut self, url: &str, offset: u64, len: u64) -> Option<Vec<u8>> {
         let resource = self.resources.get_mut(url)?;
-        let i = resource.covering(offset, len)?;
+        let parts = resource.covering(offset, len)?;
         self.clock += 1;
-        let block = &mut resource.blocks[i];
-        block.last_used = self.clock;
-        let start = (offset - block.offset) as usize;
-        Some(block.bytes[start..start + len as usize].to_vec())
+        let mut out = Vec::with_capacity(len as usize);
+        for i in parts {
+            let block = &mut resource.blocks[i];
+            block.last_used = self.clock;
+            let at = offset + out.len() as u64;
+            let start = (at - block.offset) as usize;
+            let take = (block.bytes.len() - start).min(len as usize - out.len());
+            out.extend_from_slice(&block.bytes[start..start + take]);
+        }
+        Some(out)
     }
 
     /// The total size of `url`, once an answer told it.
@@ -162,7 +195,9 @@ impl FetchCache {
         self.resources.get(url)?.len
     }
 
-    /// Records the answer to a request started by [`Self::ask`].
+    /// Records the answer to a request started by [`Self::ask`]. An answer shorter than what
+    /// was asked (and not cut by the end of the resource) is a failure of that want: asking
+    /// again would only bring the same short answer.
     pub fn arrived(&mut self, url: &str, want: Want, arrived: Arrived) {
         self.finish(url, want);
         let resource = self.resources.entry(url.to_owned()).or_default();
@@ -172,11 +207,24 @@ impl FetchCache {
         resource.bytes_fetched += arrived.bytes.len() as u64;
         self.clock += 1;
         self.bytes += arrived.bytes.len() as u64;
+        let (got_offset, got) = (arrived.offset, arrived.bytes.len() as u64);
         resource.blocks.push(Block {
             offset: arrived.offset,
             bytes: arrived.bytes.into(),
             last_used: self.clock,
         });
+        if let Some((offset, len)) = resource.span(want)
+            && resource.covering(offset, len).is_none()
+        {
+            resource.failed.insert(
+                want,
+                format!(
+                    "short answer: asked for bytes {offset}..{}, got {got_offset}..{}",
+                    offset + len,
+                    got_offset + got
+                ),
+            );
+        }
         self.evict();
     }
 
@@ -225,7 +273,11 @@ impl FetchCache {
         self.bytes
     }
 
+    /// Drops the least recently used blocks until the cap holds, never the block that just
+    /// arrived: a block larger than the cap stays (alone) until the next one, else its reader
+    /// would fetch it again and again.
     fn evict(&mut self) {
+        let newest = self.clock;
         while self.bytes > self.cap_bytes {
             let oldest = self
                 .resources
@@ -234,6 +286,7 @@ impl FetchCache {
                     r.blocks
                         .iter()
                         .enumerate()
+                        .filter(|(_, b)| b.last_used != newest)
                         .map(move |(i, b)| (b.last_used, url, i))
                 })
                 .min_by_key(|(used, _, _)| *used)
@@ -323,6 +376,100 @@ mod tests {
         );
         assert_eq!(cache.ask("t.json", Want::Whole).0, State::Here);
         assert_eq!(cache.read("t.json", 0, 2), Some(b"{}".to_vec()));
+    }
+
+    fn arrive(cache: &mut FetchCache, offset: u64, bytes: Vec<u8>, total_len: Option<u64>) {
+        let want = range(offset, bytes.len() as u64);
+        cache.arrived(
+            "u",
+            want,
+            Arrived {
+                offset,
+                bytes,
+                total_len,
+            },
+        );
+    }
+
+    #[test]
+    fn a_read_spanning_two_blocks_is_served_without_a_request() {
+        let mut cache = FetchCache::new(1 << 20, 4);
+        cache.ask("u", range(0, 100));
+        arrive(&mut cache, 0, (0..100).collect(), Some(1000));
+        cache.ask("u", range(100, 100));
+        arrive(&mut cache, 100, (100..200).collect(), Some(1000));
+        assert_eq!(cache.ask("u", range(50, 100)), (State::Here, None));
+        assert_eq!(
+            cache.read("u", 50, 100),
+            Some((50..150).collect::<Vec<u8>>())
+        );
+        assert!(cache.has("u", 0, 200));
+        assert!(!cache.has("u", 150, 100), "bytes 200.. never came");
+        assert_eq!(cache.traffic("u"), (200, 2));
+    }
+
+    #[test]
+    fn a_block_larger_than_the_cap_stays_until_the_next_one_arrives() {
+        let mut cache = FetchCache::new(100, 4);
+        cache.ask("u", range(0, 50));
+        arrive(&mut cache, 0, vec![1; 50], None);
+        cache.ask("u", range(1000, 300));
+        arrive(&mut cache, 1000, vec![2; 300], None);
+        // The big block is kept (it is what the reader waits for), the older one goes.
+        assert_eq!(cache.ask("u", range(1000, 300)), (State::Here, None));
+        assert_eq!(cache.read("u", 1100, 2), Some(vec![2, 2]));
+        assert!(!cache.has("u", 0, 50));
+        assert_eq!(cache.held_bytes(), 300);
+        assert_eq!(
+            cache.traffic("u"),
+            (350, 2),
+            "fetched once, not again and again"
+        );
+        cache.ask("u", range(0, 50));
+        arrive(&mut cache, 0, vec![1; 50], None);
+        assert_eq!(cache.held_bytes(), 50, "the next block evicts it");
+    }
+
+    #[test]
+    fn a_short_answer_fails_its_want_and_the_end_of_the_file_does_not() {
+        let mut cache = FetchCache::new(1 << 20, 4);
+        // 64 KiB asked at 900 of a 1000-byte file: the 100 bytes to its end are the answer.
+        cache.ask("u", range(900, MIN_RANGE));
+        cache.arrived(
+            "u",
+            range(900, MIN_RANGE),
+            Arrived {
+                offset: 900,
+                bytes: vec![7; 100],
+                total_len: Some(1000),
+            },
+        );
+        assert_eq!(cache.ask("u", range(900, MIN_RANGE)), (State::Here, None));
+        // 500 bytes asked, 200 came (a server or proxy that cut the body).
+        cache.ask("u", range(0, 500));
+        cache.arrived(
+            "u",
+            range(0, 500),
+            Arrived {
+                offset: 0,
+                bytes: vec![1; 200],
+                total_len: Some(1000),
+            },
+        );
+        match cache.ask("u", range(0, 500)) {
+            (State::Failed(why), None) => {
+                assert!(
+                    why.contains("short answer") && why.contains("0..200"),
+                    "{why}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            cache.read("u", 0, 200),
+            Some(vec![1; 200]),
+            "what came is kept"
+        );
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Point clouds: LAS/LAZ/COPC reading, COPC writing, the octree and level-of-detail selection
 //! (pure, on bytes), and [`PointCloudPlugin`], which streams them to the GPU.
 //!
-//! Pure modules: `las`, `copc`, `convert`, `format`, `info`, `octree`, `lod`, `cache`, `fetch`,
-//! `style`, `open`. Bevy modules: `streaming` (systems) and `render` (the splat pipeline).
+//! Pure modules: `las`, `copc`, `check`, `convert`, `format`, `info`, `octree`, `lod`, `cache`, `fetch`,
+//! `style`, `open`, `tiles`, `vpc`. Bevy modules: `streaming` (systems) and `render` (the splat pipeline).
 
 pub mod cache;
+pub mod check;
 pub mod convert;
 pub mod copc;
 pub mod fetch;
@@ -17,6 +18,9 @@ pub mod open;
 pub mod render;
 pub mod streaming;
 pub mod style;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod tiles;
+pub mod vpc;
 
 pub use copc::{Attributes, CopcReader, NodeDecoder, PointChunk};
 pub use lod::{PointBudget, Selection, View, select_nodes};

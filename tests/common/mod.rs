@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 /// `../shared/data` (real files made by others, never committed), or `None` with a visible
-/// message so a run without it says what it skipped.
+/// message so a run without it says what it skipped. With `JUMEAU_REQUIRE_DATA=1` (as in CI) a
+/// missing folder fails the test instead: a skip must never pass for a success there.
 pub fn shared_data() -> Option<PathBuf> {
     let candidates = [
         std::env::var_os("JUMEAU_SHARED_DATA").map(PathBuf::from),
@@ -15,9 +16,62 @@ pub fn shared_data() -> Option<PathBuf> {
         .flatten()
         .find(|p| p.join("lidar").is_dir());
     if found.is_none() {
+        assert!(
+            !data_required(),
+            "../shared/data not found (set JUMEAU_SHARED_DATA) and JUMEAU_REQUIRE_DATA=1 forbids skipping"
+        );
         eprintln!("SKIPPED: ../shared/data not found (set JUMEAU_SHARED_DATA)");
     }
     found
+}
+
+/// Whether a test must fail, not skip, without the shared data (`JUMEAU_REQUIRE_DATA=1`).
+pub fn data_required() -> bool {
+    std::env::var("JUMEAU_REQUIRE_DATA").is_ok_and(|v| v == "1")
+}
+
+/// The Python with laspy (`JUMEAU_PYTHON`, as `.ci/run` sets it) that runs the reference-reader
+/// checks; `None` with a visible message where it is not set, a failure under
+/// `JUMEAU_REQUIRE_DATA=1`.
+pub fn reference_python() -> Option<std::ffi::OsString> {
+    let python = std::env::var_os("JUMEAU_PYTHON");
+    if python.is_none() {
+        assert!(
+            !data_required(),
+            "JUMEAU_PYTHON is not set and JUMEAU_REQUIRE_DATA=1 forbids skipping the reference-reader checks"
+        );
+        eprintln!(
+            "SKIPPED: set JUMEAU_PYTHON to a python with laspy[lazrs] for the reference-reader checks"
+        );
+    }
+    python
+}
+
+/// Runs `tests/scripts/SCRIPT` with the reference Python and returns what it printed as JSON.
+pub fn run_reference_script(
+    python: &std::ffi::OsStr,
+    script: &str,
+    args: &[&std::ffi::OsStr],
+) -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scripts")
+        .join(script);
+    let run = std::process::Command::new(python)
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
+    assert!(
+        run.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{script} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&run.stdout)
+        )
+    })
 }
 
 /// Returns the shared data folder or ends the test early (skipping, with a message).
