@@ -256,7 +256,7 @@ pub fn demo_buildings_layer(dir: &std::path::Path) -> Result<BuildingLayer, Stri
     let tileset =
         crate::demo_buildings::demo_buildings_tileset(dir, crate::demo::DEMO_TWIN_POINTS)?;
     let opened = crate::buildings::open::open_buildings(&tileset.display().to_string())?;
-    let frame = crate::georef::GeoFrame::projected(2154)?;
+    let frame = crate::demo::demo_frame()?;
     let (mut layer, _) = opened.into_layer(Some(&frame), None, None)?;
     layer.name = "Demo twin buildings (3D Tiles)".into();
     Ok(layer)
@@ -272,7 +272,7 @@ pub fn demo_network_layer(
 ) -> Result<(String, crate::network::render::LoadLayer), String> {
     let file = crate::demo_network::demo_network_file(dir, points)?;
     let target = crate::network::open::NetworkTarget {
-        frame: crate::georef::GeoFrame::projected(2154)?,
+        frame: crate::demo::demo_frame()?,
         ground: crate::network::open::Ground::new(vec![ground]),
         extent: None,
         drape: Default::default(),
@@ -312,7 +312,7 @@ pub fn open_demo_twin(
         buildings: vec![buildings],
         networks: vec![network],
         warnings: Vec::new(),
-        frame: Some(crate::georef::GeoFrame::projected(2154)?),
+        frame: Some(crate::demo::demo_frame()?),
     })
 }
 

@@ -27,8 +27,8 @@ use crate::buildings::model::{
     Material, Model, Primitive, PropertyColumn, PropertyTable, PropertyValue,
 };
 use crate::demo::{
-    BLOCK_M, DEMO_EPSG, DEMO_ORIGIN_L93, GABLE_BELOW_M, GABLE_RISE_M, RIVER_HALF_WIDTH_M, STREET_M,
-    hash2, plot_building, river_centre_y, side_m, terrain_z,
+    BLOCK_M, DEMO_ORIGIN_L93, GABLE_BELOW_M, GABLE_RISE_M, RIVER_HALF_WIDTH_M, STREET_M, hash2,
+    plot_building, river_centre_y, side_m, terrain_z,
 };
 use crate::georef::{GeoFrame, geodetic_from_ecef};
 
@@ -162,11 +162,13 @@ fn touches_river(min: [f64; 2], max: [f64; 2]) -> bool {
     lo < max[1] + RIVER_HALF_WIDTH_M && hi > min[1] - RIVER_HALF_WIDTH_M
 }
 
-/// The demo town's buildings as a 3D Tiles 1.1 tileset, `dir/demo-buildings-{points}/
+/// The demo town's buildings as a 3D Tiles 1.1 tileset, `dir/demo-buildings-{points}-ign69/
 /// tileset.json` with one `b{i}_{j}.glb` per 4×4 blocks, written the first time and reused
 /// after. Lambert-93 like the demo scan of the same `points` ([`crate::demo::demo_twin_copc`]).
 pub fn demo_buildings_tileset(dir: &Path, points: u64) -> Result<PathBuf, String> {
-    let folder = dir.join(format!("demo-buildings-{points}"));
+    // `-ign69`: the ECEF heights come through RAF20 since the twin's altitudes are NGF-IGN69
+    // (tilesets written before were ellipsoidal, and sit 48 m too high in such a twin).
+    let folder = dir.join(format!("demo-buildings-{points}-ign69"));
     let tileset = folder.join("tileset.json");
     if tileset.exists() {
         return Ok(tileset);
@@ -216,7 +218,7 @@ type NamedFile = (String, Vec<u8>);
 
 /// `tileset.json` and the named GLB contents of the demo town of `points` points.
 fn tileset_files(points: u64) -> Result<(Vec<u8>, Vec<NamedFile>), String> {
-    let frame = GeoFrame::projected(DEMO_EPSG)?;
+    let frame = crate::demo::demo_frame()?;
     let mut by_content: BTreeMap<(i64, i64), Vec<DemoBuilding>> = BTreeMap::new();
     for building in demo_buildings(points) {
         let key = (
@@ -560,7 +562,7 @@ mod tests {
     /// Vertices of a content in the scan's local metres, via the tile transform, the Y-up to
     /// Z-up turn and the exact projection, as the viewer places them.
     fn local_vertices(tileset: &Tileset, id: TileId, model: &Model) -> Vec<(u32, DVec3)> {
-        let frame = GeoFrame::projected(DEMO_EPSG).unwrap();
+        let frame = crate::demo::demo_frame().unwrap();
         let origin = DVec3::new(DEMO_ORIGIN_L93[0], DEMO_ORIGIN_L93[1], 0.0);
         let tile = tileset.tile(id).unwrap();
         let mut out = Vec::new();
@@ -657,7 +659,9 @@ mod tests {
         assert!(["housing", "shop", "office", "school", "public"].contains(&usage.as_str()));
 
         // Written once: a second call reuses the files.
-        let glb = dir.path().join(format!("demo-buildings-{POINTS}/b0_0.glb"));
+        let glb = dir
+            .path()
+            .join(format!("demo-buildings-{POINTS}-ign69/b0_0.glb"));
         std::fs::write(&glb, b"kept").unwrap();
         demo_buildings_tileset(dir.path(), POINTS).unwrap();
         assert_eq!(std::fs::read(&glb).unwrap(), b"kept");
@@ -729,7 +733,7 @@ mod tests {
     #[test]
     fn volumes_hold_every_building_and_contents_load_within_a_few_km() {
         let (_dir, tileset) = open(POINTS);
-        let frame = GeoFrame::projected(DEMO_EPSG).unwrap();
+        let frame = crate::demo::demo_frame().unwrap();
         for (id, model) in contents(&tileset) {
             let primitive = &model.primitives[0];
             // Front faces outward: back-face culling keeps every wall and roof.

@@ -1,6 +1,11 @@
 //! Coordinate reference systems of datasets: read from LAS WKT / GeoTIFF VLRs, looked up by EPSG
 //! code, and checked against the coordinates (real files carry wrong labels; the numbers win).
 
+pub mod geoid;
+pub mod transform;
+
+pub use geoid::VerticalDatum;
+
 use crate::pointcloud::las::Vlr;
 use byteorder::{ByteOrder, LittleEndian as LE};
 use glam::DVec3;
@@ -64,6 +69,8 @@ pub struct Crs {
     pub epsg: Option<u32>,
     /// EPSG code of the horizontal part when the CRS is compound.
     pub horizontal_epsg: Option<u32>,
+    /// EPSG code of the vertical part (e.g. 5720, NGF-IGN69) when the CRS declares one.
+    pub vertical_epsg: Option<u32>,
     /// Name of the CRS as written in the file.
     pub name: Option<String>,
     pub kind: CrsKind,
@@ -138,8 +145,9 @@ pub fn crs_from_wkt(wkt: &str) -> Option<Crs> {
             .find('"')
             .map(|len| wkt[start + 1..start + 1 + len].to_owned())
     });
-    // Authority codes with the bracket depth they sit at: depth 1 belongs to the outer CRS.
-    let mut codes: Vec<(usize, u32)> = Vec::new();
+    // Authority codes with the bracket depth they sit at (depth 1 belongs to the outer CRS) and
+    // where they are.
+    let mut codes: Vec<(usize, u32, usize)> = Vec::new();
     let mut depth = 0usize;
     let bytes = wkt.as_bytes();
     let mut i = 0;
@@ -164,7 +172,7 @@ pub fn crs_from_wkt(wkt: &str) -> Option<Crs> {
                         && parts[0].eq_ignore_ascii_case("EPSG")
                         && let Ok(code) = parts[1].parse()
                     {
-                        codes.push((depth + 1, code));
+                        codes.push((depth + 1, code, i));
                     }
                     // Leave the bracket to the depth counter.
                     i += keyword.len() - 1;
@@ -174,17 +182,25 @@ pub fn crs_from_wkt(wkt: &str) -> Option<Crs> {
         }
         i += 1;
     }
-    let epsg = codes.iter().find(|(d, _)| *d == 2).map(|c| c.1);
+    let epsg = codes.iter().find(|(d, ..)| *d == 2).map(|c| c.1);
     let compound = wkt.starts_with("COMPD_CS") || wkt.starts_with("COMPOUNDCRS");
     let horizontal_epsg = if compound {
         // The first projected/geographic member's own code (depth 3: inside the compound).
-        codes.iter().find(|(d, _)| *d == 3).map(|c| c.1)
+        codes.iter().find(|(d, ..)| *d == 3).map(|c| c.1)
     } else {
         None
     };
+    // The vertical member's own code: the first depth-3 code after its keyword.
+    let vertical_epsg = ["VERT_CS[", "VERTCRS[", "VERTICALCRS["]
+        .into_iter()
+        .filter_map(|k| wkt.find(k))
+        .min()
+        .and_then(|at| codes.iter().find(|(d, _, i)| *d == 3 && *i > at))
+        .map(|c| c.1);
     Some(Crs {
         epsg,
         horizontal_epsg,
+        vertical_epsg,
         name,
         kind: CrsKind::of_wkt(wkt),
         source: CrsSource::Wkt,
@@ -229,10 +245,10 @@ fn crs_from_geotiff(vlrs: &[&Vlr]) -> Option<Crs> {
     let horizontal = projected.or(geographic);
     let wkt = horizontal.and_then(wkt_for_epsg);
     let name = citation.or_else(|| wkt.and_then(crs_from_wkt).and_then(|c| c.name));
-    let _ = vertical;
     Some(Crs {
         epsg: horizontal,
         horizontal_epsg: None,
+        vertical_epsg: vertical,
         kind: if projected.is_some() {
             CrsKind::Projected
         } else if geographic.is_some() {
@@ -450,10 +466,11 @@ pub fn enu_from_ecef_rotation(lon: f64, lat: f64) -> glam::DMat3 {
 /// clouds.
 #[derive(Clone)]
 pub enum GeoFrame {
-    /// A projected CRS by EPSG code (Lambert-93, UTM…). Heights pass through unchanged: an
-    /// ellipsoidal height stays ellipsoidal (no geoid model here; see the README).
+    /// A projected CRS by EPSG code (Lambert-93, UTM…), its heights in `vertical` (NGF-IGN69
+    /// altitudes are brought to and from ellipsoidal heights through RAF20).
     Projected {
         epsg: u32,
+        vertical: VerticalDatum,
         proj: std::sync::Arc<proj4rs::Proj>,
         geographic: std::sync::Arc<proj4rs::Proj>,
     },
@@ -468,7 +485,9 @@ pub enum GeoFrame {
 impl std::fmt::Debug for GeoFrame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            GeoFrame::Projected { epsg, .. } => write!(f, "GeoFrame::Projected(EPSG:{epsg})"),
+            GeoFrame::Projected { epsg, vertical, .. } => {
+                write!(f, "GeoFrame::Projected(EPSG:{epsg}, {vertical:?})")
+            }
             GeoFrame::LocalEnu { origin_ecef, .. } => {
                 write!(f, "GeoFrame::LocalEnu({origin_ecef})")
             }
@@ -494,9 +513,26 @@ impl GeoFrame {
             .map_err(|e| format!("WGS84: {e}"))?;
         Ok(Self::Projected {
             epsg,
+            vertical: VerticalDatum::Ellipsoidal,
             proj: std::sync::Arc::new(proj),
             geographic: std::sync::Arc::new(geographic),
         })
+    }
+
+    /// The same frame with its heights in `datum` (a local frame keeps ellipsoidal heights).
+    pub fn with_vertical(mut self, datum: VerticalDatum) -> Self {
+        if let GeoFrame::Projected { vertical, .. } = &mut self {
+            *vertical = datum;
+        }
+        self
+    }
+
+    /// The datum of the frame's heights.
+    pub fn vertical(&self) -> VerticalDatum {
+        match self {
+            GeoFrame::Projected { vertical, .. } => *vertical,
+            GeoFrame::LocalEnu { .. } => VerticalDatum::Ellipsoidal,
+        }
     }
 
     /// The EPSG code when the frame is a projection.
@@ -510,7 +546,14 @@ impl GeoFrame {
     /// The frame in words: `EPSG:2154`, or a local east-north-up frame.
     pub fn label(&self) -> String {
         match self {
-            GeoFrame::Projected { epsg, .. } => format!("EPSG:{epsg}"),
+            GeoFrame::Projected {
+                epsg,
+                vertical: VerticalDatum::Ellipsoidal,
+                ..
+            } => format!("EPSG:{epsg}"),
+            GeoFrame::Projected { epsg, vertical, .. } => {
+                format!("EPSG:{epsg} with {}", vertical.label())
+            }
             GeoFrame::LocalEnu { .. } => "a local east-north-up frame".into(),
         }
     }
@@ -533,11 +576,13 @@ impl GeoFrame {
             } => Ok(*enu_from_ecef * (ecef - *origin_ecef)),
             GeoFrame::Projected {
                 epsg,
+                vertical,
                 proj,
                 geographic,
             } => {
                 let (lon, lat, h) = geodetic_from_ecef(ecef);
-                let mut p = (lon, lat, h);
+                let z = vertical.from_ellipsoidal(h, lon.to_degrees(), lat.to_degrees())?;
+                let mut p = (lon, lat, 0.0);
                 proj4rs::transform::transform(geographic, proj, &mut p).map_err(|e| {
                     format!(
                         "cannot project lon {:.6}°, lat {:.6}° to EPSG:{epsg}: {e}",
@@ -545,7 +590,7 @@ impl GeoFrame {
                         lat.to_degrees()
                     )
                 })?;
-                Ok(DVec3::new(p.0, p.1, p.2))
+                Ok(DVec3::new(p.0, p.1, z))
             }
         }
     }
@@ -559,13 +604,15 @@ impl GeoFrame {
             } => Ok(*origin_ecef + enu_from_ecef.transpose() * crs),
             GeoFrame::Projected {
                 epsg,
+                vertical,
                 proj,
                 geographic,
             } => {
-                let mut p = (crs.x, crs.y, crs.z);
+                let mut p = (crs.x, crs.y, 0.0);
                 proj4rs::transform::transform(proj, geographic, &mut p)
                     .map_err(|e| format!("cannot unproject ({crs}) from EPSG:{epsg}: {e}"))?;
-                Ok(ecef_from_geodetic(p.0, p.1, p.2))
+                let h = vertical.ellipsoidal_from(crs.z, p.0.to_degrees(), p.1.to_degrees())?;
+                Ok(ecef_from_geodetic(p.0, p.1, h))
             }
         }
     }
