@@ -4,7 +4,7 @@ use crate::app::ViewerSetup;
 use crate::buildings::streaming::BuildingColor;
 use crate::georef::Crs;
 use crate::headless::RenderOptions;
-use crate::inputs::{NetworkOptions, open_inputs, parse_camera};
+use crate::inputs::{OpenOptions, open_inputs, parse_camera};
 use crate::io;
 use crate::pointcloud::convert::{ConvertSettings, convert};
 use crate::pointcloud::info::info;
@@ -29,21 +29,41 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Describe a LAS/LAZ/COPC file or URL: header, CRS, classes, extra bytes, COPC hierarchy.
+    /// With `--check`, validate a COPC file instead (exit code 1 when anything is wrong).
     Info {
         /// Path or http(s) URL.
         input: String,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Validate a COPC file: every point inside its node, hierarchy connected, page entries
+        /// consistent, node counts = decoded counts, LAZ chunk table, header count and bounds.
+        #[arg(long)]
+        check: bool,
+        /// With `--check`, decode every attribute of every point (else positions only), and
+        /// check the returns per number and the GPS time range too.
+        #[arg(long, requires = "check")]
+        full: bool,
     },
-    /// Convert LAS/LAZ files (tiles of one area) into one COPC file.
+    /// Convert LAS/LAZ files (tiles of one area) into one COPC file; with `--tiles`, each tile
+    /// of a folder into its own COPC plus the `.vpc` listing them.
     Convert {
-        /// Input paths or URLs.
+        /// Input paths or URLs (with `--tiles`: one folder of LAS/LAZ tiles).
         #[arg(required = true)]
         inputs: Vec<String>,
-        /// Output file, e.g. town.copc.laz.
+        /// Output file, e.g. town.copc.laz (with `--tiles`: the output folder).
         #[arg(short, long)]
         output: PathBuf,
+        /// Convert each tile of the input folder to its own COPC in the output folder and write
+        /// `tiles.vpc` there (PDAL's virtual point cloud, which QGIS and Jumeau open as one
+        /// cloud). Tiles already converted by this version are skipped: run it again after a
+        /// kill and it goes on.
+        #[arg(long)]
+        tiles: bool,
+        /// With `--tiles`: convert only the tiles of shard I of N (I from 0; tiles in name
+        /// order, rank modulo N), so N machines or a batch array share the work.
+        #[arg(long, requires = "tiles")]
+        shard: Option<crate::pointcloud::tiles::Shard>,
         /// Override the inputs' CRS, e.g. EPSG:2154.
         #[arg(long)]
         assign_crs: Option<String>,
@@ -57,7 +77,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Generate the demo town (a synthetic airborne scan) as LAZ.
+    /// Generate a synthetic airborne scan as LAZ: the demo town, or a survey as users bring them
+    /// (3 km × 1 km of steep relief, flight-line order, point format 6 with GPS time).
     Demo {
         #[arg(short, long)]
         output: PathBuf,
@@ -66,6 +87,13 @@ pub enum Command {
         points: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// What to scan.
+        #[arg(long, value_enum, default_value_t = DemoKind::Town)]
+        kind: DemoKind,
+        /// Write the town as N × N tiles into the folder OUTPUT instead of one file (as a
+        /// commune's LiDAR comes: try `jumeau convert --tiles` and `jumeau view tiles.vpc`).
+        #[arg(long, conflicts_with = "kind")]
+        tiles: Option<u32>,
     },
     /// Open the 3D viewer on LAS/LAZ/COPC paths or URLs (several tiles form one layer), 3D Tiles
     /// `tileset.json` paths or URLs, glTF models (`.glb`/`.gltf`) and network layers (GeoJSON
@@ -104,14 +132,47 @@ pub enum Command {
     /// Benchmarks that report ratios against baselines measured in the same run.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+    /// Coordinate reference systems.
+    #[command(subcommand)]
+    Crs(CrsCommand),
+}
+
+/// `jumeau crs …`.
+#[derive(Debug, Subcommand)]
+pub enum CrsCommand {
+    /// Transform positions between CRSs, vertical datum included: e.g. `--from EPSG:2154+5720
+    /// --to EPSG:4979 292500 6832500 60` prints longitude, latitude (degrees) and ellipsoidal
+    /// height. Without coordinates, reads `X Y Z` lines from standard input.
+    Transform {
+        /// Source CRS: EPSG:CODE or EPSG:CODE+5720 (NGF-IGN69 altitudes through RAF20).
+        #[arg(long)]
+        from: crate::georef::transform::CrsSpec,
+        /// Target CRS, the same way (EPSG:4979: WGS 84 lon/lat/ellipsoidal height; EPSG:4978:
+        /// Earth-centred X Y Z).
+        #[arg(long)]
+        to: crate::georef::transform::CrsSpec,
+        /// X Y Z (or longitude latitude height).
+        #[arg(num_args = 0..=3, allow_negative_numbers = true)]
+        position: Vec<f64>,
+    },
+}
+
+/// What `jumeau demo` scans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoKind {
+    /// The demo town: streets, buildings, trees, a river (point format 7 with RGB).
+    Town,
+    /// A 3 km × 1 km survey of steep relief in flight-line order (point format 6).
+    Survey,
 }
 
 /// How points are shown (shared by `view` and `render`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct DisplayArgs {
-    /// Colour by rgb, intensity, elevation or classification.
-    #[arg(long, value_enum, default_value_t = ColorMode::Rgb)]
-    pub color: ColorMode,
+    /// Colour by rgb, intensity, elevation or classification (default: chosen from the data:
+    /// RGB when the colours vary, else classification when the classes do, else elevation).
+    #[arg(long, value_enum)]
+    pub color: Option<ColorMode>,
     /// Most points shown at once (default: what the GPU holds with the compute rasterizer,
     /// 3 000 000 with splats).
     #[arg(long)]
@@ -150,6 +211,11 @@ pub struct DisplayArgs {
     /// Draw the network over everything (through buildings, trees and the ground).
     #[arg(long)]
     pub network_xray: bool,
+    /// The twin's heights: IGN69 (NGF-IGN69 altitudes; Earth-centred content is brought to
+    /// them through IGN's RAF20 grid) or ellipsoidal. Default: the point clouds' vertical CRS,
+    /// IGN69 for Lambert-93 clouds that declare none.
+    #[arg(long, value_enum)]
+    pub vertical_datum: Option<crate::georef::VerticalDatum>,
 }
 
 impl DisplayArgs {
@@ -162,7 +228,8 @@ impl DisplayArgs {
             render_path: self.render_path,
             atomics_64: !self.atomics_32,
             point_size_px: self.point_size,
-            color_mode: self.color,
+            color_mode: self.color.unwrap_or(ColorMode::Rgb),
+            color_from_data: self.color.is_none(),
             edl: !self.no_edl,
             memory_budget_bytes: parse_bytes(&self.memory_budget)?,
             ..PointCloudSettings::default()
@@ -196,9 +263,10 @@ fn display_setup(
 fn open_job(inputs: &[String], display: &DisplayArgs) -> crate::opening::OpenJob {
     let inputs = inputs.to_vec();
     let place = display.place;
-    let network = NetworkOptions {
+    let network = OpenOptions {
         csv_mapping: display.csv_mapping.clone(),
         underground_depth_m: display.underground_depth,
+        vertical_datum: display.vertical_datum,
     };
     Box::new(move |progress| {
         open_inputs(
@@ -213,7 +281,11 @@ fn open_job(inputs: &[String], display: &DisplayArgs) -> crate::opening::OpenJob
 
 /// Local inputs that are not there: said at once, before a window opens on nothing.
 fn check_local_inputs(inputs: &[String]) -> Result<(), String> {
-    for input in inputs.iter().filter(|i| !i.contains("://")) {
+    // Globs (`tiles/*.copc.laz`) are expanded when opened, and say there when nothing matches.
+    for input in inputs
+        .iter()
+        .filter(|i| !i.contains("://") && !i.contains(['*', '?', '[']))
+    {
         std::fs::metadata(input).map_err(|e| format!("{input}: {e}"))?;
     }
     Ok(())
@@ -311,6 +383,12 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     _ => "splats",
                 }
             );
+            if let Some((mode, why)) = report.color_choice {
+                println!(
+                    "points coloured by {} (chosen from the data: {why})",
+                    mode.label()
+                );
+            }
             if let Some(ms) = report.frame_ms {
                 println!("frame time (settled view, median of {timed_frames}): {ms:.1} ms");
             }
@@ -331,9 +409,48 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             for message in &report.messages {
                 eprintln!("error: {message}");
             }
+            // The PNG is written either way; a script must still learn that it is incomplete.
+            if !report.settled {
+                return Err(format!(
+                    "{}: streaming had not settled after {timeout_secs} s: the frame is incomplete",
+                    output.display()
+                )
+                .into());
+            }
+            if !report.messages.is_empty() {
+                return Err(format!(
+                    "{}: {} errors while streaming (above): the frame is incomplete",
+                    output.display(),
+                    report.messages.len()
+                )
+                .into());
+            }
             Ok(())
         }
-        Some(Command::Info { input, json }) => {
+        Some(Command::Info {
+            input,
+            json,
+            check: true,
+            full,
+        }) => {
+            let report = crate::pointcloud::check::check(io::open(&input)?, full)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{report}");
+            }
+            if report.is_valid() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{}: {} violations of the COPC layout",
+                    report.source,
+                    report.violations.len()
+                )
+                .into())
+            }
+        }
+        Some(Command::Info { input, json, .. }) => {
             let report = info(io::open(&input)?)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -345,10 +462,58 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Some(Command::Convert {
             inputs,
             output,
+            tiles: true,
+            shard,
             assign_crs,
             memory_budget,
             temp_dir,
             json,
+        }) => {
+            let [folder] = inputs.as_slice() else {
+                return Err("--tiles takes one input folder".into());
+            };
+            let settings = ConvertSettings {
+                memory_budget_bytes: parse_bytes(&memory_budget)?,
+                assign_crs: assign_crs.map(|c| Crs::from_epsg_str(&c)).transpose()?,
+                temp_dir,
+                progress: Some(indicatif::ProgressBar::new(0)),
+            };
+            let report = crate::pointcloud::tiles::convert_tiles(
+                std::path::Path::new(folder),
+                &output,
+                shard.unwrap_or_default(),
+                &settings,
+            )?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "{}: {} converted, {} already converted, {} for other shards; {} lists {} of {} tiles ({} points)",
+                    output.display(),
+                    report.converted.len(),
+                    report.skipped.len(),
+                    report.other_shards,
+                    report.vpc.display(),
+                    report.listed,
+                    report.tiles,
+                    report.points_listed
+                );
+                if report.listed < report.tiles {
+                    println!(
+                        "the other shards' tiles are not converted yet: once every shard is done, run this again (without --shard) to list them all"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Some(Command::Convert {
+            inputs,
+            output,
+            assign_crs,
+            memory_budget,
+            temp_dir,
+            json,
+            ..
         }) => {
             let assign_crs = assign_crs.map(|c| Crs::from_epsg_str(&c)).transpose()?;
             let files = inputs
@@ -389,14 +554,73 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             output,
             points,
             seed,
+            kind: _,
+            tiles: Some(side),
         }) => {
             let bar = indicatif::ProgressBar::new(points);
-            crate::demo::write_demo_laz(&output, points, seed, &bar)?;
+            let written = crate::demo::write_demo_tiles(&output, points, side, seed, &bar)?;
+            bar.finish_and_clear();
+            println!(
+                "{}: {points} points in {} tiles",
+                output.display(),
+                written.len()
+            );
+            Ok(())
+        }
+        Some(Command::Demo {
+            output,
+            points,
+            seed,
+            kind,
+            tiles: None,
+        }) => {
+            let bar = indicatif::ProgressBar::new(points);
+            match kind {
+                DemoKind::Town => crate::demo::write_demo_laz(&output, points, seed, &bar)?,
+                DemoKind::Survey => crate::demo::write_survey_laz(&output, points, seed, &bar)?,
+            }
             bar.finish_and_clear();
             println!("{}: {points} points", output.display());
             Ok(())
         }
         Some(Command::Bench(command)) => crate::bench::run(command),
+        Some(Command::Crs(CrsCommand::Transform { from, to, position })) => {
+            let print = |p: DVec3| {
+                if to.is_geographic() {
+                    println!("{:.9} {:.9} {:.4}", p.x, p.y, p.z);
+                } else {
+                    println!("{:.4} {:.4} {:.4}", p.x, p.y, p.z);
+                }
+            };
+            let parse = |v: &[f64]| match v {
+                [x, y] => Ok(DVec3::new(*x, *y, 0.0)),
+                [x, y, z] => Ok(DVec3::new(*x, *y, *z)),
+                _ => Err(format!("expected X Y [Z], got {v:?}")),
+            };
+            if !position.is_empty() {
+                print(crate::georef::transform::transform(
+                    &from,
+                    &to,
+                    parse(&position)?,
+                )?);
+                return Ok(());
+            }
+            for (n, line) in std::io::stdin().lines().enumerate() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let values = line
+                    .split([' ', '\t', ','])
+                    .filter(|s| !s.is_empty())
+                    .map(str::parse::<f64>)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("line {}: {e}: {line}", n + 1))?;
+                let p = parse(&values).map_err(|e| format!("line {}: {e}", n + 1))?;
+                print(crate::georef::transform::transform(&from, &to, p)?);
+            }
+            Ok(())
+        }
     }
 }
 

@@ -197,7 +197,18 @@ fn chunk_records(index: u64, count: u64, total: u64, seed: u64) -> Vec<u8> {
 }
 
 /// A compressed chunk with its point count, raw bounds (min xyz, max xyz) and return counts.
-type EncodedChunk = (Vec<u8>, u64, [f64; 6], [u64; 2]);
+type EncodedChunk = (Vec<u8>, u64, [f64; 6], [u64; 15]);
+
+/// The layout of a generated LAZ file (LAS 1.4, Lambert-93, scale 1 cm).
+pub(crate) struct GeneratedLaz {
+    /// Point format (6, 7 or 8) and its record length.
+    pub point_format: u8,
+    pub record_len: usize,
+    /// What the header's system identifier says made it.
+    pub system: &'static str,
+    /// Integer coordinates are in centimetres from this offset.
+    pub offset: [f64; 3],
+}
 
 /// Writes the demo town as a LAS 1.4 point format 7 LAZ file in Lambert-93 (EPSG:2154).
 pub fn write_demo_laz(
@@ -206,14 +217,34 @@ pub fn write_demo_laz(
     seed: u64,
     progress: &indicatif::ProgressBar,
 ) -> std::io::Result<()> {
-    let items =
-        LazItemRecordBuilder::default_for_point_format_id(7, 0).map_err(std::io::Error::other)?;
+    let layout = GeneratedLaz {
+        point_format: 7,
+        record_len: 36,
+        system: "Jumeau synthetic scan",
+        offset: [DEMO_ORIGIN_L93[0], DEMO_ORIGIN_L93[1], 0.0],
+    };
+    write_generated_laz(path, &layout, points, progress, |index, count| {
+        chunk_records(index, count, points, seed)
+    })
+}
+
+/// Writes `points` records made chunk by chunk by `chunk(index, count)` (in parallel) as a LAZ
+/// file with chunks of [`CHUNK_POINTS`], header bounds and return counts from the records.
+pub(crate) fn write_generated_laz(
+    path: &Path,
+    layout: &GeneratedLaz,
+    points: u64,
+    progress: &indicatif::ProgressBar,
+    chunk: impl Fn(u64, u64) -> Vec<u8> + Sync,
+) -> std::io::Result<()> {
+    let items = LazItemRecordBuilder::default_for_point_format_id(layout.point_format, 0)
+        .map_err(std::io::Error::other)?;
     let laz_vlr = LazVlrBuilder::new(items)
         .with_fixed_chunk_size(CHUNK_POINTS as u32)
         .build();
     let mut laz_data = Vec::new();
     laz_vlr.write_to(&mut laz_data)?;
-    let mut wkt = crate::georef::wkt_for_epsg(2154)
+    let mut wkt = crate::georef::wkt_for_epsg(DEMO_EPSG)
         .unwrap_or_default()
         .as_bytes()
         .to_vec();
@@ -253,7 +284,7 @@ pub fn write_demo_laz(
             .into_par_iter()
             .map(|i| {
                 let count = CHUNK_POINTS.min(points - i * CHUNK_POINTS);
-                let records = chunk_records(i, count, points, seed);
+                let records = chunk(i, count);
                 let mut b = [
                     f64::INFINITY,
                     f64::INFINITY,
@@ -262,14 +293,14 @@ pub fn write_demo_laz(
                     f64::NEG_INFINITY,
                     f64::NEG_INFINITY,
                 ];
-                let mut returns = [0u64; 2];
-                for r in records.chunks_exact(36) {
+                let mut returns = [0u64; 15];
+                for r in records.chunks_exact(layout.record_len) {
                     for a in 0..3 {
                         let v = f64::from(LE::read_i32(&r[4 * a..]));
                         b[a] = b[a].min(v);
                         b[a + 3] = b[a + 3].max(v);
                     }
-                    returns[usize::from((r[14] & 0x0f) - 1).min(1)] += 1;
+                    returns[usize::from((r[14] & 0x0f).clamp(1, 15) - 1)] += 1;
                 }
                 let bytes = encode_laz_chunk(&laz_vlr, &records).map_err(std::io::Error::other)?;
                 Ok((bytes, count, b, returns))
@@ -286,8 +317,9 @@ pub fn write_demo_laz(
                 min[a] = min[a].min(b[a]);
                 max[a] = max[a].max(b[a + 3]);
             }
-            by_return[0] += returns[0];
-            by_return[1] += returns[1];
+            for (total, n) in by_return.iter_mut().zip(returns) {
+                *total += n;
+            }
             progress.inc(count);
         }
     }
@@ -295,19 +327,19 @@ pub fn write_demo_laz(
     table.write_to(&mut file, &laz_vlr)?;
     let mut file = file.into_inner().map_err(|e| e.into_error())?;
     let scale = 0.01;
-    let offset = [350_000.0, 6_788_000.0, 0.0];
+    let offset = layout.offset;
     let mut h = vec![0u8; 375];
     h[0..4].copy_from_slice(b"LASF");
     LE::write_u16(&mut h[6..], 0x11);
     h[24] = 1;
     h[25] = 4;
-    h[26..58].copy_from_slice(&fixed_str::<32>("Jumeau synthetic scan"));
+    h[26..58].copy_from_slice(&fixed_str::<32>(layout.system));
     h[58..90].copy_from_slice(&fixed_str::<32>("jumeau demo"));
     LE::write_u16(&mut h[94..], 375);
     LE::write_u32(&mut h[96..], data_start as u32);
     LE::write_u32(&mut h[100..], vlrs.len() as u32);
-    h[104] = 7 | 0x80;
-    LE::write_u16(&mut h[105..], 36);
+    h[104] = layout.point_format | 0x80;
+    LE::write_u16(&mut h[105..], layout.record_len as u16);
     for a in 0..3 {
         LE::write_f64(&mut h[131 + 8 * a..], scale);
         LE::write_f64(&mut h[155 + 8 * a..], offset[a]);
@@ -326,6 +358,14 @@ pub fn write_demo_laz(
     file.sync_all()
 }
 
+/// The demo twin's frame: Lambert-93 with NGF-IGN69 altitudes. The scan declares Lambert-93
+/// alone, as IGN's LiDAR HD tiles do, so a twin opened on it takes IGN69 heights: the demo's
+/// Earth-centred buildings are written through the same frame (RAF20) to line up.
+pub fn demo_frame() -> Result<crate::georef::GeoFrame, String> {
+    crate::georef::GeoFrame::projected(DEMO_EPSG)
+        .map(|f| f.with_vertical(crate::georef::VerticalDatum::Ign69))
+}
+
 /// Points of the demo twin opened by a bare `jumeau`.
 pub const DEMO_TWIN_POINTS: u64 = 20_000_000;
 
@@ -338,9 +378,18 @@ pub fn demo_twin_copc(
     points: u64,
     progress: &indicatif::ProgressBar,
 ) -> Result<std::path::PathBuf, String> {
-    let copc = dir.join(format!("demo-twin-{points}.copc.laz"));
+    let revision = crate::pointcloud::convert::COPC_WRITER_REVISION;
+    let copc = dir.join(format!("demo-twin-{points}-r{revision}.copc.laz"));
     if copc.exists() {
         return Ok(copc);
+    }
+    // A demo written by an older writer revision is stale (revision 1 misplaced points in deep
+    // octrees): it goes, and is rebuilt below.
+    for stale in (0..revision)
+        .map(|r| dir.join(format!("demo-twin-{points}-r{r}.copc.laz")))
+        .chain([dir.join(format!("demo-twin-{points}.copc.laz"))])
+    {
+        let _ = std::fs::remove_file(stale);
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let laz = dir.join(format!("demo-twin-{points}.laz"));
@@ -364,4 +413,150 @@ pub fn demo_twin_copc(
     )?;
     let _ = std::fs::remove_file(&laz);
     Ok(copc)
+}
+
+/// Extent of [`write_survey_laz`]'s survey: 3 km east–west, 1 km north–south.
+pub const SURVEY_SIZE_M: [f64; 2] = [3000.0, 1000.0];
+/// Lambert-93 south-west corner of the survey (a steep valley side, as in the Alps).
+pub const SURVEY_ORIGIN_L93: [f64; 2] = [915_000.0, 6_455_000.0];
+/// Flight lines of the survey: east–west strips that overlap by a fifth.
+const SURVEY_STRIPS: u64 = 4;
+
+/// Ground height of the survey at local `(x, y)`: a 700 m rise over 3 km, ridges with 50°
+/// slopes and a 60 m cliff along a line.
+pub fn survey_ground_z(x: f64, y: f64) -> f64 {
+    let cliff = 60.0 / (1.0 + (-(y - 400.0 - 0.1 * x) / 2.0).exp());
+    600.0 + 700.0 * (x / SURVEY_SIZE_M[0]) + 120.0 * (x / 95.0).sin() * (y / 140.0).cos() + cliff
+}
+
+/// Point format 6 records (30 bytes) of survey chunk `index`: points in acquisition order, strip
+/// after strip (alternating direction), each strip a zigzag scan across track, with GPS time,
+/// scan angle, two returns under trees.
+fn survey_records(index: u64, count: u64, total: u64, seed: u64) -> Vec<u8> {
+    let mut rng = Rng(seed ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    let per_strip = total.div_ceil(SURVEY_STRIPS).max(1);
+    let half_width = SURVEY_SIZE_M[1] / SURVEY_STRIPS as f64 * 0.6;
+    // Scan lines so that along-track and across-track spacings match.
+    let spacing = (SURVEY_SIZE_M[0] * 2.0 * half_width / per_strip as f64).sqrt();
+    let per_line = ((2.0 * half_width / spacing).round() as u64).max(2);
+    let mut out = vec![0u8; (count * 30) as usize];
+    for (i, r) in out.chunks_exact_mut(30).enumerate() {
+        let k = index * CHUNK_POINTS + i as u64;
+        let strip = k / per_strip;
+        let along = (k % per_strip) as f64 / per_strip as f64;
+        let x = if strip % 2 == 0 {
+            along * SURVEY_SIZE_M[0]
+        } else {
+            (1.0 - along) * SURVEY_SIZE_M[0]
+        };
+        let phase = (k % per_line) as f64 / per_line as f64;
+        let across = if (k / per_line) % 2 == 0 {
+            phase
+        } else {
+            1.0 - phase
+        } * 2.0
+            - 1.0;
+        let centre = SURVEY_SIZE_M[1] * (strip as f64 + 0.5) / SURVEY_STRIPS as f64;
+        let x = (x + spacing * (rng.unit() - 0.5)).clamp(0.0, SURVEY_SIZE_M[0]);
+        let y = (centre + across * half_width).clamp(0.0, SURVEY_SIZE_M[1]);
+        let ground = survey_ground_z(x, y);
+        let forest = hash2((x / 25.0) as i64, (y / 25.0) as i64, seed) < 0.45;
+        let (class, z, return_number, returns) = if forest && rng.unit() < 0.5 {
+            (5, ground + 8.0 + 17.0 * rng.unit(), 1, 2)
+        } else if forest {
+            (2, ground, 2, 2)
+        } else if rng.unit() < 0.1 {
+            (3, ground + 0.5 * rng.unit(), 1, 1)
+        } else {
+            (2, ground, 1, 1)
+        };
+        let z = z + 0.05 * (rng.unit() - 0.5);
+        LE::write_i32(&mut r[0..], (x * 100.0).round() as i32);
+        LE::write_i32(&mut r[4..], (y * 100.0).round() as i32);
+        LE::write_i32(&mut r[8..], (z * 100.0).round() as i32);
+        LE::write_u16(&mut r[12..], 200 + (rng.unit() * 1500.0) as u16);
+        r[14] = return_number | (returns << 4);
+        // Scan direction flag, edge of flight line at the ends of a scan line.
+        let edge = phase == 0.0 || k % per_line == per_line - 1;
+        r[15] = (u8::from((k / per_line) % 2 == 0) << 6) | (u8::from(edge) << 7);
+        r[16] = class;
+        // Scan angle in 0.006° units: ±20° across the swath.
+        LE::write_i16(&mut r[18..], (across * 20.0 / 0.006) as i16);
+        LE::write_u16(&mut r[20..], strip as u16 + 1);
+        // One pulse every 4 µs; a 90 s turn between strips.
+        LE::write_f64(&mut r[22..], 4.0e8 + k as f64 * 4e-6 + strip as f64 * 90.0);
+    }
+    out
+}
+
+/// Writes a survey unlike the demo town, as users bring them: `points` in a 3 km × 1 km
+/// Lambert-93 area of steep relief, in flight-line (acquisition) order, LAS 1.4 point format 6
+/// with GPS time, as LAZ.
+pub fn write_survey_laz(
+    path: &Path,
+    points: u64,
+    seed: u64,
+    progress: &indicatif::ProgressBar,
+) -> std::io::Result<()> {
+    let layout = GeneratedLaz {
+        point_format: 6,
+        record_len: 30,
+        system: "Jumeau synthetic survey",
+        offset: [SURVEY_ORIGIN_L93[0], SURVEY_ORIGIN_L93[1], 0.0],
+    };
+    write_generated_laz(path, &layout, points, progress, |index, count| {
+        survey_records(index, count, points, seed)
+    })
+}
+
+/// Writes the demo town of `points` points as `side × side` LAZ tiles in `dir` (named
+/// `town_{col}_{row}.laz`, as a commune's LiDAR tiles come), for the many-tiles workflows:
+/// `jumeau convert --tiles`, a `.vpc`, a folder opened as one layer. Returns the tiles written
+/// (a tile the town does not reach is not written).
+pub fn write_demo_tiles(
+    dir: &Path,
+    points: u64,
+    side: u32,
+    seed: u64,
+    progress: &indicatif::ProgressBar,
+) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let town = side_m(points);
+    let tile_m = town / f64::from(side);
+    let side = side.max(1) as usize;
+    let mut buckets: Vec<Vec<u8>> = vec![Vec::new(); side * side];
+    let chunks = points.div_ceil(CHUNK_POINTS);
+    for i in 0..chunks {
+        let count = CHUNK_POINTS.min(points - i * CHUNK_POINTS);
+        for r in chunk_records(i, count, points, seed).chunks_exact(36) {
+            // Local metres from the town's south-west corner (centimetres in the records).
+            let x = f64::from(LE::read_i32(&r[0..])) / 100.0;
+            let y = f64::from(LE::read_i32(&r[4..])) / 100.0;
+            let col = ((x / tile_m) as usize).min(side - 1);
+            let row = ((y / tile_m) as usize).min(side - 1);
+            buckets[row * side + col].extend_from_slice(r);
+        }
+        progress.inc(count);
+    }
+    std::fs::create_dir_all(dir)?;
+    let layout = GeneratedLaz {
+        point_format: 7,
+        record_len: 36,
+        system: "Jumeau synthetic scan",
+        offset: [DEMO_ORIGIN_L93[0], DEMO_ORIGIN_L93[1], 0.0],
+    };
+    let mut written = Vec::new();
+    for (index, records) in buckets.iter().enumerate() {
+        let count = (records.len() / 36) as u64;
+        if count == 0 {
+            continue;
+        }
+        let path = dir.join(format!("town_{}_{}.laz", index % side, index / side));
+        let hidden = indicatif::ProgressBar::hidden();
+        write_generated_laz(&path, &layout, count, &hidden, |chunk, n| {
+            let start = (chunk * CHUNK_POINTS * 36) as usize;
+            records[start..start + (n * 36) as usize].to_vec()
+        })?;
+        written.push(path);
+    }
+    Ok(written)
 }

@@ -27,8 +27,7 @@ use glam::DVec3;
 use serde_json::{Map, Value, json};
 
 use crate::demo::{
-    BLOCK_M, DEMO_EPSG, DEMO_ORIGIN_L93, RIVER_HALF_WIDTH_M, STREET_M, hash2, river_distance,
-    side_m,
+    BLOCK_M, DEMO_ORIGIN_L93, RIVER_HALF_WIDTH_M, STREET_M, hash2, river_distance, side_m,
 };
 use crate::demo_buildings::demo_buildings;
 use crate::georef::{GeoFrame, geodetic_from_ecef};
@@ -337,7 +336,7 @@ pub fn demo_network_geojson(points: u64) -> Value {
 fn demo_network(points: u64) -> Result<Value, String> {
     let layout = Layout::of(points);
     let mut out = Features {
-        frame: GeoFrame::projected(DEMO_EPSG)?,
+        frame: crate::demo::demo_frame()?,
         features: Vec::new(),
     };
     out.point(
@@ -537,7 +536,7 @@ mod tests {
 
     fn read_back(points: u64) -> Network {
         let bytes = serde_json::to_vec(&demo_network_geojson(points)).unwrap();
-        let frame = GeoFrame::projected(DEMO_EPSG).unwrap();
+        let frame = crate::demo::demo_frame().unwrap();
         let net = read_geojson_in_frame(&bytes, "demo", &frame).unwrap();
         assert!(net.issues.is_empty(), "{:?}", net.issues);
         net

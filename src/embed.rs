@@ -5,7 +5,7 @@
 //!
 //! | key | value |
 //! |---|---|
-//! | `data`, `copc`, `tileset`, `geojson` | a data URL (repeatable; attributes take a space-separated list). The kind is told by the URL as on the command line |
+//! | `data`, `copc`, `vpc`, `tileset`, `geojson` | a data URL (repeatable; attributes take a space-separated list). The kind is told by the URL as on the command line: a `.vpc` is one layer of tiles, each fetched when the view reaches it |
 //! | `project` | URL of a JSON object with any of these keys (lists as arrays) |
 //! | `camera` | `X,Y,Z,TX,TY,TZ` in the twin's CRS |
 //! | `color` | `rgb`, `intensity`, `elevation`, `classification` |
@@ -79,12 +79,13 @@ impl Lang {
 }
 
 /// Keys whose values are data URLs.
-const DATA_KEYS: [&str; 4] = ["data", "copc", "tileset", "geojson"];
+const DATA_KEYS: [&str; 5] = ["data", "copc", "vpc", "tileset", "geojson"];
 
 /// Every key a page may set (the `data-*` attributes read from the canvas).
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 15] = [
     "data",
     "copc",
+    "vpc",
     "tileset",
     "geojson",
     "project",

@@ -58,6 +58,8 @@ pub struct RenderReport {
     pub render_path: RenderPath,
     /// The compute rasterizer used 64-bit atomics.
     pub atomics_64: bool,
+    /// The colouring chosen from the data, and why (when no colour mode was asked for).
+    pub color_choice: Option<(crate::pointcloud::style::ColorMode, &'static str)>,
 }
 
 /// An offscreen app: build it, then call [`Offscreen::update`] / [`Offscreen::capture`].
@@ -256,5 +258,6 @@ pub fn render(setup: ViewerSetup, options: RenderOptions) -> Result<RenderReport
         frame_ms: times.get(times.len() / 2).copied(),
         render_path: settings.render_path,
         atomics_64: settings.render_path == RenderPath::Compute && settings.atomics_64,
+        color_choice: offscreen.clouds().color_choice,
     })
 }

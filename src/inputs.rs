@@ -3,7 +3,7 @@
 
 use crate::buildings::open::{Place, choose_frame, is_building_input, open_buildings};
 use crate::buildings::streaming::BuildingLayer;
-use crate::georef::GeoFrame;
+use crate::georef::{GeoFrame, VerticalDatum};
 use crate::io;
 use crate::network::drape::DrapeSettings;
 use crate::network::open::{Ground, NetworkTarget, is_network_input, open_network};
@@ -64,7 +64,7 @@ pub fn open_inputs(
     inputs: &[String],
     cache_dir: &Path,
     place: Option<&Place>,
-    network: &NetworkOptions,
+    network: &OpenOptions,
     progress: &indicatif::ProgressBar,
 ) -> Result<OpenedInputs, String> {
     open_inputs_into(None, inputs, cache_dir, place, network, progress)
@@ -76,7 +76,7 @@ pub fn open_inputs_into(
     inputs: &[String],
     cache_dir: &Path,
     place: Option<&Place>,
-    network: &NetworkOptions,
+    network: &OpenOptions,
     progress: &indicatif::ProgressBar,
 ) -> Result<OpenedInputs, String> {
     let (network_inputs, inputs): (Vec<String>, Vec<String>) =
@@ -96,15 +96,19 @@ pub fn open_inputs_into(
         .into_iter()
         .map(|i| open_buildings(i))
         .collect::<Result<Vec<_>, _>>()?;
-    let cloud_crs = layers
-        .iter()
-        .flat_map(|l| &l.sources)
-        .find_map(|s| crate::georef::crs_from_vlrs(&s.reader.file.vlrs));
+    let cloud_crs = layers.iter().find_map(Layer::crs);
     let cloud_epsg = cloud_crs.as_ref().and_then(|c| c.horizontal_code());
     let centres: Vec<DVec3> = opened.iter().map(|o| o.centre()).collect();
     let mut warnings = Vec::new();
     let frame = match twin {
-        None => choose_frame(cloud_epsg, place, &centres)?,
+        None => {
+            let (datum, note) = match network.vertical_datum {
+                Some(datum) => (datum, None),
+                None => vertical_datum_of(cloud_crs.as_ref()),
+            };
+            warnings.extend(note);
+            choose_frame(cloud_epsg, place, &centres)?.map(|f| f.with_vertical(datum))
+        }
         Some(twin) => {
             match (&cloud_crs, cloud_epsg) {
                 (_, Some(code)) if twin.frame.projected_epsg() != Some(code) => {
@@ -186,20 +190,46 @@ pub fn open_inputs_into(
     })
 }
 
-/// How network inputs are read and draped.
+/// How inputs are opened: the twin's vertical datum, how network inputs are read and draped.
 #[derive(Debug, Clone)]
-pub struct NetworkOptions {
+pub struct OpenOptions {
     pub csv_mapping: Option<PathBuf>,
     pub underground_depth_m: f64,
+    /// The twin's heights (default: the point clouds' vertical CRS; NGF-IGN69 for Lambert-93
+    /// clouds that declare none, as IGN's LiDAR HD; else ellipsoidal).
+    pub vertical_datum: Option<VerticalDatum>,
 }
 
-impl Default for NetworkOptions {
+impl Default for OpenOptions {
     fn default() -> Self {
         Self {
             csv_mapping: None,
             underground_depth_m: DrapeSettings::default().underground_depth_m,
+            vertical_datum: None,
         }
     }
+}
+
+/// The vertical datum of a twin whose point clouds are in `crs` (see [`OpenOptions`]), with a
+/// note for the panel when it is assumed rather than declared.
+pub fn vertical_datum_of(crs: Option<&crate::georef::Crs>) -> (VerticalDatum, Option<String>) {
+    let Some(crs) = crs else {
+        return (VerticalDatum::Ellipsoidal, None);
+    };
+    if let Some(datum) = crs.vertical_epsg.and_then(VerticalDatum::of_epsg) {
+        return (datum, None);
+    }
+    if crs.horizontal_code() == Some(2154) && crs.vertical_epsg.is_none() {
+        return (
+            VerticalDatum::Ign69,
+            Some(
+                "the point clouds declare Lambert-93 without a vertical CRS: their heights are \
+                 taken as NGF-IGN69 altitudes, as in IGN's LiDAR HD (--vertical-datum overrides)"
+                    .into(),
+            ),
+        );
+    }
+    (VerticalDatum::Ellipsoidal, None)
 }
 
 /// The twin's frame when networks are all there is: the file's projected CRS, else the UTM
@@ -210,7 +240,7 @@ fn network_frame(input: &str) -> Result<crate::georef::GeoFrame, String> {
         .and_then(|s| s.read_all())
         .map_err(|e| e.to_string())?;
     let first = std::cell::Cell::new(None);
-    let _ = crate::network::ingest::read_geojson(&bytes, input, &|p| {
+    let read = crate::network::ingest::read_geojson(&bytes, input, &|p| {
         if first.get().is_none() {
             first.set(Some(p));
         }
@@ -228,11 +258,15 @@ fn network_frame(input: &str) -> Result<crate::georef::GeoFrame, String> {
                 32700 + zone
             }
         }
+        // Unreadable (not JSON, not GeoJSON): say why, not that no position was found.
         None => {
-            return Err(format!(
-                "{input}: no position to place the twin by; open it with a point cloud or a \
-                 tileset"
-            ));
+            return Err(match read {
+                Err(error) => error.to_string(),
+                Ok(_) => format!(
+                    "{input}: no position to place the twin by; open it with a point cloud or a \
+                     tileset"
+                ),
+            });
         }
     };
     crate::georef::GeoFrame::projected(code)

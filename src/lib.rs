@@ -27,6 +27,8 @@ pub mod bench_network;
 pub mod bench_render;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench_tiles;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench_vpc;
 pub mod buildings;
 pub mod camera;
 #[cfg(not(target_arch = "wasm32"))]

@@ -71,8 +71,9 @@ for flavour in "${flavours[@]}"; do
             mkdir -p "$tools/optimised"
             "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
                 --enable-sign-ext --enable-mutable-globals --enable-reference-types \
-                --enable-multivalue -o "$cached.partial" "$out/$flavour/jumeau_bg.wasm"
-            mv "$cached.partial" "$cached"
+                --enable-multivalue -o "$cached.$$.partial" "$out/$flavour/jumeau_bg.wasm"
+            # A name of this process's own: two builds at once must not write one file.
+            mv "$cached.$$.partial" "$cached"
             # Keep the last few only.
             ls -t "$tools/optimised"/*.wasm | tail -n +5 | xargs -r rm -f
         fi

@@ -1,12 +1,14 @@
 //! Opening what the user names: COPC files and URLs are streamed as they are; plain LAS/LAZ
-//! tiles are converted once to COPC in the cache folder (keyed by path, size and date), then
-//! streamed like any COPC.
+//! tiles are converted once to COPC in the cache folder (keyed by path, size, date and writer
+//! revision), then streamed like any COPC. Many tiles form one layer, named by a virtual point
+//! cloud (`.vpc`: its tiles are opened only when the view reaches them), a folder, a glob
+//! (`tiles/*.copc.laz`) or a text file of paths or URLs (`.txt`, one a line).
 
 #[cfg(not(target_arch = "wasm32"))]
 use super::convert::{ConvertSettings, convert_files_to};
 use super::copc::CopcReader;
 use super::las::LasFile;
-use super::streaming::{Layer, StreamSource};
+use super::streaming::{Layer, LazyTile, StreamSource, TileState};
 use crate::io;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::io::FileSource;
@@ -26,7 +28,21 @@ pub fn open_layer(
 ) -> Result<Layer, String> {
     let mut sources = Vec::new();
     let mut plain = Vec::new();
+    let mut tiles = Vec::new();
+    let mut expanded = Vec::new();
     for input in inputs {
+        let lower = input
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(input)
+            .to_ascii_lowercase();
+        if lower.ends_with(".vpc") {
+            tiles.extend(vpc_tiles(input)?);
+        } else {
+            expanded.extend(expand_input(input, &lower)?);
+        }
+    }
+    for input in &expanded {
         let bytes = io::open(input).map_err(|e| format!("{input}: {e}"))?;
         let file = LasFile::open_lazy(bytes).map_err(|e| e.to_string())?;
         if file.vlrs.iter().any(|v| v.is("copc", 1)) {
@@ -49,10 +65,89 @@ pub fn open_layer(
     }
     #[cfg(target_arch = "wasm32")]
     let _ = (plain, cache_dir, progress);
-    if sources.is_empty() {
+    if sources.is_empty() && tiles.is_empty() {
         return Err("no input".into());
     }
-    Ok(Layer::new(name, sources))
+    Ok(Layer::with_tiles(name, sources, tiles))
+}
+
+/// The tiles a VPC lists, to open when the view reaches them.
+fn vpc_tiles(input: &str) -> Result<Vec<LazyTile>, String> {
+    let bytes = io::open(input)
+        .and_then(|s| s.read_all())
+        .map_err(|e| format!("{input}: {e}"))?;
+    let tiles = super::vpc::read_vpc(&bytes, input).map_err(|e| e.to_string())?;
+    let codes: std::collections::BTreeSet<Option<u32>> = tiles.iter().map(|t| t.epsg).collect();
+    if codes.len() > 1 {
+        return Err(format!(
+            "{input}: its tiles are in several CRSs ({codes:?}): Jumeau does not reproject point clouds"
+        ));
+    }
+    Ok(tiles
+        .into_iter()
+        .map(|t| LazyTile {
+            crs: t
+                .wkt
+                .as_deref()
+                .and_then(crate::georef::crs_from_wkt)
+                .or_else(|| {
+                    t.epsg
+                        .and_then(|c| crate::georef::Crs::from_epsg_str(&c.to_string()).ok())
+                }),
+            name: t.id,
+            href: t.href,
+            bounds: t.bounds,
+            point_count: t.point_count,
+            state: TileState::Waiting,
+        })
+        .collect())
+}
+
+/// The files one input names: itself, the LAS/LAZ/COPC files of a folder, the matches of a
+/// glob, or the lines of a `.txt` list (relative ones against the list's folder).
+fn expand_input(input: &str, lower: &str) -> Result<Vec<String>, String> {
+    if lower.ends_with(".txt") {
+        let bytes = io::open(input)
+            .and_then(|s| s.read_all())
+            .map_err(|e| format!("{input}: {e}"))?;
+        let base = input.rfind('/').map_or("", |slash| &input[..=slash]);
+        let listed: Vec<String> = String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| {
+                if l.contains("://") || l.starts_with('/') {
+                    l.to_owned()
+                } else {
+                    format!("{base}{l}")
+                }
+            })
+            .collect();
+        if listed.is_empty() {
+            return Err(format!("{input}: the list names no file"));
+        }
+        return Ok(listed);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        if Path::new(input).is_dir() {
+            return super::tiles::tile_inputs(Path::new(input))
+                .map(|t| t.iter().map(|p| p.display().to_string()).collect());
+        }
+        if !input.contains("://") && input.contains(['*', '?', '[']) {
+            let mut matches: Vec<String> = glob::glob(input)
+                .map_err(|e| format!("{input}: not a usable pattern: {e}"))?
+                .flatten()
+                .map(|p| p.display().to_string())
+                .collect();
+            matches.sort();
+            if matches.is_empty() {
+                return Err(format!("{input}: no file matches"));
+            }
+            return Ok(matches);
+        }
+    }
+    Ok(vec![input.to_owned()])
 }
 
 /// Converts plain LAS/LAZ tiles once into one COPC in `cache_dir` and opens it.
@@ -64,6 +159,7 @@ fn open_converted(
 ) -> Result<StreamSource, String> {
     let copc = converted_path(plain, cache_dir)?;
     if !copc.exists() {
+        remove_stale_conversions(&copc, cache_dir);
         log::info!(
             "converting {} file(s) to COPC for streaming: {}",
             plain.len(),
@@ -84,6 +180,30 @@ fn open_converted(
     StreamSource::open(&file_names(plain), bytes)
 }
 
+/// Removes what older writer revisions converted from inputs of the same name as `copc` (their
+/// cache names carry no revision, or another one): they may be broken, and are never reused.
+#[cfg(not(target_arch = "wasm32"))]
+fn remove_stale_conversions(copc: &Path, cache_dir: &Path) {
+    let Some(name) = copc.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let current = format!("-r{}.copc.laz", super::convert::COPC_WRITER_REVISION);
+    // `{stem}-{hash:016x}-r{revision}.copc.laz`: `{stem}-` is what precedes the hash.
+    let Some(stem) = name.get(..name.len().saturating_sub(16 + current.len())) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(cache_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let other = entry.file_name().to_string_lossy().into_owned();
+        if other.starts_with(stem) && other.ends_with(".copc.laz") && !other.ends_with(&current) {
+            log::info!("removing a conversion by an older writer: {other}");
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// `a.laz, b.laz`: how the panel and the log name converted tiles.
 #[cfg(not(target_arch = "wasm32"))]
 fn file_names(paths: &[PathBuf]) -> String {
@@ -97,10 +217,12 @@ fn file_names(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
-/// Where the COPC version of `inputs` is kept: a name from their paths, sizes and dates.
+/// Where the COPC version of `inputs` is kept: a name from their paths, sizes and dates and the
+/// writer's revision, so a file written by an older (perhaps broken) writer is never reused.
 #[cfg(not(target_arch = "wasm32"))]
 fn converted_path(inputs: &[PathBuf], cache_dir: &Path) -> Result<PathBuf, String> {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    super::convert::COPC_WRITER_REVISION.hash(&mut hasher);
     for p in inputs {
         let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
         std::fs::canonicalize(p)
@@ -112,7 +234,11 @@ fn converted_path(inputs: &[PathBuf], cache_dir: &Path) -> Result<PathBuf, Strin
     let stem = inputs[0]
         .file_stem()
         .map_or_else(|| "input".into(), |s| s.to_string_lossy().into_owned());
-    Ok(cache_dir.join(format!("{stem}-{:016x}.copc.laz", hasher.finish())))
+    Ok(cache_dir.join(format!(
+        "{stem}-{:016x}-r{}.copc.laz",
+        hasher.finish(),
+        super::convert::COPC_WRITER_REVISION
+    )))
 }
 
 #[cfg(test)]
@@ -152,6 +278,10 @@ mod tests {
         let laz = dir.path().join("town.laz");
         crate::demo::write_demo_laz(&laz, 20_000, 5, &indicatif::ProgressBar::hidden()).unwrap();
         let cache = dir.path().join("cache");
+        // What an older writer left for the same file: never served, removed.
+        std::fs::create_dir_all(&cache).unwrap();
+        let stale = cache.join("town-0123456789abcdef.copc.laz");
+        std::fs::write(&stale, b"written by a broken writer").unwrap();
         let inputs = [laz.display().to_string()];
         let progress = indicatif::ProgressBar::hidden();
         let layer = open_layer("town", &inputs, &cache, &progress).unwrap();
@@ -162,6 +292,16 @@ mod tests {
         assert_eq!(progress.length(), Some(40_000), "distribute, then build");
         let converted: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().collect();
         assert_eq!(converted.len(), 1);
+        assert!(!stale.exists(), "the stale conversion is removed");
+        let name = converted[0].file_name().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("town-")
+                && name.ends_with(&format!(
+                    "-r{}.copc.laz",
+                    super::super::convert::COPC_WRITER_REVISION
+                )),
+            "{name}"
+        );
         let modified = converted[0].metadata().unwrap().modified().unwrap();
         let again = open_layer("town", &inputs, &cache, &indicatif::ProgressBar::hidden()).unwrap();
         assert_eq!(again.total_points(), 20_000);

@@ -6,7 +6,7 @@
 use super::cache::LruCache;
 use super::copc::{Attributes, CopcReader, NodeDecoder, PointChunk};
 use super::fetch::{FetchPool, Job, Outcome, Request, SourceId};
-use super::lod::{PointBudget, SelectedNode, View, select_nodes};
+use super::lod::{PointBudget, SelectSource, View, select_across};
 use super::octree::{Aabb as CrsAabb, VoxelKey};
 use super::render::compute::ComputePoints;
 use super::render::edl::EyeDomeLighting;
@@ -45,6 +45,9 @@ pub struct PointCloudSettings {
     pub atomics_64: bool,
     /// `point_budget` was chosen by the user: [`RenderPath::Auto`] leaves it alone.
     pub budget_set_by_user: bool,
+    /// Choose `color_mode` from the data once the first node arrives (no `--color` given, no
+    /// colour picked in the panel yet): see [`choose_color`].
+    pub color_from_data: bool,
 }
 
 impl PointCloudSettings {
@@ -105,7 +108,35 @@ impl Default for PointCloudSettings {
             edl: true,
             atomics_64: true,
             budget_set_by_user: false,
+            color_from_data: false,
         }
+    }
+}
+
+/// What the points of a node say about colouring them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ColorEvidence {
+    /// The points carry colours that are not all the same (all zero is no colour at all).
+    pub rgb_varies: bool,
+    /// More than one classification code.
+    pub classes_vary: bool,
+}
+
+/// The colouring a user expects of points: their colours when they vary, else their classes
+/// when several, else elevation; with the reason, for the panel.
+pub fn choose_color(evidence: ColorEvidence) -> (ColorMode, &'static str) {
+    if evidence.rgb_varies {
+        (ColorMode::Rgb, "the points carry colours")
+    } else if evidence.classes_vary {
+        (
+            ColorMode::Classification,
+            "no colours in the points, several classes",
+        )
+    } else {
+        (
+            ColorMode::Elevation,
+            "no colours and a single class in the points",
+        )
     }
 }
 
@@ -222,7 +253,34 @@ pub struct Layer {
     pub visible: bool,
     pub opacity: f32,
     pub sources: Vec<StreamSource>,
+    /// Tiles known by their bounds and point count only (from a VPC): each is opened (header,
+    /// root hierarchy page) when the view reaches it, and joins `sources`.
+    pub tiles: Vec<LazyTile>,
     pub material: Handle<PointCloudMaterial>,
+}
+
+/// A tile of a layer that is not opened yet.
+#[derive(Debug, Clone)]
+pub struct LazyTile {
+    pub name: String,
+    /// Path or URL of the COPC file.
+    pub href: String,
+    pub bounds: CrsAabb,
+    pub point_count: u64,
+    /// Its CRS as the VPC gives it.
+    pub crs: Option<crate::georef::Crs>,
+    pub state: TileState,
+}
+
+/// Where a [`LazyTile`] stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TileState {
+    /// Not asked for yet (out of view, or too small on screen).
+    Waiting,
+    /// Opened: it is `sources[index]` of its layer.
+    Open(usize),
+    /// Its opening failed; asked for again after a back-off.
+    Failed { error: String, retry_at: Instant },
 }
 
 impl Layer {
@@ -232,22 +290,75 @@ impl Layer {
             visible: true,
             opacity: 1.0,
             sources,
+            tiles: Vec::new(),
             material: Handle::default(),
         }
+    }
+
+    /// A layer of tiles opened as the view reaches them (a VPC's), and `sources` open already.
+    pub fn with_tiles(
+        name: impl Into<String>,
+        sources: Vec<StreamSource>,
+        tiles: Vec<LazyTile>,
+    ) -> Self {
+        Self {
+            tiles,
+            ..Self::new(name, sources)
+        }
+    }
+
+    fn waiting_tiles(&self) -> impl Iterator<Item = &LazyTile> {
+        self.tiles
+            .iter()
+            .filter(|t| !matches!(t.state, TileState::Open(_)))
     }
 
     pub fn bounds(&self) -> Option<CrsAabb> {
         self.sources
             .iter()
             .map(StreamSource::bounds)
+            .chain(self.waiting_tiles().map(|t| t.bounds))
             .reduce(|a, b| a.union(&b))
+    }
+
+    /// The CRS of the layer's points: its first open source's, else its first tile's.
+    pub fn crs(&self) -> Option<crate::georef::Crs> {
+        self.sources
+            .iter()
+            .find_map(|s| crate::georef::crs_from_vlrs(&s.reader.file.vlrs))
+            .or_else(|| self.tiles.iter().find_map(|t| t.crs.clone()))
     }
 
     pub fn total_points(&self) -> u64 {
         self.sources
             .iter()
             .map(|s| s.reader.file.header.point_count)
+            .chain(self.waiting_tiles().map(|t| t.point_count))
             .sum()
+    }
+}
+
+/// Opens one lazy tile off the main thread.
+struct OpenTile {
+    layer: usize,
+    tile: usize,
+    name: String,
+    href: String,
+}
+
+impl crate::jobs::Task for OpenTile {
+    type Key = (usize, usize);
+    type Output = (usize, usize, Result<StreamSource, String>);
+
+    fn key(&self) -> Self::Key {
+        (self.layer, self.tile)
+    }
+
+    fn run(self) -> Self::Output {
+        let opened = crate::io::open(&self.href)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| StreamSource::open(&self.name, bytes));
+        (self.layer, self.tile, opened)
     }
 }
 
@@ -281,6 +392,7 @@ pub struct PreparedNode {
     pub gpu: NodeGpu,
     pub points: u64,
     pub classes: Box<[u32; 256]>,
+    pub evidence: ColorEvidence,
     pub positions: Arc<Vec<[f32; 3]>>,
     pub origin: DVec3,
     pub intensity_max: u16,
@@ -307,9 +419,17 @@ impl PreparedNode {
                 classes[usize::from(code)] += 1;
             }
         }
+        let rgb_varies = chunk
+            .rgb
+            .as_ref()
+            .is_some_and(|c| c.iter().any(|rgb| *rgb != c[0]));
         Self {
             gpu,
             points: chunk.len() as u64,
+            evidence: ColorEvidence {
+                rgb_varies,
+                classes_vary: classes.iter().filter(|&&n| n > 0).count() > 1,
+            },
             classes,
             intensity_max: chunk
                 .intensity
@@ -375,6 +495,12 @@ pub struct PointClouds {
     pub messages: Vec<String>,
     /// Largest intensity seen so far (the intensity ramp's white).
     pub intensity_max: u16,
+    /// The colouring chosen from the data and why (see [`choose_color`]), for the panel.
+    pub color_choice: Option<(ColorMode, &'static str)>,
+    /// Opens the lazy tiles the view reaches.
+    opener: crate::jobs::WorkerPool<OpenTile>,
+    /// Lazy tiles wanted open this frame.
+    tiles_wanted: usize,
     frame_started: Option<Instant>,
 }
 
@@ -406,6 +532,9 @@ impl PointClouds {
             stats: StreamStats::default(),
             messages: Vec::new(),
             intensity_max: 0,
+            color_choice: None,
+            opener: crate::jobs::WorkerPool::new(FETCH_WORKERS, "jumeau-open"),
+            tiles_wanted: 0,
             frame_started: None,
         }
     }
@@ -434,6 +563,7 @@ impl PointClouds {
     pub fn is_settled(&self) -> bool {
         self.stats.frame > 1
             && self.pages_wanted == 0
+            && self.tiles_wanted == 0
             && self.pending_uploads.is_empty()
             && self.stats.in_flight == 0
             && self.stats.queued == 0
@@ -457,6 +587,11 @@ impl PointClouds {
             .get_mut(usize::from(id.layer))?
             .sources
             .get_mut(usize::from(id.source))
+    }
+
+    /// The nodes of the current selection, in priority order (what is drawn once resident).
+    pub fn selected(&self) -> &[NodeId] {
+        &self.wanted
     }
 
     /// Points of each classification code among the resident nodes.
@@ -619,34 +754,6 @@ fn create_layer_materials(
     }
 }
 
-/// Every pair of selections is merged by screen size, keeping each one's parents-first order.
-fn merge_by_priority(lists: &[(SourceId, Vec<SelectedNode>)], budget: u64) -> Vec<NodeId> {
-    let mut heads = vec![0usize; lists.len()];
-    let mut merged = Vec::new();
-    let mut total = 0u64;
-    loop {
-        let best = (0..lists.len())
-            .filter(|&i| heads[i] < lists[i].1.len())
-            .max_by(|&a, &b| {
-                let pa = lists[a].1[heads[a]].screen_size_px;
-                let pb = lists[b].1[heads[b]].screen_size_px;
-                pa.total_cmp(&pb)
-            });
-        let Some(i) = best else { break };
-        let node = lists[i].1[heads[i]];
-        if total + node.point_count > budget {
-            break;
-        }
-        total += node.point_count;
-        merged.push(NodeId {
-            source: lists[i].0,
-            key: node.key,
-        });
-        heads[i] += 1;
-    }
-    merged
-}
-
 fn select_visible_nodes(
     mut clouds: ResMut<PointClouds>,
     settings: Res<PointCloudSettings>,
@@ -661,8 +768,6 @@ fn select_visible_nodes(
         min_spacing_px: settings.min_spacing_px,
     };
     let now = Instant::now();
-    let mut lists = Vec::new();
-    let mut page_jobs = Vec::new();
     let attributes = Attributes {
         intensity: true,
         classification: true,
@@ -670,37 +775,87 @@ fn select_visible_nodes(
         rgb: true,
         gps_time: false,
     };
-    for (li, layer) in clouds.layers.iter().enumerate() {
-        if !layer.visible {
-            continue;
-        }
+    // Every open source and every lazy tile of the visible layers in one walk, one budget.
+    enum Slot {
+        Source(SourceId),
+        Tile(usize, usize),
+    }
+    let mut slots = Vec::new();
+    let mut inputs = Vec::new();
+    for (li, layer) in clouds.layers.iter().enumerate().filter(|(_, l)| l.visible) {
         for (si, source) in layer.sources.iter().enumerate() {
-            let id = SourceId {
+            slots.push(Slot::Source(SourceId {
                 layer: li as u16,
                 source: si as u16,
-            };
-            let selection = select_nodes(&source.reader.hierarchy, &view.view, budget);
-            for key in selection.pages_wanted {
-                // A page that failed waits for its back-off like a node (it used to be asked for
-                // again every frame).
-                if source.failures.get(&key).is_some_and(|f| f.retry_at > now) {
-                    continue;
-                }
-                if let Some(page) = source.reader.hierarchy.get(key).and_then(|n| n.page) {
-                    page_jobs.push(Job {
-                        id,
-                        request: Request::Page { key, page },
-                        source: source.bytes.clone(),
-                        decoder: source.decoder.clone(),
-                        attributes,
-                    });
-                }
+            }));
+            inputs.push(SelectSource::Open(&source.reader.hierarchy));
+        }
+        for (ti, tile) in layer.tiles.iter().enumerate() {
+            match &tile.state {
+                TileState::Open(_) => continue,
+                TileState::Failed { retry_at, .. } if *retry_at > now => continue,
+                _ => {}
             }
-            lists.push((id, selection.nodes));
+            slots.push(Slot::Tile(li, ti));
+            inputs.push(SelectSource::Lazy(tile.bounds));
+        }
+    }
+    let selection = select_across(&inputs, &view.view, budget);
+    drop(inputs);
+    let mut page_jobs = Vec::new();
+    for (slot, key) in selection.pages_wanted {
+        let Slot::Source(id) = slots[slot] else {
+            continue;
+        };
+        let Some(source) = clouds.source(id) else {
+            continue;
+        };
+        // A page that failed waits for its back-off like a node (it used to be asked for
+        // again every frame).
+        if source.failures.get(&key).is_some_and(|f| f.retry_at > now) {
+            continue;
+        }
+        if let Some(page) = source.reader.hierarchy.get(key).and_then(|n| n.page) {
+            page_jobs.push(Job {
+                id,
+                request: Request::Page { key, page },
+                source: source.bytes.clone(),
+                decoder: source.decoder.clone(),
+                attributes,
+            });
         }
     }
     clouds.pages_wanted = page_jobs.len();
-    let wanted = merge_by_priority(&lists, settings.point_budget);
+    // Lazy tiles the walk reached, biggest on screen first.
+    let opens: Vec<OpenTile> = selection
+        .tiles_wanted
+        .iter()
+        .filter_map(|&slot| match slots[slot] {
+            Slot::Tile(layer, tile) => {
+                let t = &clouds.layers[layer].tiles[tile];
+                Some(OpenTile {
+                    layer,
+                    tile,
+                    name: t.name.clone(),
+                    href: t.href.clone(),
+                })
+            }
+            Slot::Source(_) => None,
+        })
+        .collect();
+    clouds.tiles_wanted = opens.len();
+    clouds.opener.replace_queue(opens);
+    let wanted: Vec<NodeId> = selection
+        .nodes
+        .iter()
+        .filter_map(|(slot, node)| match slots[*slot] {
+            Slot::Source(source) => Some(NodeId {
+                source,
+                key: node.key,
+            }),
+            Slot::Tile(..) => None,
+        })
+        .collect();
     let frame = clouds.stats.frame;
     let mut node_jobs = Vec::new();
     for id in &wanted {
@@ -747,9 +902,46 @@ pub(crate) fn retry_delay(attempts: u32) -> Duration {
     Duration::from_secs((1u64 << attempts.min(6)).min(60))
 }
 
-fn receive_loaded_nodes(mut clouds: ResMut<PointClouds>) {
+fn receive_loaded_nodes(mut clouds: ResMut<PointClouds>, mut settings: ResMut<PointCloudSettings>) {
     let clouds = &mut *clouds;
     clouds.pool.run_inline_if_single_threaded();
+    clouds.opener.run_inline_if_single_threaded();
+    for (li, ti, opened) in clouds.opener.try_results() {
+        let Some(layer) = clouds.layers.get_mut(li) else {
+            continue;
+        };
+        let Some(tile) = layer.tiles.get_mut(ti) else {
+            continue;
+        };
+        match opened {
+            Ok(source) => {
+                tile.state = TileState::Open(layer.sources.len());
+                layer.sources.push(source);
+            }
+            // The web build's bytes are still on their way: ask again, nothing failed.
+            Err(error) if error.contains("are still on their way") => {
+                tile.state = TileState::Waiting;
+            }
+            Err(error) => {
+                let attempts = match &tile.state {
+                    TileState::Failed { .. } => 2,
+                    _ => 1,
+                };
+                let message = format!(
+                    "{}: tile {} could not be opened (retried in {} s): {error}",
+                    layer.name,
+                    tile.name,
+                    retry_delay(attempts).as_secs()
+                );
+                warn!("{message}");
+                clouds.messages.push(message);
+                tile.state = TileState::Failed {
+                    error,
+                    retry_at: Instant::now() + retry_delay(attempts),
+                };
+            }
+        }
+    }
     for outcome in clouds.pool.try_results() {
         match outcome {
             Outcome::Page {
@@ -787,6 +979,14 @@ fn receive_loaded_nodes(mut clouds: ResMut<PointClouds>) {
                             source.failures.remove(&key);
                         }
                         clouds.intensity_max = clouds.intensity_max.max(node.intensity_max);
+                        // The first node to arrive is a root (parents come first): its points
+                        // sample the whole source.
+                        if settings.color_from_data && clouds.color_choice.is_none() {
+                            let choice = choose_color(node.evidence);
+                            info!("colour by {:?}: {}", choice.0, choice.1);
+                            settings.color_mode = choice.0;
+                            clouds.color_choice = Some(choice);
+                        }
                         clouds.stats.nodes_loaded += 1;
                         clouds
                             .pending_uploads
@@ -1037,6 +1237,28 @@ fn switch_eye_dome_lighting(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file whose RGB is all zero is not drawn black: its classes, else its heights, colour it.
+    #[test]
+    fn the_colouring_follows_what_the_points_carry() {
+        let chunk = |rgb: Option<Vec<[u16; 3]>>, classes: Vec<u8>| PointChunk {
+            positions: vec![[0.0; 3]; classes.len()],
+            rgb,
+            classification: Some(classes),
+            ..Default::default()
+        };
+        let choose =
+            |c: PointChunk| choose_color(PreparedNode::prepare(c, RenderPath::Splats).evidence).0;
+        let black = Some(vec![[0, 0, 0]; 3]);
+        assert_eq!(
+            choose(chunk(black.clone(), vec![2, 6, 2])),
+            ColorMode::Classification
+        );
+        assert_eq!(choose(chunk(black, vec![2, 2, 2])), ColorMode::Elevation);
+        assert_eq!(choose(chunk(None, vec![1, 1, 1])), ColorMode::Elevation);
+        let coloured = Some(vec![[0, 0, 0], [300, 200, 100], [0, 0, 0]]);
+        assert_eq!(choose(chunk(coloured, vec![2, 2, 2])), ColorMode::Rgb);
+    }
 
     #[test]
     fn a_translated_source_decodes_the_same_points_moved() {

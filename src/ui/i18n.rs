@@ -78,6 +78,22 @@ const FRENCH: &[(&str, &str)] = &[
     ("point size (px)", "taille des points (px)"),
     ("adaptive size", "taille adaptative"),
     ("eye-dome lighting", "éclairage « eye-dome »"),
+    (
+        "colour chosen from the data:",
+        "couleur choisie d'après les données :",
+    ),
+    (
+        "the points carry colours",
+        "les points portent des couleurs",
+    ),
+    (
+        "no colours in the points, several classes",
+        "pas de couleurs dans les points, plusieurs classes",
+    ),
+    (
+        "no colours and a single class in the points",
+        "ni couleurs ni plusieurs classes dans les points",
+    ),
     ("RGB", "RVB"),
     ("Intensity", "Intensité"),
     ("Elevation", "Altitude"),
@@ -231,7 +247,18 @@ mod tests {
             .copied()
             .chain((0..=255u8).map(crate::pointcloud::info::class_name))
             .chain(crate::pointcloud::style::ColorMode::ALL.map(|m| m.label()))
-            .chain(crate::network::overlay::NetworkColor::ALL.map(|m| m.label()));
+            .chain(crate::network::overlay::NetworkColor::ALL.map(|m| m.label()))
+            .chain([(false, false), (false, true), (true, false)].map(
+                |(rgb_varies, classes_vary)| {
+                    crate::pointcloud::streaming::choose_color(
+                        crate::pointcloud::streaming::ColorEvidence {
+                            rgb_varies,
+                            classes_vary,
+                        },
+                    )
+                    .1
+                },
+            ));
         for name in names {
             assert!(
                 FRENCH.iter().any(|(en, _)| *en == name),

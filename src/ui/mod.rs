@@ -33,9 +33,22 @@ fn set_panel_lang(mut contexts: EguiContexts, lang: Res<i18n::PanelLang>) -> Res
     Ok(())
 }
 
-/// The camera ignores the mouse while it is over the panel or dragging a slider.
-fn let_the_panel_take_the_pointer(wants: Res<EguiWantsInput>, mut input: ResMut<CameraInput>) {
-    input.captured_by_ui = wants.wants_any_pointer_input() || wants.wants_any_keyboard_input();
+/// The camera ignores the mouse while it is over the panel or dragging a slider. The panel is
+/// drawn on egui's background layer, which egui does not count as an area under the pointer:
+/// without the cursor test the wheel scrolled the panel *and* zoomed the view.
+fn let_the_panel_take_the_pointer(
+    wants: Res<EguiWantsInput>,
+    inset: Res<ViewInset>,
+    windows: Query<&Window, With<bevy::window::PrimaryWindow>>,
+    mut input: ResMut<CameraInput>,
+) {
+    let over_panel = windows
+        .iter()
+        .next()
+        .and_then(Window::physical_cursor_position)
+        .is_some_and(|cursor| cursor.x < inset.left_px);
+    input.captured_by_ui =
+        over_panel || wants.wants_any_pointer_input() || wants.wants_any_keyboard_input();
 }
 
 fn side_panel(
@@ -75,7 +88,7 @@ fn side_panel(
                 #[cfg(target_arch = "wasm32")]
                 let _ = &mut requests;
                 ui.separator();
-                display_ui(ui, &mut settings);
+                display_ui(ui, &mut settings, clouds.color_choice);
                 ui.separator();
                 classes_ui(ui, &clouds, &mut settings);
                 if !buildings.layers.is_empty() {
@@ -170,7 +183,11 @@ fn layers_ui(ui: &mut egui::Ui, clouds: &mut PointClouds) {
     }
 }
 
-fn display_ui(ui: &mut egui::Ui, settings: &mut PointCloudSettings) {
+fn display_ui(
+    ui: &mut egui::Ui,
+    settings: &mut PointCloudSettings,
+    chosen: Option<(ColorMode, &'static str)>,
+) {
     ui.label(egui::RichText::new(t(ui, "Display")).strong());
     // The compute rasterizer draws billions of points; splats tens of millions.
     let most = if settings.render_path == RenderPath::Compute {
@@ -191,9 +208,23 @@ fn display_ui(ui: &mut egui::Ui, settings: &mut PointCloudSettings) {
     ui.checkbox(&mut settings.edl, t(ui, "eye-dome lighting"));
     ui.horizontal_wrapped(|ui| {
         for mode in ColorMode::ALL {
-            ui.radio_value(&mut settings.color_mode, mode, t(ui, mode.label()));
+            if ui
+                .radio_value(&mut settings.color_mode, mode, t(ui, mode.label()))
+                .clicked()
+            {
+                // The user's choice is final: the data no longer decides.
+                settings.color_from_data = false;
+            }
         }
     });
+    if let Some((mode, why)) = chosen.filter(|(mode, _)| *mode == settings.color_mode) {
+        ui.label(format!(
+            "{} {}: {}",
+            t(ui, "colour chosen from the data:"),
+            t(ui, mode.label()),
+            t(ui, why)
+        ));
+    }
 }
 
 fn classes_ui(ui: &mut egui::Ui, clouds: &PointClouds, settings: &mut PointCloudSettings) {
@@ -416,6 +447,63 @@ pub fn group_digits(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::camera::ViewerCamera;
+    use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll};
+    use bevy::input::touch::Touches;
+
+    /// The wheel over the panel is the panel's (it scrolls it); over the view it zooms.
+    #[test]
+    fn the_wheel_over_the_panel_does_not_zoom_the_view() {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .init_resource::<ButtonInput<MouseButton>>()
+            .init_resource::<ButtonInput<KeyCode>>()
+            .init_resource::<AccumulatedMouseMotion>()
+            .init_resource::<AccumulatedMouseScroll>()
+            .init_resource::<Touches>()
+            .init_resource::<EguiWantsInput>();
+        crate::camera::plugin(&mut app);
+        app.add_systems(
+            PostUpdate,
+            let_the_panel_take_the_pointer.before(crate::camera::CameraSystems::Input),
+        );
+        app.world_mut().resource_mut::<ViewInset>().left_px = 300.0;
+        let camera = app
+            .world_mut()
+            .spawn((
+                ViewerCamera::look_at(glam::DVec3::new(0.0, -100.0, 100.0), glam::DVec3::ZERO),
+                Camera::default(),
+                Transform::default(),
+                Projection::Perspective(PerspectiveProjection::default()),
+            ))
+            .id();
+        let window = app
+            .world_mut()
+            .spawn((Window::default(), bevy::window::PrimaryWindow))
+            .id();
+        app.update();
+        let distance = |app: &App| app.world().get::<ViewerCamera>(camera).unwrap().distance;
+        let start = distance(&app);
+        let wheel_at = |app: &mut App, x: f64| {
+            app.world_mut()
+                .get_mut::<Window>(window)
+                .unwrap()
+                .set_physical_cursor_position(Some(bevy::math::DVec2::new(x, 200.0)));
+            app.world_mut()
+                .resource_mut::<AccumulatedMouseScroll>()
+                .delta = Vec2::new(0.0, 2.0);
+            app.update();
+        };
+        wheel_at(&mut app, 120.0);
+        assert_eq!(distance(&app), start, "the wheel over the panel zoomed");
+        wheel_at(&mut app, 600.0);
+        assert!(
+            distance(&app) < start * 0.9,
+            "the wheel over the view zooms"
+        );
+    }
+
     #[test]
     fn digits_are_grouped_by_three() {
         assert_eq!(super::group_digits(0), "0");

@@ -10,7 +10,7 @@
 use crate::app::{ViewerSetup, viewer_app};
 use crate::buildings::streaming::BuildingColor;
 use crate::embed::EmbedConfig;
-use crate::inputs::{NetworkOptions, open_inputs};
+use crate::inputs::{OpenOptions, open_inputs};
 use crate::io::fetch::retry_fetched;
 use crate::pointcloud::streaming::{PointCloudSettings, PointClouds};
 use bevy::prelude::*;
@@ -165,7 +165,7 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
             Err(error) => status.opening_errors.push(error),
         }
     }
-    let network = NetworkOptions::default();
+    let network = OpenOptions::default();
     let no_cache = Path::new("");
     // Nothing is converted on the web: no progress to show.
     let hidden = indicatif::ProgressBar::hidden();
@@ -217,6 +217,7 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
             point_budget: config.budget.unwrap_or(defaults.point_budget),
             point_size_px: config.point_size.unwrap_or(defaults.point_size_px),
             color_mode: config.color.unwrap_or(defaults.color_mode),
+            color_from_data: config.color.is_none(),
             edl: config.edl,
             // The browser's memory, not a desktop GPU's.
             memory_budget_bytes: 512 * 1024 * 1024,

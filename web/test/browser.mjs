@@ -42,6 +42,18 @@ const scenarios = [
     query: "tileset=/data/3dtiles/cesium_TilesetWithRequestVolume/tileset.json&embed=minimal",
     native: "tileset.png",
   },
+  {
+    // Street level over a full-density cloud with a binding budget: no holes ahead.
+    name: "street",
+    query: "copc=/data/street.copc.laz&color=rgb&budget=400000&camera=350020,6788086,45.96,350220,6788086,43.96&embed=minimal",
+    native: "street.png",
+  },
+  {
+    // Nine tiles as one layer from their virtual point cloud, each opened when in view.
+    name: "vpc",
+    query: "vpc=/data/tiles/tiles.vpc&color=rgb&embed=minimal",
+    native: "vpc.png",
+  },
 ];
 
 mkdirSync(args.out, { recursive: true });

@@ -25,9 +25,15 @@ cargo build --release --bin jumeau
 jumeau=$target_dir/release/jumeau
 
 mkdir -p "$out/data" "$out/native"
-if [[ ! -s $out/data/ign.copc.laz ]]; then
-    "$jumeau" convert "$ign" -o "$out/data/ign.copc.laz"
-fi
+# Converted anew on every run: a COPC left by an older writer must never be what is tested.
+"$jumeau" convert "$ign" -o "$out/data/ign.copc.laz"
+# A full-density cloud for the street-level view (the demo town, 10 points/m²), and a commune of
+# nine tiles as one virtual point cloud.
+"$jumeau" demo --points 2000000 -o "$out/data/street.laz"
+"$jumeau" convert "$out/data/street.laz" -o "$out/data/street.copc.laz"
+rm -rf "$out/data/tiles-laz" "$out/data/tiles"
+"$jumeau" demo --tiles 3 --points 300000 -o "$out/data/tiles-laz"
+"$jumeau" convert --tiles "$out/data/tiles-laz" -o "$out/data/tiles"
 ln -sfn "$shared/3dtiles" "$out/data/3dtiles"
 ln -sfn "$shared/vector" "$out/data/vector"
 export WGPU_BACKEND=${WGPU_BACKEND:-vulkan} XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
@@ -37,6 +43,9 @@ export WGPU_BACKEND=${WGPU_BACKEND:-vulkan} XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/
     --color classification --camera="$camera" --width 320 --height 240 -o "$out/native/ign-lines.png"
 "$jumeau" render "$out/data/3dtiles/cesium_TilesetWithRequestVolume/tileset.json" \
     --width 320 --height 240 -o "$out/native/tileset.png"
+"$jumeau" render "$out/data/street.copc.laz" --color rgb --budget 400000 \
+    --camera=350020,6788086,45.96,350220,6788086,43.96 --width 320 --height 240 -o "$out/native/street.png"
+"$jumeau" render "$out/data/tiles/tiles.vpc" --color rgb --width 320 --height 240 -o "$out/native/vpc.png"
 
 (cd web/test && npm ci --no-audit --no-fund --loglevel=error)
 node web/test/browser.mjs --bundle "$out/bundle" --data "$out/data" --native "$out/native" --out "$out"
