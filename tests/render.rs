@@ -1186,12 +1186,13 @@ fn thirty_six_tiles_open_as_one_layer_from_a_vpc_and_from_a_folder() {
     compare(&from_folder, &from_vpc, 12, 0.01).unwrap();
     assert!(coverage(&from_vpc) > 0.2);
 
-    // Looking straight down on the south-west tile: only the tiles in view are opened.
+    // Looking straight down on a tile near the south-west corner (tiles of 31.6 m): only the
+    // tiles in view are opened.
     let [x0, y0] = jumeau::demo::DEMO_ORIGIN_L93;
-    let ground = jumeau::demo::terrain_z(15.0, 15.0);
+    let ground = jumeau::demo::terrain_z(45.0, 45.0);
     let camera = (
-        DVec3::new(x0 + 15.0, y0 + 15.0, ground + 40.0),
-        DVec3::new(x0 + 15.0, y0 + 15.1, ground),
+        DVec3::new(x0 + 45.0, y0 + 45.0, ground + 40.0),
+        DVec3::new(x0 + 45.0, y0 + 45.1, ground),
     );
     let (close, _, _, opened) = frame(open(&copc.join("tiles.vpc")), Some(camera));
     assert!(

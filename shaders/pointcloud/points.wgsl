@@ -44,10 +44,10 @@ fn vertex(v: Vertex) -> VertexOutput {
     var size = style.point_size_px;
     if style.adaptive != 0u {
         // The node's sampling spacing on screen: deeper (denser) nodes get smaller splats.
-        let level = mesh_functions::get_tag(v.instance_index);
-        let spacing = style.spacing_root_m / f32(1u << min(level, 30u));
+        // The node's point spacing in metres, as f32 bits in the mesh tag.
+        let spacing = bitcast<f32>(mesh_functions::get_tag(v.instance_index));
         let spacing_px = spacing * view.clip_from_view[1][1] * view.viewport.w * 0.5 / max(clip.w, 1e-6);
-        size = clamp(spacing_px, style.point_size_px, style.point_size_px * 4.0);
+        size = clamp(spacing_px, style.point_size_px, style.point_size_px * 16.0);
     }
     out.view_depth = clip.w;
     clip = vec4<f32>(clip.xy + corner * size / view.viewport.zw * clip.w, clip.zw);

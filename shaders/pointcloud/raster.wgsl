@@ -48,7 +48,7 @@ struct Batch {
 
 const BATCH_POINTS: u32 = 2048u;
 const GROUP: u32 = 256u;
-const MAX_RADIUS_PX: f32 = 16.0;
+const MAX_RADIUS_PX: f32 = 32.0;
 
 fn batch_visible(b: Batch, offset: vec3<f32>) -> bool {
     let lo = offset + b.min;
@@ -136,7 +136,7 @@ fn rasterize(batch: u32, thread: u32, colour_pass: bool) {
         if style.adaptive != 0u {
             // The node's sampling spacing on screen: as the splat path's vertex shader.
             let spacing_px = node.spacing * frame.focal_px / max(clip.w, 1e-6);
-            size = clamp(spacing_px, style.point_size_px, style.point_size_px * 4.0);
+            size = clamp(spacing_px, style.point_size_px, style.point_size_px * 16.0);
         }
         let r = min(size * 0.5, MAX_RADIUS_PX);
         let centre = vec2<f32>((ndc.x * 0.5 + 0.5) * frame.size.x, (0.5 - ndc.y * 0.5) * frame.size.y);

@@ -11,7 +11,6 @@ struct PointStyle {
     color_mode: u32,
     point_size_px: f32,
     adaptive: u32,
-    spacing_root_m: f32,
     elevation_min: f32,
     elevation_max: f32,
     intensity_max: f32,

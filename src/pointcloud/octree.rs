@@ -256,6 +256,17 @@ impl Hierarchy {
     pub fn spacing_at(&self, level: i32) -> f64 {
         self.spacing / f64::from(1u32 << level.clamp(0, 31) as u32)
     }
+
+    /// The spacing of the `points` points of node `key` as they are drawn: its level's sampling
+    /// spacing, or wider when it holds fewer points than a surface across its cube at that
+    /// spacing would (a leaf keeps what is left: at street level its points are far apart and
+    /// must be drawn larger to close the ground), at most four times wider (a node of a few
+    /// stray points must not draw them as blobs).
+    pub fn point_spacing(&self, key: VoxelKey, points: u64) -> f64 {
+        let side = 2.0 * self.cube.halfsize / f64::from(1u32 << key.level.clamp(0, 31) as u32);
+        let grid = self.spacing_at(key.level);
+        (side / (points.max(1) as f64).sqrt()).clamp(grid, 4.0 * grid)
+    }
 }
 
 #[cfg(test)]

@@ -744,13 +744,7 @@ fn create_layer_materials(
         return;
     }
     for layer in clouds.layers.iter_mut().filter(|l| l.material == unstyled) {
-        let spacing = layer
-            .sources
-            .first()
-            .map_or(1.0, |s| s.reader.hierarchy.spacing);
-        let mut material = PointCloudMaterial::default();
-        material.style.spacing_root_m = spacing as f32;
-        layer.material = materials.add(material);
+        layer.material = materials.add(PointCloudMaterial::default());
     }
 }
 
@@ -1055,12 +1049,14 @@ fn upload_resident_nodes(
         let cube = source.reader.hierarchy.cube.bounds(id.key);
         let half = Vec3::from_array(world_from_crs(cube.size() * 0.5)).abs();
         let points = node.points;
+        let spacing = source.reader.hierarchy.point_spacing(id.key, points);
         let (mut entity, mesh) = match node.gpu {
             NodeGpu::Mesh(mesh) => {
                 let mesh = meshes.add(mesh);
                 let mut entity = commands.spawn((
                     Mesh3d(mesh.clone()),
-                    MeshTag(id.key.level as u32),
+                    // The vertex shader sizes the node's splats from its spacing (f32 bits).
+                    MeshTag((spacing as f32).to_bits()),
                     Aabb::from_min_max(-half, half),
                 ));
                 if settings.render_path == RenderPath::PointList {
@@ -1070,13 +1066,10 @@ fn upload_resident_nodes(
                 }
                 (entity, Some(mesh))
             }
-            NodeGpu::Packed(packed) => {
-                let spacing = source.reader.hierarchy.spacing_at(id.key.level);
-                (
-                    commands.spawn(ComputePoints::new(packed, spacing as f32)),
-                    None,
-                )
-            }
+            NodeGpu::Packed(packed) => (
+                commands.spawn(ComputePoints::new(packed, spacing as f32)),
+                None,
+            ),
         };
         let entity = entity
             .insert((

@@ -110,8 +110,6 @@ pub struct PointStyleUniform {
     pub color_mode: u32,
     pub point_size_px: f32,
     pub adaptive: u32,
-    /// Point spacing of the root node; level `l` nodes have `spacing / 2^l`.
-    pub spacing_root_m: f32,
     /// Elevation ramp ends, in the camera-relative frame (world y).
     pub elevation_min: f32,
     pub elevation_max: f32,
@@ -136,7 +134,6 @@ impl Default for PointStyleUniform {
             color_mode: ColorMode::Rgb.shader_index(),
             point_size_px: 2.0,
             adaptive: 1,
-            spacing_root_m: 1.0,
             elevation_min: 0.0,
             elevation_max: 1.0,
             intensity_max: 65535.0,
