@@ -210,6 +210,14 @@ pub(crate) struct GeneratedLaz {
     pub offset: [f64; 3],
 }
 
+/// The demo town's files: point format 7, centimetres from its south-west corner.
+const DEMO_LAYOUT: GeneratedLaz = GeneratedLaz {
+    point_format: 7,
+    record_len: 36,
+    system: "Jumeau synthetic scan",
+    offset: [DEMO_ORIGIN_L93[0], DEMO_ORIGIN_L93[1], 0.0],
+};
+
 /// Writes the demo town as a LAS 1.4 point format 7 LAZ file in Lambert-93 (EPSG:2154).
 pub fn write_demo_laz(
     path: &Path,
@@ -217,13 +225,7 @@ pub fn write_demo_laz(
     seed: u64,
     progress: &indicatif::ProgressBar,
 ) -> std::io::Result<()> {
-    let layout = GeneratedLaz {
-        point_format: 7,
-        record_len: 36,
-        system: "Jumeau synthetic scan",
-        offset: [DEMO_ORIGIN_L93[0], DEMO_ORIGIN_L93[1], 0.0],
-    };
-    write_generated_laz(path, &layout, points, progress, |index, count| {
+    write_generated_laz(path, &DEMO_LAYOUT, points, progress, |index, count| {
         chunk_records(index, count, points, seed)
     })
 }
@@ -538,12 +540,6 @@ pub fn write_demo_tiles(
         progress.inc(count);
     }
     std::fs::create_dir_all(dir)?;
-    let layout = GeneratedLaz {
-        point_format: 7,
-        record_len: 36,
-        system: "Jumeau synthetic scan",
-        offset: [DEMO_ORIGIN_L93[0], DEMO_ORIGIN_L93[1], 0.0],
-    };
     let mut written = Vec::new();
     for (index, records) in buckets.iter().enumerate() {
         let count = (records.len() / 36) as u64;
@@ -552,7 +548,7 @@ pub fn write_demo_tiles(
         }
         let path = dir.join(format!("town_{}_{}.laz", index % side, index / side));
         let hidden = indicatif::ProgressBar::hidden();
-        write_generated_laz(&path, &layout, count, &hidden, |chunk, n| {
+        write_generated_laz(&path, &DEMO_LAYOUT, count, &hidden, |chunk, n| {
             let start = (chunk * CHUNK_POINTS * 36) as usize;
             records[start..start + (n * 36) as usize].to_vec()
         })?;

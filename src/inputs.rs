@@ -106,7 +106,10 @@ pub fn open_inputs_into(
                 Some(datum) => (datum, None),
                 None => vertical_datum_of(cloud_crs.as_ref()),
             };
-            warnings.extend(note);
+            // Information, not a problem: the panel shows the frame with its datum.
+            if let Some(note) = note {
+                log::info!("{note}");
+            }
             choose_frame(cloud_epsg, place, &centres)?.map(|f| f.with_vertical(datum))
         }
         Some(twin) => {

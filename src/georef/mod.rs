@@ -648,6 +648,28 @@ impl GeoFrame {
 mod geo_frame_tests {
     use super::*;
 
+    /// Earth-centred content in a twin of IGN69 altitudes: a point 108.922 m above the
+    /// ellipsoid at the IGN tile's centre stands at 60 m (RAF20, as PROJ gives it), and back.
+    #[test]
+    fn ecef_content_comes_to_ign69_altitudes_through_raf20() {
+        let frame = GeoFrame::projected(2154)
+            .unwrap()
+            .with_vertical(VerticalDatum::Ign69);
+        let ecef = ecef_from_geodetic(
+            (-2.516_781_0_f64).to_radians(),
+            48.464_598_7_f64.to_radians(),
+            108.922,
+        );
+        let crs = frame.crs_from_ecef(ecef).unwrap();
+        assert!((crs.x - 292_500.0).abs() < 0.02 && (crs.y - 6_832_500.0).abs() < 0.02, "{crs}");
+        assert!((crs.z - 60.0).abs() < 0.01, "{crs}");
+        assert!((frame.ecef_from_crs(crs).unwrap() - ecef).length() < 1e-3);
+        // An ellipsoidal twin keeps the height as it is: 48.9 m higher.
+        let ellipsoidal = GeoFrame::projected(2154).unwrap().crs_from_ecef(ecef).unwrap();
+        assert!((ellipsoidal.z - 108.922).abs() < 1e-3);
+        assert!(frame.label().contains("NGF-IGN69"));
+    }
+
     #[test]
     fn ecef_and_geodetic_round_trip() {
         let (lon, lat, h) = (3.48_f64.to_radians(), 51.2_f64.to_radians(), 42.0);

@@ -245,6 +245,34 @@ fn converted_path(inputs: &[PathBuf], cache_dir: &Path) -> Result<PathBuf, Strin
 mod tests {
     use super::*;
 
+    /// A folder, a glob and a list name the same tiles; a pattern that matches nothing says so.
+    #[test]
+    fn a_folder_a_glob_and_a_list_name_the_same_tiles() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.copc.laz", "a.laz", "c.LAS", "notes.txt"] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let path = |n: &str| dir.path().join(n).display().to_string();
+        let folder = dir.path().display().to_string();
+        let tiles = vec![path("a.laz"), path("b.copc.laz"), path("c.LAS")];
+        assert_eq!(expand_input(&folder, &folder.to_lowercase()).unwrap(), tiles);
+        let glob = path("*.*a*");
+        assert_eq!(
+            expand_input(&glob, &glob.to_lowercase()).unwrap(),
+            vec![path("a.laz"), path("b.copc.laz")]
+        );
+        let list = dir.path().join("tiles.txt");
+        std::fs::write(&list, "# the commune\na.laz\n\nhttps://data.example/t.copc.laz\n").unwrap();
+        let list = list.display().to_string();
+        assert_eq!(
+            expand_input(&list, &list).unwrap(),
+            vec![path("a.laz"), "https://data.example/t.copc.laz".to_owned()]
+        );
+        let none = path("*.xyz");
+        let error = expand_input(&none, &none).unwrap_err();
+        assert!(error.ends_with("no file matches"), "{error}");
+    }
+
     #[test]
     fn unreadable_inputs_are_named_in_the_error() {
         let dir = tempfile::tempdir().unwrap();

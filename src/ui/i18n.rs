@@ -100,6 +100,7 @@ const FRENCH: &[(&str, &str)] = &[
     ("Classification", "Classification"),
     ("Classes (points loaded)", "Classes (points chargés)"),
     ("Statistics", "Statistiques"),
+    ("frame", "repère"),
     ("loading nodes", "nœuds chargés"),
     ("points shown", "points affichés"),
     ("nodes resident", "nœuds en mémoire"),

@@ -58,10 +58,11 @@ fn side_panel(
     mut networks: ResMut<crate::network::render::Networks>,
     mut settings: ResMut<PointCloudSettings>,
     mut inset: ResMut<ViewInset>,
-    (diagnostics, opening, mut requests): (
+    (diagnostics, opening, mut requests, frame): (
         Res<DiagnosticsStore>,
         Option<Res<crate::opening::Opening>>,
         ResMut<crate::opening::AddRequests>,
+        Option<Res<crate::opening::TwinFrame>>,
     ),
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -101,6 +102,11 @@ fn side_panel(
                 }
                 ui.separator();
                 stats_ui(ui, &clouds, &settings, &diagnostics);
+                if let Some(frame) = &frame {
+                    // The CRS and the vertical datum the twin's heights are in (IGN69 assumed
+                    // for Lambert-93 clouds that declare none).
+                    ui.label(format!("{}: {}", t(ui, "frame"), frame.0.label()));
+                }
                 messages_ui(
                     ui,
                     clouds
