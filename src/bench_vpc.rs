@@ -133,19 +133,26 @@ fn large_vpc_selection(
     out
 }
 
-/// What the overview of a VPC served over HTTP fetched: (bytes fetched, bytes of all tiles,
-/// tiles opened, points shown, nodes).
-fn overview_over_http(
-    vpc_url: &str,
-    budget: u64,
-) -> Result<(u64, u64, usize, u64, usize), Box<dyn std::error::Error>> {
+/// What the overview of a VPC served over HTTP fetched.
+struct Overview {
+    fetched: u64,
+    /// Bytes of all the tiles.
+    total: u64,
+    tiles_opened: usize,
+    points: u64,
+    nodes: usize,
+}
+
+/// A tile opened: its bytes (they count what was fetched) and its reader.
+type OpenedTile = (Arc<dyn ByteSource>, CopcReader<Arc<dyn ByteSource>>);
+
+fn overview_over_http(vpc_url: &str, budget: u64) -> Result<Overview, Box<dyn std::error::Error>> {
     let vpc_source = io::open(vpc_url)?;
     let vpc_bytes = vpc_source.read_all()?;
     let tiles = crate::pointcloud::vpc::read_vpc(&vpc_bytes, vpc_url)?;
     let mut fetched = vpc_bytes.len() as u64;
     let mut total = 0;
-    let mut readers: Vec<Option<(Arc<dyn ByteSource>, CopcReader<Arc<dyn ByteSource>>)>> =
-        tiles.iter().map(|_| None).collect();
+    let mut readers: Vec<Option<OpenedTile>> = tiles.iter().map(|_| None).collect();
     let all = tiles
         .iter()
         .map(|t| t.bounds)
@@ -192,13 +199,13 @@ fn overview_over_http(
             None => total += io::open(&tile.href)?.len()?,
         }
     }
-    Ok((
+    Ok(Overview {
         fetched,
         total,
-        readers.iter().flatten().count(),
-        selection.total_points,
-        selection.nodes.len(),
-    ))
+        tiles_opened: readers.iter().flatten().count(),
+        points: selection.total_points,
+        nodes: selection.nodes.len(),
+    })
 }
 
 /// `jumeau bench vpc`.
@@ -245,12 +252,16 @@ pub fn run(options: VpcBench) -> Result<(), Box<dyn std::error::Error>> {
         std::fs::remove_dir_all(&laz_dir)?;
     }
     let server = io::test_server::serve_folder(&copc_dir, io::test_server::Behaviour::Ranges)?;
-    let (fetched, total, opened, shown, nodes) =
-        overview_over_http(&format!("{}tiles.vpc", server.url), options.budget)?;
-    let share = 100.0 * fetched as f64 / total as f64;
+    let o = overview_over_http(&format!("{}tiles.vpc", server.url), options.budget)?;
+    let share = 100.0 * o.fetched as f64 / o.total as f64;
     println!(
-        "overview of a {count}-tile VPC over HTTP (1920×1080, budget {}): {opened} tiles opened, {nodes} nodes, {shown} points; fetched {fetched} of {total} bytes ({share:.2} %, {})",
+        "overview of a {count}-tile VPC over HTTP (1920×1080, budget {}): {} tiles opened, {} nodes, {} points; fetched {} of {} bytes ({share:.2} %, {})",
         options.budget,
+        o.tiles_opened,
+        o.nodes,
+        o.points,
+        o.fetched,
+        o.total,
         if share <= 5.0 {
             "≤ 5 %: met"
         } else {

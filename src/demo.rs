@@ -446,13 +446,13 @@ fn survey_records(index: u64, count: u64, total: u64, seed: u64) -> Vec<u8> {
         let k = index * CHUNK_POINTS + i as u64;
         let strip = k / per_strip;
         let along = (k % per_strip) as f64 / per_strip as f64;
-        let x = if strip % 2 == 0 {
+        let x = if strip.is_multiple_of(2) {
             along * SURVEY_SIZE_M[0]
         } else {
             (1.0 - along) * SURVEY_SIZE_M[0]
         };
         let phase = (k % per_line) as f64 / per_line as f64;
-        let across = if (k / per_line) % 2 == 0 {
+        let across = if (k / per_line).is_multiple_of(2) {
             phase
         } else {
             1.0 - phase
@@ -480,7 +480,7 @@ fn survey_records(index: u64, count: u64, total: u64, seed: u64) -> Vec<u8> {
         r[14] = return_number | (returns << 4);
         // Scan direction flag, edge of flight line at the ends of a scan line.
         let edge = phase == 0.0 || k % per_line == per_line - 1;
-        r[15] = (u8::from((k / per_line) % 2 == 0) << 6) | (u8::from(edge) << 7);
+        r[15] = (u8::from((k / per_line).is_multiple_of(2)) << 6) | (u8::from(edge) << 7);
         r[16] = class;
         // Scan angle in 0.006° units: ±20° across the swath.
         LE::write_i16(&mut r[18..], (across * 20.0 / 0.006) as i16);

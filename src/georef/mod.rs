@@ -661,11 +661,17 @@ mod geo_frame_tests {
             108.922,
         );
         let crs = frame.crs_from_ecef(ecef).unwrap();
-        assert!((crs.x - 292_500.0).abs() < 0.02 && (crs.y - 6_832_500.0).abs() < 0.02, "{crs}");
+        assert!(
+            (crs.x - 292_500.0).abs() < 0.02 && (crs.y - 6_832_500.0).abs() < 0.02,
+            "{crs}"
+        );
         assert!((crs.z - 60.0).abs() < 0.01, "{crs}");
         assert!((frame.ecef_from_crs(crs).unwrap() - ecef).length() < 1e-3);
         // An ellipsoidal twin keeps the height as it is: 48.9 m higher.
-        let ellipsoidal = GeoFrame::projected(2154).unwrap().crs_from_ecef(ecef).unwrap();
+        let ellipsoidal = GeoFrame::projected(2154)
+            .unwrap()
+            .crs_from_ecef(ecef)
+            .unwrap();
         assert!((ellipsoidal.z - 108.922).abs() < 1e-3);
         assert!(frame.label().contains("NGF-IGN69"));
     }

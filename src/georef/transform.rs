@@ -103,7 +103,7 @@ fn wgs84() -> Result<proj4rs::Proj, String> {
 
 impl CrsSpec {
     /// Longitude, latitude (radians, WGS 84) and ellipsoidal height of a position in this CRS.
-    fn to_geodetic(&self, p: DVec3) -> Result<(f64, f64, f64), String> {
+    fn geodetic_of(&self, p: DVec3) -> Result<(f64, f64, f64), String> {
         let (lon, lat, height) = match &self.kind {
             SpecKind::Ecef => return Ok(geodetic_from_ecef(p)),
             SpecKind::Geographic(proj) => {
@@ -126,7 +126,7 @@ impl CrsSpec {
     }
 
     /// The position in this CRS of a WGS 84 longitude, latitude (radians), ellipsoidal height.
-    fn from_geodetic(&self, lon: f64, lat: f64, h: f64) -> Result<DVec3, String> {
+    fn position_of(&self, lon: f64, lat: f64, h: f64) -> Result<DVec3, String> {
         let z = self
             .vertical
             .from_ellipsoidal(h, lon.to_degrees(), lat.to_degrees())?;
@@ -155,8 +155,8 @@ impl CrsSpec {
 
 /// `p` from `from` into `to`.
 pub fn transform(from: &CrsSpec, to: &CrsSpec, p: DVec3) -> Result<DVec3, String> {
-    let (lon, lat, h) = from.to_geodetic(p)?;
-    to.from_geodetic(lon, lat, h)
+    let (lon, lat, h) = from.geodetic_of(p)?;
+    to.position_of(lon, lat, h)
 }
 
 #[cfg(test)]

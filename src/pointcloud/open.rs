@@ -255,14 +255,21 @@ mod tests {
         let path = |n: &str| dir.path().join(n).display().to_string();
         let folder = dir.path().display().to_string();
         let tiles = vec![path("a.laz"), path("b.copc.laz"), path("c.LAS")];
-        assert_eq!(expand_input(&folder, &folder.to_lowercase()).unwrap(), tiles);
+        assert_eq!(
+            expand_input(&folder, &folder.to_lowercase()).unwrap(),
+            tiles
+        );
         let glob = path("*.*a*");
         assert_eq!(
             expand_input(&glob, &glob.to_lowercase()).unwrap(),
             vec![path("a.laz"), path("b.copc.laz")]
         );
         let list = dir.path().join("tiles.txt");
-        std::fs::write(&list, "# the commune\na.laz\n\nhttps://data.example/t.copc.laz\n").unwrap();
+        std::fs::write(
+            &list,
+            "# the commune\na.laz\n\nhttps://data.example/t.copc.laz\n",
+        )
+        .unwrap();
         let list = list.display().to_string();
         assert_eq!(
             expand_input(&list, &list).unwrap(),

@@ -57,12 +57,11 @@ fn side_panel(
     mut buildings: ResMut<Buildings>,
     mut networks: ResMut<crate::network::render::Networks>,
     mut settings: ResMut<PointCloudSettings>,
-    mut inset: ResMut<ViewInset>,
-    (diagnostics, opening, mut requests, frame): (
+    (mut inset, frame): (ResMut<ViewInset>, Option<Res<crate::opening::TwinFrame>>),
+    (diagnostics, opening, mut requests): (
         Res<DiagnosticsStore>,
         Option<Res<crate::opening::Opening>>,
         ResMut<crate::opening::AddRequests>,
-        Option<Res<crate::opening::TwinFrame>>,
     ),
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
