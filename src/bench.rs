@@ -134,29 +134,33 @@ struct Measured {
     elapsed: Duration,
     peak_rss_bytes: u64,
     ok: bool,
-    /// The end of what it wrote on stderr (to say why it failed).
-    stderr_tail: String,
+    /// The end of what it wrote (stdout, then stderr), to say why it failed.
+    output_tail: String,
 }
 
-/// A child process's wall time and peak resident memory (Linux `wait4`). Its stderr is read
+/// Reads a child's pipe to its end on a thread of its own; gives its last lines.
+fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = pipe.read_to_end(&mut text);
+        let text = String::from_utf8_lossy(&text).into_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(5)..].join("\n")
+    })
+}
+
+/// A child process's wall time and peak resident memory (Linux `wait4`). Its output is read
 /// while it runs (a chatty child would otherwise block on a full pipe).
 fn run_measured(
     command: &mut std::process::Command,
 ) -> Result<Measured, Box<dyn std::error::Error>> {
-    use std::io::Read;
     let started = Instant::now();
     let mut child = command
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()?;
-    let mut stderr = child.stderr.take().ok_or("no stderr pipe")?;
-    let drain = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = stderr.read_to_end(&mut text);
-        let text = String::from_utf8_lossy(&text).into_owned();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(5)..].join("\n")
-    });
+    let stdout = drain(child.stdout.take().ok_or("no stdout pipe")?);
+    let stderr = drain(child.stderr.take().ok_or("no stderr pipe")?);
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: plain FFI call with valid out-pointers; `child` is ours and not waited on elsewhere.
@@ -171,7 +175,11 @@ fn run_measured(
         elapsed,
         peak_rss_bytes: usage.ru_maxrss as u64 * 1024,
         ok,
-        stderr_tail: drain.join().unwrap_or_default(),
+        output_tail: [stdout, stderr]
+            .map(|d| d.join().unwrap_or_default())
+            .join("\n")
+            .trim()
+            .to_owned(),
     })
 }
 
@@ -290,7 +298,7 @@ fn bench_convert(
                 return Err(format!(
                     "jumeau convert failed on {}: {}",
                     input.display(),
-                    run.stderr_tail
+                    run.output_tail
                 )
                 .into());
             }
@@ -343,7 +351,7 @@ fn bench_convert(
                     if run.ok {
                         secs.push(run.elapsed.as_secs_f64());
                     } else {
-                        failure = Some(run.stderr_tail);
+                        failure = Some(run.output_tail);
                     }
                 }
                 let _ = std::fs::remove_dir_all(&out);
