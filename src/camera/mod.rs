@@ -464,20 +464,26 @@ mod tests {
     }
 }
 
+/// An app with the camera's input resources and systems, for tests of what moves the camera.
+#[cfg(test)]
+pub(crate) fn test_app_with_input() -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .init_resource::<ButtonInput<MouseButton>>()
+        .init_resource::<ButtonInput<KeyCode>>()
+        .init_resource::<AccumulatedMouseMotion>()
+        .init_resource::<AccumulatedMouseScroll>()
+        .init_resource::<bevy::input::touch::Touches>();
+    plugin(&mut app);
+    app
+}
+
 #[cfg(test)]
 mod input_tests {
     use super::*;
-    use bevy::input::touch::Touches;
 
     fn app_with_camera() -> (App, Entity) {
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins)
-            .init_resource::<ButtonInput<MouseButton>>()
-            .init_resource::<ButtonInput<KeyCode>>()
-            .init_resource::<AccumulatedMouseMotion>()
-            .init_resource::<AccumulatedMouseScroll>()
-            .init_resource::<Touches>();
-        plugin(&mut app);
+        let mut app = test_app_with_input();
         let rig = ViewerCamera::look_at(DVec3::new(0.0, -100.0, 100.0), DVec3::ZERO);
         let camera = app
             .world_mut()

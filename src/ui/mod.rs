@@ -454,22 +454,13 @@ pub fn group_digits(n: u64) -> String {
 mod tests {
     use super::*;
     use crate::camera::ViewerCamera;
-    use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll};
-    use bevy::input::touch::Touches;
+    use bevy::input::mouse::AccumulatedMouseScroll;
 
     /// The wheel over the panel is the panel's (it scrolls it); over the view it zooms.
     #[test]
     fn the_wheel_over_the_panel_does_not_zoom_the_view() {
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins)
-            .init_resource::<ButtonInput<MouseButton>>()
-            .init_resource::<ButtonInput<KeyCode>>()
-            .init_resource::<AccumulatedMouseMotion>()
-            .init_resource::<AccumulatedMouseScroll>()
-            .init_resource::<Touches>()
-            .init_resource::<EguiWantsInput>();
-        crate::camera::plugin(&mut app);
-        app.add_systems(
+        let mut app = crate::camera::test_app_with_input();
+        app.init_resource::<EguiWantsInput>().add_systems(
             PostUpdate,
             let_the_panel_take_the_pointer.before(crate::camera::CameraSystems::Input),
         );
