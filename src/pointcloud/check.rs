@@ -16,7 +16,7 @@
 //!
 //! Each violation names the node key and the numbers; a caller exits non-zero when any.
 
-use super::copc::CopcInfo;
+use super::copc::{CopcInfo, Entry};
 use super::las::{LasError, LasFile};
 use super::octree::{Aabb, VoxelKey};
 use crate::io::ByteSource;
@@ -191,17 +191,14 @@ pub fn check<S: ByteSource + Clone>(source: S, full: bool) -> Result<CheckReport
             continue;
         }
         let bytes = source.read_range(offset, size)?;
-        for (i, e) in bytes.chunks_exact(32).enumerate() {
+        for (i, e) in bytes.as_chunks::<32>().0.iter().enumerate() {
             let at = offset + 32 * i as u64;
-            let key = VoxelKey {
-                level: LE::read_i32(&e[0..]),
-                x: LE::read_i32(&e[4..]),
-                y: LE::read_i32(&e[8..]),
-                z: LE::read_i32(&e[12..]),
-            };
-            let entry_offset = LE::read_u64(&e[16..]);
-            let byte_size = LE::read_i32(&e[24..]);
-            let point_count = LE::read_i32(&e[28..]);
+            let Entry {
+                key,
+                offset: entry_offset,
+                byte_size,
+                point_count,
+            } = Entry::read(e);
             if !key.is_valid() {
                 problem(
                     Some(key),

@@ -67,6 +67,21 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// An entry from its 32 bytes, as stored (nothing checked: callers judge it).
+    pub fn read(e: &[u8; 32]) -> Self {
+        Self {
+            key: VoxelKey {
+                level: LE::read_i32(&e[0..]),
+                x: LE::read_i32(&e[4..]),
+                y: LE::read_i32(&e[8..]),
+                z: LE::read_i32(&e[12..]),
+            },
+            offset: LE::read_u64(&e[16..]),
+            byte_size: LE::read_i32(&e[24..]),
+            point_count: LE::read_i32(&e[28..]),
+        }
+    }
+
     pub fn write_to(&self, out: &mut Vec<u8>) {
         for v in [self.key.level, self.key.x, self.key.y, self.key.z] {
             out.extend_from_slice(&v.to_le_bytes());
@@ -317,16 +332,13 @@ impl<S: ByteSource> CopcReader<S> {
                 page.byte_size
             )));
         }
-        for (i, e) in bytes.chunks_exact(32).enumerate() {
-            let key = VoxelKey {
-                level: LE::read_i32(&e[0..]),
-                x: LE::read_i32(&e[4..]),
-                y: LE::read_i32(&e[8..]),
-                z: LE::read_i32(&e[12..]),
-            };
-            let offset = LE::read_u64(&e[16..]);
-            let byte_size = LE::read_i32(&e[24..]);
-            let point_count = LE::read_i32(&e[28..]);
+        for (i, e) in bytes.as_chunks::<32>().0.iter().enumerate() {
+            let Entry {
+                key,
+                offset,
+                byte_size,
+                point_count,
+            } = Entry::read(e);
             let at = page.offset + 32 * i as u64;
             if !key.is_valid() {
                 return Err(self.copc_error(format!(

@@ -148,23 +148,6 @@ fn outside(planes: &[DVec4; 6], aabb: &Aabb) -> bool {
     })
 }
 
-/// How many pixels the bounding sphere of `aabb` covers on screen (infinite with the eye
-/// inside it); `None` when the box is outside the view. What decides whether a tile known only
-/// by its bounds is worth opening.
-pub fn screen_size_px(view: &View, aabb: &Aabb) -> Option<f64> {
-    if outside(&view.planes(), aabb) {
-        return None;
-    }
-    let pixels_per_radian = view.projection_scale_y * view.viewport_height_px * 0.5;
-    let radius = aabb.size().length() * 0.5;
-    let distance = (aabb.center() - view.position).length();
-    Some(if distance <= radius {
-        f64::INFINITY
-    } else {
-        radius / distance * pixels_per_radian
-    })
-}
-
 /// Chooses the nodes to show. Pure: same inputs, same output; no I/O.
 pub fn select_nodes(
     hierarchy: &Hierarchy,
