@@ -171,18 +171,20 @@ impl Failure {
         key: K,
         error: String,
     ) -> &Failure {
-        let attempts = failures.get(&key).map_or(0, |f| f.attempts) + 1;
-        let failure = failures.entry(key).or_insert(Failure {
-            error: String::new(),
-            attempts: 0,
-            retry_at: Instant::now(),
-        });
-        *failure = Failure {
+        let next = Failure::after(failures.get(&key), error);
+        let failure = failures.entry(key).or_insert(next.clone());
+        *failure = next;
+        failure
+    }
+
+    /// The failure that follows `previous` (none: the first), with its back-off.
+    fn after(previous: Option<&Failure>, error: String) -> Failure {
+        let attempts = previous.map_or(0, |f| f.attempts) + 1;
+        Failure {
             error,
             attempts,
             retry_at: Instant::now() + retry_delay(attempts),
-        };
-        failure
+        }
     }
 }
 
@@ -273,14 +275,14 @@ pub struct LazyTile {
 }
 
 /// Where a [`LazyTile`] stands.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum TileState {
     /// Not asked for yet (out of view, or too small on screen).
     Waiting,
     /// Opened: it is `sources[index]` of its layer.
     Open(usize),
     /// Its opening failed; asked for again after a back-off.
-    Failed { error: String, retry_at: Instant },
+    Failed(Failure),
 }
 
 impl Layer {
@@ -787,7 +789,7 @@ fn select_visible_nodes(
         for (ti, tile) in layer.tiles.iter().enumerate() {
             match &tile.state {
                 TileState::Open(_) => continue,
-                TileState::Failed { retry_at, .. } if *retry_at > now => continue,
+                TileState::Failed(f) if f.retry_at > now => continue,
                 _ => {}
             }
             slots.push(Slot::Tile(li, ti));
@@ -917,22 +919,22 @@ fn receive_loaded_nodes(mut clouds: ResMut<PointClouds>, mut settings: ResMut<Po
                 tile.state = TileState::Waiting;
             }
             Err(error) => {
-                let attempts = match &tile.state {
-                    TileState::Failed { .. } => 2,
-                    _ => 1,
+                let previous = match &tile.state {
+                    TileState::Failed(f) => Some(f),
+                    _ => None,
                 };
+                let failure = Failure::after(previous, error);
                 let message = format!(
-                    "{}: tile {} could not be opened (retried in {} s): {error}",
+                    "{}: tile {} could not be opened (attempt {}, retried in {} s): {}",
                     layer.name,
                     tile.name,
-                    retry_delay(attempts).as_secs()
+                    failure.attempts,
+                    retry_delay(failure.attempts).as_secs(),
+                    failure.error
                 );
                 warn!("{message}");
                 clouds.messages.push(message);
-                tile.state = TileState::Failed {
-                    error,
-                    retry_at: Instant::now() + retry_delay(attempts),
-                };
+                tile.state = TileState::Failed(failure);
             }
         }
     }
