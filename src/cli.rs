@@ -1,10 +1,10 @@
 //! The command line: `jumeau [view|render|info|convert|demo|bench]`.
 
-use crate::app::ViewerSetup;
 use crate::buildings::streaming::BuildingColor;
+use crate::front::app::ViewerSetup;
+use crate::front::headless::RenderOptions;
+use crate::front::inputs::{OpenOptions, open_inputs, parse_camera};
 use crate::georef::Crs;
-use crate::headless::RenderOptions;
-use crate::inputs::{OpenOptions, open_inputs, parse_camera};
 use crate::io;
 use crate::pointcloud::convert::{ConvertSettings, convert};
 use crate::pointcloud::info::info;
@@ -102,8 +102,8 @@ pub enum Command {
         #[arg(required = true)]
         inputs: Vec<String>,
         /// Language of the panel: en or fr.
-        #[arg(long, default_value = "en", value_parser = crate::embed::Lang::parse)]
-        lang: crate::embed::Lang,
+        #[arg(long, default_value = "en", value_parser = crate::front::embed::Lang::parse)]
+        lang: crate::front::embed::Lang,
         #[command(flatten)]
         display: DisplayArgs,
     },
@@ -260,7 +260,7 @@ fn display_setup(
 }
 
 /// What opens the command line's inputs (converting plain LAS/LAZ into the cache folder).
-fn open_job(inputs: &[String], display: &DisplayArgs) -> crate::opening::OpenJob {
+fn open_job(inputs: &[String], display: &DisplayArgs) -> crate::front::opening::OpenJob {
     let inputs = inputs.to_vec();
     let place = display.place;
     let network = OpenOptions {
@@ -317,7 +317,7 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
 /// Runs a parsed command line; errors are printed by `main`.
 pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        None => crate::app::run_demo_twin(),
+        None => crate::front::app::run_demo_twin(),
         Some(Command::View {
             inputs,
             lang,
@@ -325,11 +325,11 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }) => {
             let setup = display_setup(&display, None)?;
             check_local_inputs(&inputs)?;
-            if !crate::app::display_available() {
+            if !crate::front::app::display_available() {
                 return Err("no display (DISPLAY / WAYLAND_DISPLAY unset): use `jumeau render` to make a PNG".into());
             }
-            let what = crate::opening::describe(&inputs);
-            crate::app::run_viewer(setup, lang, Some((what, open_job(&inputs, &display))));
+            let what = crate::front::opening::describe(&inputs);
+            crate::front::app::run_viewer(setup, lang, Some((what, open_job(&inputs, &display))));
             Ok(())
         }
         Some(Command::Render {
@@ -347,7 +347,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             for warning in setup.add(opened) {
                 eprintln!("warning: {warning}");
             }
-            let report = crate::headless::render(
+            let report = crate::front::headless::render(
                 setup,
                 RenderOptions {
                     width,

@@ -18,36 +18,18 @@
 //! Model code is pure: no GPU, no window, no blocking I/O outside [`io`]. Only
 //! `pointcloud::render` touches Bevy's render internals.
 
-pub mod app;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod bench_network;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod bench_render;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod bench_tiles;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod bench_vpc;
 pub mod buildings;
 pub mod camera;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod demo;
-pub mod demo_buildings;
-pub mod demo_network;
-pub mod embed;
+pub mod front;
 pub mod georef;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod headless;
-pub mod inputs;
 pub mod io;
 pub mod jobs;
 pub mod network;
-pub mod opening;
 pub mod pointcloud;
 #[cfg(test)]
 pub(crate) mod testdata;
-pub mod ui;
-#[cfg(target_arch = "wasm32")]
-pub mod web;

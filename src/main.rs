@@ -15,5 +15,5 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    jumeau::web::start();
+    jumeau::front::web::start();
 }

@@ -341,7 +341,7 @@ fn a_geojson_file_alone_that_is_not_json_names_the_json_error() {
         b"{\"type\": \"FeatureCollection\",\n \"features\": [,]}",
     )
     .unwrap();
-    let error = jumeau::inputs::open_inputs(
+    let error = jumeau::front::inputs::open_inputs(
         &[path.display().to_string()],
         dir.path(),
         None,

@@ -11,10 +11,10 @@ mod common;
 use glam::DVec3;
 use image::RgbaImage;
 use indicatif::ProgressBar;
-use jumeau::app::ViewerSetup;
-use jumeau::headless::RenderReport;
-use jumeau::headless::{Offscreen, RenderOptions, render};
-use jumeau::opening::OpenJob;
+use jumeau::front::app::ViewerSetup;
+use jumeau::front::headless::RenderReport;
+use jumeau::front::headless::{Offscreen, RenderOptions, render};
+use jumeau::front::opening::OpenJob;
 use jumeau::pointcloud::open::open_layer;
 use jumeau::pointcloud::streaming::{Layer, PointCloudSettings, RenderPath, StreamSource};
 use jumeau::pointcloud::style::{ClassFilter, ColorMode, class_color};
@@ -101,7 +101,7 @@ fn differing(a: &RgbaImage, b: &RgbaImage, tol: u8, dx: i32, dy: i32) -> f64 {
 }
 
 fn background() -> [u8; 3] {
-    let c = jumeau::app::BACKGROUND.to_srgba();
+    let c = jumeau::front::app::BACKGROUND.to_srgba();
     [c.red, c.green, c.blue].map(|v| (v * 255.0).round() as u8)
 }
 
@@ -215,13 +215,14 @@ fn demo_setup(dir: &Path) -> ViewerSetup {
     )
     .unwrap();
     // Its buildings: the 3D Tiles tileset Jumeau writes for the same town.
-    let tileset = jumeau::demo_buildings::demo_buildings_tileset(dir, 300_000).unwrap();
+    let tileset = jumeau::demo::buildings::demo_buildings_tileset(dir, 300_000).unwrap();
     let opened = jumeau::buildings::open::open_buildings(&tileset.display().to_string()).unwrap();
     let frame = jumeau::demo::demo_frame().unwrap();
     let (buildings, _) = opened.into_layer(Some(&frame), None, None).unwrap();
     // And its network, draped on the scan's ground.
     let network =
-        jumeau::app::demo_network_layer(dir, 300_000, source.reader.file.source.clone()).unwrap();
+        jumeau::front::app::demo_network_layer(dir, 300_000, source.reader.file.source.clone())
+            .unwrap();
     ViewerSetup {
         layers: vec![Layer::new("demo", vec![source])],
         buildings: vec![buildings],
@@ -440,7 +441,7 @@ fn open_job(input: &Path, cache: &Path, gate: Option<Receiver<()>>) -> OpenJob {
         if let Some(gate) = gate {
             let _ = gate.recv();
         }
-        jumeau::inputs::open_inputs(&[input], &cache, None, &Default::default(), progress)
+        jumeau::front::inputs::open_inputs(&[input], &cache, None, &Default::default(), progress)
     })
 }
 
@@ -457,16 +458,16 @@ fn inputs_opened_while_the_twin_runs_join_it_framed() {
     // The opening is held until the test has seen the twin run without it.
     let (release, gate) = std::sync::mpsc::channel::<()>();
     let job = open_job(&data.join(IGN_TILE), cache.path(), Some(gate));
-    jumeau::opening::start(&mut offscreen.app, "the IGN tile", true, job);
+    jumeau::front::opening::start(&mut offscreen.app, "the IGN tile", true, job);
     for _ in 0..3 {
         offscreen.update();
     }
     assert!(offscreen.clouds().layers.is_empty());
-    assert!(!jumeau::app::twin_settled(offscreen.app.world()));
+    assert!(!jumeau::front::app::twin_settled(offscreen.app.world()));
     let progress = offscreen
         .app
         .world()
-        .resource::<jumeau::opening::Opening>()
+        .resource::<jumeau::front::opening::Opening>()
         .progress
         .clone();
     release.send(()).unwrap();
@@ -476,7 +477,7 @@ fn inputs_opened_while_the_twin_runs_join_it_framed() {
         !offscreen
             .app
             .world()
-            .contains_resource::<jumeau::opening::Opening>()
+            .contains_resource::<jumeau::front::opening::Opening>()
     );
     // What the panel showed while the tile was converted.
     assert_eq!(progress.prefix(), "converting to COPC");
@@ -489,7 +490,7 @@ fn inputs_opened_while_the_twin_runs_join_it_framed() {
     let framed = *offscreen.camera_mut();
     let lines = data.join("vector/ign_Lignes_3d_0292_6833.geojson");
     let job = open_job(&lines, cache.path(), None);
-    jumeau::opening::start(&mut offscreen.app, "the IGN lines", false, job);
+    jumeau::front::opening::start(&mut offscreen.app, "the IGN lines", false, job);
     assert!(offscreen.settle(Duration::from_secs(60)).1);
     assert_eq!(offscreen.networks().stats.spans, 48);
     assert_eq!(offscreen.clouds().stats.points_shown, 289_055);
@@ -508,7 +509,7 @@ fn dropped_files_join_the_twin_in_its_frame() {
     let mut offscreen = Offscreen::new(setup, W, H).unwrap();
     // As `jumeau view TILE` opens it: the twin takes the tile's frame (Lambert-93).
     let job = open_job(&data.join(IGN_TILE), cache.path(), None);
-    jumeau::opening::start(&mut offscreen.app, "the IGN tile", true, job);
+    jumeau::front::opening::start(&mut offscreen.app, "the IGN tile", true, job);
     assert!(offscreen.settle(Duration::from_secs(120)).1);
     let drop_file = |offscreen: &mut Offscreen, path_buf: PathBuf| {
         offscreen
@@ -582,9 +583,9 @@ fn an_input_that_fails_to_open_leaves_the_running_twin_as_it_was() {
     let truncated = cache.path().join("truncated.laz");
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
     let job = open_job(&truncated, cache.path(), None);
-    jumeau::opening::start(&mut offscreen.app, "truncated.laz", true, job);
+    jumeau::front::opening::start(&mut offscreen.app, "truncated.laz", true, job);
     assert!(offscreen.settle(Duration::from_secs(60)).1);
-    jumeau::opening::start(
+    jumeau::front::opening::start(
         &mut offscreen.app,
         "a faulty job",
         true,
@@ -684,7 +685,7 @@ fn demo_buildings_take_the_networks_service_status() {
     );
     assert_eq!(
         buildings.service.points.len(),
-        jumeau::demo_buildings::demo_buildings(300_000).len()
+        jumeau::demo::buildings::demo_buildings(300_000).len()
     );
 }
 
@@ -701,7 +702,7 @@ fn test_cache() -> &'static Path {
 fn opened(inputs: &[PathBuf], place: Option<&str>, color: ColorMode) -> ViewerSetup {
     let inputs: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let place: Option<jumeau::buildings::open::Place> = place.map(|p| p.parse().unwrap());
-    let opened = jumeau::inputs::open_inputs(
+    let opened = jumeau::front::inputs::open_inputs(
         &inputs,
         test_cache(),
         place.as_ref(),
@@ -1142,7 +1143,7 @@ fn thirty_six_tiles_open_as_one_layer_from_a_vpc_and_from_a_folder() {
     assert_eq!((report.converted.len(), report.listed), (36, 36));
     assert_eq!(report.points_listed, 360_000);
     let open = |input: &Path| {
-        jumeau::inputs::open_inputs(
+        jumeau::front::inputs::open_inputs(
             &[input.display().to_string()],
             dir.path(),
             None,
@@ -1151,7 +1152,7 @@ fn thirty_six_tiles_open_as_one_layer_from_a_vpc_and_from_a_folder() {
         )
         .unwrap()
     };
-    let frame = |opened: jumeau::inputs::OpenedInputs, camera: Option<(DVec3, DVec3)>| {
+    let frame = |opened: jumeau::front::inputs::OpenedInputs, camera: Option<(DVec3, DVec3)>| {
         let setup = ViewerSetup {
             layers: opened.clouds,
             settings: settings(ColorMode::Rgb),

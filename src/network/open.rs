@@ -132,7 +132,7 @@ pub fn open_network(
     let bytes = crate::io::open(input)
         .and_then(|s| s.read_all())
         .map_err(|e| e.to_string())?;
-    let name = crate::inputs::file_name(input).to_owned();
+    let name = crate::front::inputs::file_name(input).to_owned();
     let lower = input.to_ascii_lowercase();
     let mut network = if lower.ends_with(".csv") {
         let mapping_path = match mapping {

@@ -445,7 +445,7 @@ fn frame_first_network(
     };
     let bounds = crate::pointcloud::octree::Aabb { min: lo, max: hi };
     commands.queue(move |world: &mut World| {
-        crate::opening::frame_cameras(world, &bounds);
+        crate::front::opening::frame_cameras(world, &bounds);
         world.remove_resource::<FrameOnFirstNetwork>();
     });
 }

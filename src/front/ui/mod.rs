@@ -18,7 +18,7 @@ use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
 /// The side panel, in `lang`.
-pub(crate) fn plugin(app: &mut App, lang: crate::embed::Lang) {
+pub(crate) fn plugin(app: &mut App, lang: crate::front::embed::Lang) {
     app.insert_resource(i18n::PanelLang(lang));
     app.add_plugins((EguiPlugin::default(), FrameTimeDiagnosticsPlugin::default()))
         .add_systems(EguiPrimaryContextPass, (set_panel_lang, side_panel).chain())
@@ -57,11 +57,14 @@ fn side_panel(
     mut buildings: ResMut<Buildings>,
     mut networks: ResMut<crate::network::render::Networks>,
     mut settings: ResMut<PointCloudSettings>,
-    (mut inset, frame): (ResMut<ViewInset>, Option<Res<crate::opening::TwinFrame>>),
+    (mut inset, frame): (
+        ResMut<ViewInset>,
+        Option<Res<crate::front::opening::TwinFrame>>,
+    ),
     (diagnostics, opening, mut requests): (
         Res<DiagnosticsStore>,
-        Option<Res<crate::opening::Opening>>,
-        ResMut<crate::opening::AddRequests>,
+        Option<Res<crate::front::opening::Opening>>,
+        ResMut<crate::front::opening::AddRequests>,
     ),
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -125,7 +128,7 @@ fn side_panel(
 }
 
 /// Inputs still being opened: the stage, how far it has got, for how long.
-fn opening_ui(ui: &mut egui::Ui, opening: &crate::opening::Opening) {
+fn opening_ui(ui: &mut egui::Ui, opening: &crate::front::opening::Opening) {
     ui.label(
         egui::RichText::new(format!("{}: {}", t(ui, "Opening"), t(ui, &opening.what))).strong(),
     );
@@ -147,7 +150,7 @@ fn opening_ui(ui: &mut egui::Ui, opening: &crate::opening::Opening) {
 
 /// A path or URL to add to the twin (files dropped on the window go the same way).
 #[cfg(not(target_arch = "wasm32"))]
-fn add_data_ui(ui: &mut egui::Ui, requests: &mut crate::opening::AddRequests) {
+fn add_data_ui(ui: &mut egui::Ui, requests: &mut crate::front::opening::AddRequests) {
     egui::CollapsingHeader::new(t(ui, "Add data")).show(ui, |ui| {
         ui.label(t(
             ui,

@@ -1,7 +1,7 @@
 //! How a web page configures the twin it embeds: `data-*` attributes of the `<canvas>`, the
 //! page's query string (`?copc=…&camera=…&embed=minimal`) and an optional project file (JSON
 //! with the same keys). Plain parsing, so it is tested on every target; the web front end
-//! (`crate::web`) reads the page and applies the result.
+//! (`crate::front::web`) reads the page and applies the result.
 //!
 //! | key | value |
 //! |---|---|
@@ -119,7 +119,7 @@ impl EmbedConfig {
                     .extend(value.split_whitespace().map(str::to_owned));
             }
             "project" => self.project = Some(value.to_owned()),
-            "camera" => self.camera = Some(crate::inputs::parse_camera(value)?),
+            "camera" => self.camera = Some(crate::front::inputs::parse_camera(value)?),
             "color" => {
                 self.color = Some(ColorMode::from_str(value, true).map_err(|_| {
                     "expected rgb, intensity, elevation or classification".to_owned()

@@ -1,16 +1,16 @@
 //! The web front end: the twin embedded in a page's `<canvas>`, configured by the canvas'
 //! `data-*` attributes, the page's query string and an optional project file
-//! ([`crate::embed`]), its data fetched over HTTP ([`crate::io::fetch`]).
+//! ([`crate::front::embed`]), its data fetched over HTTP ([`crate::io::fetch`]).
 //!
 //! The page learns how the twin is doing from `window.jumeau` (a plain object updated every
 //! frame): `frames`, `firstFrameMs`, `firstPointsMs`, `settled`, `settledMs`, `pointsShown`,
 //! `nodesShown`, `bytesFetched`, `frameMs`, `backend` and `errors` (what failed, in words).
 //! The page's loader (`web/jumeau.js`) shows the errors over the canvas.
 
-use crate::app::{ViewerSetup, viewer_app};
 use crate::buildings::streaming::BuildingColor;
-use crate::embed::EmbedConfig;
-use crate::inputs::{OpenOptions, open_inputs};
+use crate::front::app::{ViewerSetup, viewer_app};
+use crate::front::embed::EmbedConfig;
+use crate::front::inputs::{OpenOptions, open_inputs};
 use crate::io::fetch::retry_fetched;
 use crate::pointcloud::streaming::{PointCloudSettings, PointClouds};
 use bevy::prelude::*;
@@ -89,7 +89,7 @@ async fn read_config(canvas: &str) -> Result<EmbedConfig, String> {
         .ok()
         .flatten()
         .ok_or_else(|| format!("the page has no element `{canvas}` to draw the twin in"))?;
-    config.apply(crate::embed::KEYS.iter().filter_map(|key| {
+    config.apply(crate::front::embed::KEYS.iter().filter_map(|key| {
         element
             .get_attribute(&format!("data-{key}"))
             .map(|value| (*key, value))
@@ -279,7 +279,7 @@ fn canvas_size() -> (f64, f64) {
 const CALM_FRAMES: u32 = 3;
 
 fn publish_status(world: &mut World) {
-    let settled_now = crate::app::twin_settled(world);
+    let settled_now = crate::front::app::twin_settled(world);
     let delta_ms = world.resource::<Time<Real>>().delta_secs_f64() * 1e3;
     let (points, nodes, fetched, streaming_errors) = {
         let clouds = world.resource::<PointClouds>();

@@ -26,10 +26,10 @@ use std::path::{Path, PathBuf};
 use glam::DVec3;
 use serde_json::{Map, Value, json};
 
+use crate::demo::buildings::demo_buildings;
 use crate::demo::{
     BLOCK_M, DEMO_ORIGIN_L93, RIVER_HALF_WIDTH_M, STREET_M, hash2, river_distance, side_m,
 };
-use crate::demo_buildings::demo_buildings;
 use crate::georef::{GeoFrame, geodetic_from_ecef};
 
 /// Who runs the fibre network.

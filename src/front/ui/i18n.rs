@@ -2,7 +2,7 @@
 //! below (`jumeau view --lang fr`, `?lang=fr` in a page). Texts missing from the table stay in
 //! English.
 
-use crate::embed::Lang;
+use crate::front::embed::Lang;
 use bevy::prelude::Resource;
 use bevy_egui::egui;
 

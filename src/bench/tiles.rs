@@ -6,7 +6,6 @@
 //!   the same GLB directly on one thread;
 //! - frame time with ~10⁴ buildings on screen, against the same frames with the layer hidden.
 
-use crate::app::ViewerSetup;
 use crate::bench::median;
 use crate::buildings::bake::{ModelPose, Placement, bake, z_up_from_y_up};
 use crate::buildings::open::open_buildings;
@@ -14,7 +13,8 @@ use crate::buildings::streaming::Buildings;
 use crate::buildings::tiles3d::tileset::Refine;
 use crate::buildings::tiles3d::traverse::{self, View, synthetic_tileset};
 use crate::camera::ViewerCamera;
-use crate::headless::Offscreen;
+use crate::front::app::ViewerSetup;
+use crate::front::headless::Offscreen;
 use crate::pointcloud::streaming::PointCloudSettings;
 use glam::{DMat4, DVec3};
 use std::path::PathBuf;
@@ -118,7 +118,7 @@ fn bag3d_resident(options: &TilesBench) -> Result<(), Box<dyn std::error::Error>
     let (mut streamed, mut startup, mut resident_at) = (vec![], vec![], vec![]);
     for _ in 0..3 {
         let started = Instant::now();
-        let opened = crate::inputs::open_inputs(
+        let opened = crate::front::inputs::open_inputs(
             &[tileset.display().to_string()],
             &crate::bench::cache_dir().join("converted"),
             None,
@@ -164,7 +164,7 @@ fn many_buildings(options: &TilesBench) -> Result<(), Box<dyn std::error::Error>
     // The demo town holds ~824 buildings per 20 M points of its scan.
     let points = (options.buildings as f64 / 824.0 * 20e6) as u64;
     let dir = crate::bench::cache_dir().join("bench-tiles");
-    let path = crate::demo_buildings::demo_buildings_tileset(&dir, points)?;
+    let path = crate::demo::buildings::demo_buildings_tileset(&dir, points)?;
     let opened = open_buildings(&path.display().to_string())?;
     let frame = crate::georef::GeoFrame::projected(2154)?;
     let (layer, _) = opened.into_layer(Some(&frame), None, None)?;

@@ -2,6 +2,9 @@
 //! like an airborne LiDAR scan, written as LAZ. No download, no file to find; also the large
 //! synthetic input of the benchmarks.
 
+pub mod buildings;
+pub mod network;
+
 use crate::pointcloud::las::{Vlr, encode_laz_chunk, fixed_str};
 use byteorder::{ByteOrder, LittleEndian as LE};
 use laz::{LazItemRecordBuilder, LazVlrBuilder};

@@ -8,13 +8,13 @@
 //! An opening that fails (a missing file, a lying header, a 404) or panics leaves the twin
 //! running with what it already had; the error goes to the panel and the log.
 
-use crate::app::twin_bounds;
 use crate::buildings::streaming::Buildings;
 use crate::camera::{ViewInset, ViewerCamera};
-use crate::georef::GeoFrame;
-use crate::inputs::OpenedInputs;
+use crate::front::app::twin_bounds;
+use crate::front::inputs::OpenedInputs;
 #[cfg(not(target_arch = "wasm32"))]
-use crate::inputs::Twin;
+use crate::front::inputs::Twin;
+use crate::georef::GeoFrame;
 use crate::network::render::{FrameOnFirstNetwork, Networks};
 use crate::pointcloud::octree::Aabb as CrsAabb;
 use crate::pointcloud::streaming::PointClouds;
@@ -129,7 +129,7 @@ pub struct AddRequests {
 /// Inputs in a few words, for the panel: the file's name, or how many there are.
 pub fn describe(inputs: &[String]) -> String {
     match inputs {
-        [one] => crate::inputs::file_name(one).to_owned(),
+        [one] => crate::front::inputs::file_name(one).to_owned(),
         many => format!("{} inputs", many.len()),
     }
 }
@@ -182,7 +182,7 @@ fn open_requested(world: &mut World) {
     let what = describe(&inputs);
     info!("adding {inputs:?} to the twin");
     let job: OpenJob = Box::new(move |progress| {
-        crate::inputs::open_inputs_into(
+        crate::front::inputs::open_inputs_into(
             twin.as_ref(),
             &inputs,
             &crate::bench::cache_dir().join("converted"),

@@ -5,11 +5,11 @@
 //! - main-thread CPU per frame of the overlay's systems while the camera moves;
 //! - frame time with the overlay against the same frames with the layer hidden.
 
-use crate::app::ViewerSetup;
 use crate::bench::median;
 use crate::camera::ViewerCamera;
+use crate::front::app::ViewerSetup;
+use crate::front::headless::Offscreen;
 use crate::georef::{GeoFrame, geodetic_from_ecef};
-use crate::headless::Offscreen;
 use crate::network::drape::{DrapeSettings, GroundModel, drape};
 use crate::network::ingest::read_geojson_in_frame;
 use crate::network::overlay::{OperatorIndex, build_chunks};

@@ -3,10 +3,10 @@
 //! run on the same frames: main-thread CPU per frame (the main schedule: camera, LOD selection,
 //! streaming), frame time and points drawn per second.
 
-use crate::app::ViewerSetup;
 use crate::bench::{RenderBench, cache_dir, median};
 use crate::camera::ViewerCamera;
-use crate::headless::Offscreen;
+use crate::front::app::ViewerSetup;
+use crate::front::headless::Offscreen;
 use crate::pointcloud::StreamSource;
 use crate::pointcloud::streaming::{Layer, PointCloudSettings, RenderPath};
 use crate::pointcloud::style::ColorMode;
@@ -60,7 +60,7 @@ pub struct PathTimes {
 
 /// Share of `image`'s pixels that differ from the background.
 fn covered(image: &image::RgbaImage) -> f64 {
-    let c = crate::app::BACKGROUND.to_srgba();
+    let c = crate::front::app::BACKGROUND.to_srgba();
     let bg = [c.red, c.green, c.blue].map(|v| (v * 255.0).round() as u8);
     let drawn = image
         .pixels()

@@ -39,8 +39,8 @@ impl ViewerSetup {
             .reduce(|a, b| a.union(&b))
     }
 
-    /// Adds what [`crate::inputs::open_inputs`] opened; returns its warnings.
-    pub fn add(&mut self, opened: crate::inputs::OpenedInputs) -> Vec<String> {
+    /// Adds what [`crate::front::inputs::open_inputs`] opened; returns its warnings.
+    pub fn add(&mut self, opened: crate::front::inputs::OpenedInputs) -> Vec<String> {
         self.layers.extend(opened.clouds);
         self.buildings.extend(opened.buildings);
         self.networks.extend(opened.networks);
@@ -115,7 +115,7 @@ pub fn add_twin(app: &mut App, setup: ViewerSetup, aspect: f64) -> ViewerCamera 
             ));
         });
     crate::camera::plugin(app);
-    crate::opening::plugin(app);
+    crate::front::opening::plugin(app);
     camera
 }
 
@@ -162,8 +162,8 @@ pub fn camera_bundle(camera: ViewerCamera) -> impl Bundle {
 /// twin when ready.
 pub fn run_viewer(
     setup: ViewerSetup,
-    lang: crate::embed::Lang,
-    opening: Option<(String, crate::opening::OpenJob)>,
+    lang: crate::front::embed::Lang,
+    opening: Option<(String, crate::front::opening::OpenJob)>,
 ) -> AppExit {
     let window = Window {
         title: "Jumeau — territorial digital twin".into(),
@@ -174,7 +174,7 @@ pub fn run_viewer(
     // Framed for the part of the 1600×900 window the panel (300 px) leaves free.
     let mut app = viewer_app(setup, window, (1600.0 - 300.0) / 900.0, Some(lang));
     if let Some((what, job)) = opening {
-        crate::opening::start(&mut app, what, frame_camera, job);
+        crate::front::opening::start(&mut app, what, frame_camera, job);
     }
     app.run()
 }
@@ -185,7 +185,7 @@ pub fn viewer_app(
     setup: ViewerSetup,
     window: Window,
     aspect: f64,
-    panel: Option<crate::embed::Lang>,
+    panel: Option<crate::front::embed::Lang>,
 ) -> App {
     let mut app = App::new();
     app.add_plugins(DefaultPlugins.set(WindowPlugin {
@@ -194,7 +194,7 @@ pub fn viewer_app(
     }));
     let camera = add_twin(&mut app, setup, aspect);
     if let Some(lang) = panel {
-        crate::ui::plugin(&mut app, lang);
+        crate::front::ui::plugin(&mut app, lang);
     }
     app.add_systems(Startup, move |mut commands: Commands| {
         commands.spawn(camera_bundle(camera));
@@ -206,7 +206,7 @@ pub fn viewer_app(
 /// opened, nothing wanted is missing, nothing is on its way (resources that are absent count
 /// as settled).
 pub fn twin_settled(world: &World) -> bool {
-    !world.contains_resource::<crate::opening::Opening>()
+    !world.contains_resource::<crate::front::opening::Opening>()
         && world
             .get_resource::<PointClouds>()
             .is_none_or(PointClouds::is_settled)
@@ -254,7 +254,7 @@ pub fn disable_camera_input(app: &mut App) {
 /// blocks, per-building id / height / use / year / storeys), streamed like any other tileset.
 pub fn demo_buildings_layer(dir: &std::path::Path) -> Result<BuildingLayer, String> {
     let tileset =
-        crate::demo_buildings::demo_buildings_tileset(dir, crate::demo::DEMO_TWIN_POINTS)?;
+        crate::demo::buildings::demo_buildings_tileset(dir, crate::demo::DEMO_TWIN_POINTS)?;
     let opened = crate::buildings::open::open_buildings(&tileset.display().to_string())?;
     let frame = crate::demo::demo_frame()?;
     let (mut layer, _) = opened.into_layer(Some(&frame), None, None)?;
@@ -270,7 +270,7 @@ pub fn demo_network_layer(
     points: u64,
     ground: std::sync::Arc<dyn crate::io::ByteSource>,
 ) -> Result<(String, crate::network::render::LoadLayer), String> {
-    let file = crate::demo_network::demo_network_file(dir, points)?;
+    let file = crate::demo::network::demo_network_file(dir, points)?;
     let target = crate::network::open::NetworkTarget {
         frame: crate::demo::demo_frame()?,
         ground: crate::network::open::Ground::new(vec![ground]),
@@ -292,7 +292,7 @@ pub fn demo_network_layer(
 /// folder (about a minute) and reused after; the stages report on `progress`.
 pub fn open_demo_twin(
     progress: &indicatif::ProgressBar,
-) -> Result<crate::inputs::OpenedInputs, String> {
+) -> Result<crate::front::inputs::OpenedInputs, String> {
     let dir = crate::bench::cache_dir().join("demo");
     let copc = crate::demo::demo_twin_copc(&dir, crate::demo::DEMO_TWIN_POINTS, progress)?;
     let source = crate::pointcloud::StreamSource::open(
@@ -307,7 +307,7 @@ pub fn open_demo_twin(
     let buildings = demo_buildings_layer(&dir)?;
     progress.set_prefix("writing the demo town's network");
     let network = demo_network_layer(&dir, crate::demo::DEMO_TWIN_POINTS, ground)?;
-    Ok(crate::inputs::OpenedInputs {
+    Ok(crate::front::inputs::OpenedInputs {
         clouds: vec![Layer::new("Demo twin (synthetic town)", vec![source])],
         buildings: vec![buildings],
         networks: vec![network],
@@ -323,10 +323,10 @@ pub fn open_demo_twin(
 pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
     let mut setup = ViewerSetup::with_clouds(Vec::new(), PointCloudSettings::default());
     if display_available() {
-        let job: crate::opening::OpenJob = Box::new(open_demo_twin);
+        let job: crate::front::opening::OpenJob = Box::new(open_demo_twin);
         run_viewer(
             setup,
-            crate::embed::Lang::En,
+            crate::front::embed::Lang::En,
             Some(("the demo twin".into(), job)),
         );
         return Ok(());
@@ -335,7 +335,8 @@ pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
     let dir = crate::bench::cache_dir().join("demo");
     let png = dir.join("demo-twin.png");
     eprintln!("no display: rendering one frame of the demo twin offscreen instead");
-    let report = crate::headless::render(setup, crate::headless::RenderOptions::default())?;
+    let report =
+        crate::front::headless::render(setup, crate::front::headless::RenderOptions::default())?;
     report.image.save(&png)?;
     println!(
         "{}: {} points in {} nodes, {} bytes fetched, {:.1} s",

@@ -1,6 +1,11 @@
 //! `jumeau bench`: measurements reported as ratios against baselines run in the same process
 //! (raw LAZ decode/encode, a peer converter), plus the default job of a bare `jumeau` run.
 
+pub mod network;
+pub mod render;
+pub mod tiles;
+pub mod vpc;
+
 use crate::io::{self, ByteSource};
 use crate::pointcloud::CopcReader;
 use crate::pointcloud::format::{RecordConverter, RecordLayout, copc_format_for};
@@ -52,13 +57,13 @@ pub enum BenchCommand {
     /// splats and a PointList baseline, main-thread CPU per frame, points drawn per second.
     Render(RenderBench),
     /// Buildings: tileset traversal per frame, time to resident, frame time with 10⁴ buildings.
-    Tiles(crate::bench_tiles::TilesBench),
+    Tiles(crate::bench::tiles::TilesBench),
     /// Network overlay: ingest and drape of 10⁵ spans and 10⁴ sites, main-thread CPU per
     /// frame, frame time with the overlay against without.
-    Network(crate::bench_network::NetworkBench),
+    Network(crate::bench::network::NetworkBench),
     /// A commune of tiles as one layer: selection CPU over a 10⁴-tile VPC, bytes fetched for
     /// the overview of a 36-tile VPC over HTTP.
-    Vpc(crate::bench_vpc::VpcBench),
+    Vpc(crate::bench::vpc::VpcBench),
     /// Bytes fetched over HTTP (local server) to show an overview of a COPC file.
     Stream {
         /// A COPC file.
@@ -532,10 +537,10 @@ pub fn run(command: BenchCommand) -> Result<(), Box<dyn std::error::Error>> {
             bench_select(nodes, budget, runs);
             Ok(())
         }
-        BenchCommand::Render(options) => crate::bench_render::run(&options),
-        BenchCommand::Tiles(options) => crate::bench_tiles::run(&options),
-        BenchCommand::Network(options) => crate::bench_network::run(&options),
-        BenchCommand::Vpc(options) => crate::bench_vpc::run(options),
+        BenchCommand::Render(options) => crate::bench::render::run(&options),
+        BenchCommand::Tiles(options) => crate::bench::tiles::run(&options),
+        BenchCommand::Network(options) => crate::bench::network::run(&options),
+        BenchCommand::Vpc(options) => crate::bench::vpc::run(options),
         BenchCommand::Stream {
             input,
             budget,

@@ -1,0 +1,13 @@
+//! The front ends: what the user names, opened into one twin ([`inputs`], [`opening`]), the
+//! viewer window ([`app`]), the offscreen renderer ([`headless`]), the panel ([`ui`]) and the web
+//! page ([`embed`], `web`).
+
+pub mod app;
+pub mod embed;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod headless;
+pub mod inputs;
+pub mod opening;
+pub mod ui;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
