@@ -287,14 +287,17 @@ def main():
                 )
 
     for parent, graph in sorted(edges.items()):
-        for cycle in circles({a: {b for b, _ in bs} for a, bs in graph.items()}):
+        for cycle, members in circles({a: {b for b, _ in bs} for a, bs in graph.items()}):
             label = "::".join(parent) or "crate"
             witness = []
             for i, a in enumerate(cycle):
                 b = cycle[(i + 1) % len(cycle)]
                 where = next(w for d, w in graph[a] if d == b)
                 witness.append(f"    {a} -> {b} ({where})")
-            problems.append(f"import circle in `{label}`: {' -> '.join(cycle + [cycle[0]])}\n" + "\n".join(witness))
+            problems.append(
+                f"import circle in `{label}` between {', '.join(members)}; one of them: {' -> '.join(cycle + [cycle[0]])}\n"
+                + "\n".join(witness)
+            )
 
     if problems:
         print("\n".join(problems))
@@ -359,7 +362,7 @@ def circles(graph):
                 if cycle:
                     break
             queue = nxt
-        found.append(cycle + [f"(all {len(comp)}: {', '.join(comp)})"] if False else cycle)
+        found.append((cycle, comp))
     return found
 
 

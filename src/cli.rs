@@ -271,7 +271,7 @@ fn open_job(inputs: &[String], display: &DisplayArgs) -> crate::front::opening::
     Box::new(move |progress| {
         open_inputs(
             &inputs,
-            &crate::bench::cache_dir().join("converted"),
+            &crate::front::paths::cache_dir().join("converted"),
             place.as_ref(),
             &network,
             progress,

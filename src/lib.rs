@@ -31,5 +31,6 @@ pub mod io;
 pub mod jobs;
 pub mod network;
 pub mod pointcloud;
+pub mod spatial;
 #[cfg(test)]
 pub(crate) mod testdata;

@@ -10,8 +10,9 @@ use crate::io::{self, ByteSource};
 use crate::pointcloud::CopcReader;
 use crate::pointcloud::format::{RecordConverter, RecordLayout, copc_format_for};
 use crate::pointcloud::las::{LasFile, encode_laz_chunk};
-use crate::pointcloud::lod::{PointBudget, View, select_nodes};
+use crate::pointcloud::lod::{PointBudget, select_nodes};
 use crate::pointcloud::octree::{Cube, Hierarchy, NodeData, VoxelKey};
+use crate::spatial::View;
 use clap::Subcommand;
 use glam::DVec3;
 use laz::{DecompressionSelection, LazItemRecordBuilder, LazVlrBuilder};
@@ -112,20 +113,6 @@ pub struct RenderBench {
     /// Write the first and last frame of each path as PNG into this folder.
     #[arg(long)]
     pub png_dir: Option<PathBuf>,
-}
-
-/// The user's cache folder for Jumeau (generated demo data, converted tiles, bench inputs):
-/// `JUMEAU_CACHE_DIR` when set (CI points it at a fresh folder), else `$XDG_CACHE_HOME/jumeau`
-/// or `~/.cache/jumeau`.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("JUMEAU_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("jumeau")
 }
 
 /// The median of `v` (NaN when empty).
@@ -244,7 +231,7 @@ fn bench_convert(
     work_dir: Option<PathBuf>,
     runs: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let work = work_dir.unwrap_or_else(|| cache_dir().join("bench"));
+    let work = work_dir.unwrap_or_else(|| crate::front::paths::cache_dir().join("bench"));
     std::fs::create_dir_all(&work)?;
     if inputs.is_empty() {
         if let Some(data) = shared_data_dir() {
@@ -495,7 +482,7 @@ pub fn overview_bytes(
     )?);
     let mut reader = CopcReader::open(source.clone())?;
     let header = &reader.file.header;
-    let data_box = crate::pointcloud::octree::Aabb {
+    let data_box = crate::spatial::Aabb {
         min: DVec3::from(header.min),
         max: DVec3::from(header.max),
     };

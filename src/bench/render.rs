@@ -3,7 +3,7 @@
 //! run on the same frames: main-thread CPU per frame (the main schedule: camera, LOD selection,
 //! streaming), frame time and points drawn per second.
 
-use crate::bench::{RenderBench, cache_dir, median};
+use crate::bench::{RenderBench, median};
 use crate::camera::ViewerCamera;
 use crate::front::app::ViewerSetup;
 use crate::front::headless::Offscreen;
@@ -210,7 +210,7 @@ fn fly(copc: &std::path::Path, options: &RenderBench, path: Flight) -> Result<Pa
 /// Runs the benchmark and prints a table.
 pub fn run(options: &RenderBench) -> Result<(), Box<dyn std::error::Error>> {
     let copc = crate::demo::demo_twin_copc(
-        &cache_dir().join("demo"),
+        &crate::front::paths::cache_dir().join("demo"),
         options.points,
         &indicatif::ProgressBar::new(0),
     )?;

@@ -120,7 +120,7 @@ fn bag3d_resident(options: &TilesBench) -> Result<(), Box<dyn std::error::Error>
         let started = Instant::now();
         let opened = crate::front::inputs::open_inputs(
             &[tileset.display().to_string()],
-            &crate::bench::cache_dir().join("converted"),
+            &crate::front::paths::cache_dir().join("converted"),
             None,
             &Default::default(),
             &indicatif::ProgressBar::hidden(),
@@ -163,7 +163,7 @@ fn bag3d_resident(options: &TilesBench) -> Result<(), Box<dyn std::error::Error>
 fn many_buildings(options: &TilesBench) -> Result<(), Box<dyn std::error::Error>> {
     // The demo town holds ~824 buildings per 20 M points of its scan.
     let points = (options.buildings as f64 / 824.0 * 20e6) as u64;
-    let dir = crate::bench::cache_dir().join("bench-tiles");
+    let dir = crate::front::paths::cache_dir().join("bench-tiles");
     let path = crate::demo::buildings::demo_buildings_tileset(&dir, points)?;
     let opened = open_buildings(&path.display().to_string())?;
     let frame = crate::georef::GeoFrame::projected(2154)?;

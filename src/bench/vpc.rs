@@ -5,8 +5,10 @@
 
 use crate::io::{self, ByteSource};
 use crate::pointcloud::CopcReader;
-use crate::pointcloud::lod::{PointBudget, SelectSource, View, select_across};
-use crate::pointcloud::octree::{Aabb, Cube, Hierarchy, NodeData, VoxelKey};
+use crate::pointcloud::lod::{PointBudget, SelectSource, select_across};
+use crate::pointcloud::octree::{Cube, Hierarchy, NodeData, VoxelKey};
+use crate::spatial::Aabb;
+use crate::spatial::View;
 use glam::DVec3;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -228,7 +230,7 @@ pub fn run(options: VpcBench) -> Result<(), Box<dyn std::error::Error>> {
     }
     let work = options
         .work_dir
-        .unwrap_or_else(|| crate::bench::cache_dir().join("bench-vpc"));
+        .unwrap_or_else(|| crate::front::paths::cache_dir().join("bench-vpc"));
     let side = options.http_side;
     let count = u64::from(side * side);
     let points = options.tile_points * count;

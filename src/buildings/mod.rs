@@ -27,6 +27,10 @@ impl Plugin for BuildingsPlugin {
     fn build(&self, app: &mut App) {
         streaming::plugin(app);
         app.add_systems(Update, pick_on_click);
+        crate::camera::add_picker(app, |world, eye, direction| {
+            let picked = world.get_resource::<Buildings>()?.pick(eye, direction)?;
+            Some(picked.point)
+        });
     }
 }
 

@@ -8,12 +8,13 @@ use super::model::Model;
 use super::tiles3d::content::{InstanceModel, TileContent, parse_content};
 use super::tiles3d::tileset::{Tile, TileId, TileUri, Tileset, UpAxis};
 use super::tiles3d::traverse::{self, ContentKey, RequestKind};
+use crate::camera::StreamingView;
 use crate::georef::world_from_crs_f32;
 use crate::jobs::{Task, WorkerPool};
-use crate::pointcloud::cache::LruCache;
-use crate::pointcloud::octree::Aabb as CrsAabb;
 use crate::pointcloud::render::PointCloudMaterial;
-use crate::pointcloud::streaming::{Failure, StreamingView};
+use crate::spatial::Aabb as CrsAabb;
+use crate::spatial::Failure;
+use crate::spatial::LruCache;
 use bevy::asset::RenderAssetUsages;
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::platform::time::Instant;
@@ -85,7 +86,7 @@ impl BuildingLayer {
     }
 
     /// The traversal view of a camera given in the CRS.
-    fn frame_view(&self, view: &crate::pointcloud::lod::View, max_sse_px: f64) -> traverse::View {
+    fn frame_view(&self, view: &crate::spatial::View, max_sse_px: f64) -> traverse::View {
         let planes = view.planes().map(|p| {
             // n·x + d ≥ 0 in the CRS with x = M y: (Mᵀ [n, d])·[y, 1] ≥ 0 in the frame.
             let q = self.crs_from_frame.transpose() * p;
@@ -224,7 +225,7 @@ impl Buildings {
     pub fn new(layers: Vec<BuildingLayer>, memory_budget_bytes: u64) -> Self {
         Self {
             layers,
-            pool: WorkerPool::new(crate::pointcloud::streaming::FETCH_WORKERS, "jumeau-tiles"),
+            pool: WorkerPool::new(crate::io::FETCH_WORKERS, "jumeau-tiles"),
             cache: LruCache::new(memory_budget_bytes),
             pending_uploads: VecDeque::new(),
             shown: HashSet::new(),

@@ -2,13 +2,15 @@
 //! double-click to focus a point. The camera lives in the CRS in f64; Bevy's camera stays at the
 //! origin of the render frame (camera-relative rendering) and only gets the rotation.
 
+mod picking;
+
 use crate::georef::world_from_crs;
-use crate::pointcloud::lod::View;
-use crate::pointcloud::octree::Aabb as CrsAabb;
-use crate::pointcloud::streaming::{PointCloudSystems, PointClouds, StreamingView};
+use crate::spatial::Aabb as CrsAabb;
+use crate::spatial::View;
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
 use bevy::prelude::*;
 use glam::DVec3;
+pub use picking::{Picker, Pickers, add_picker};
 
 /// Orbit camera state in the CRS (x east, y north, z up).
 #[derive(Component, Debug, Clone, Copy, PartialEq)]
@@ -149,6 +151,16 @@ impl ViewerCamera {
     }
 }
 
+/// The camera the streaming follows, in the CRS (set by the camera systems each frame).
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct StreamingView {
+    pub view: View,
+    /// Camera position in the CRS: the origin of the render frame.
+    pub eye: DVec3,
+    /// Distance from the eye to what the camera looks at, metres.
+    pub focus_distance: f64,
+}
+
 /// Order: input, then the camera state is pushed to Bevy and to streaming.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CameraSystems {
@@ -200,9 +212,7 @@ pub(crate) fn plugin(app: &mut App) {
         .init_resource::<ViewInset>()
         .configure_sets(
             PostUpdate,
-            (CameraSystems::Input, CameraSystems::Apply)
-                .chain()
-                .before(PointCloudSystems::Select),
+            (CameraSystems::Input, CameraSystems::Apply).chain(),
         )
         .add_systems(
             PostUpdate,
@@ -327,13 +337,12 @@ fn fly_with_keys(
 }
 
 fn focus_on_double_click(
+    mut commands: Commands,
     buttons: Res<ButtonInput<MouseButton>>,
     time: Res<Time>,
     mut last_click: Local<Option<f64>>,
     windows: Query<&Window>,
-    clouds: Option<Res<PointClouds>>,
-    buildings: Option<Res<crate::buildings::streaming::Buildings>>,
-    mut cameras: Query<(&mut ViewerCamera, &Camera, &GlobalTransform)>,
+    cameras: Query<(Entity, &ViewerCamera, &Camera, &GlobalTransform)>,
 ) {
     if !buttons.just_pressed(MouseButton::Left) {
         return;
@@ -347,26 +356,39 @@ fn focus_on_double_click(
     let Some(cursor) = windows.iter().find_map(Window::cursor_position) else {
         return;
     };
-    for (mut rig, camera, transform) in &mut cameras {
+    for (entity, rig, camera, transform) in &cameras {
         let Ok(ray) = camera.viewport_to_world(transform, cursor) else {
             continue;
         };
         let d = ray.direction;
         let direction = crate::georef::crs_from_world([d.x, d.y, d.z]);
         let eye = rig.eye();
-        // The nearer of the point under the cursor and the building under it.
-        let point = clouds.as_ref().and_then(|c| c.pick(eye, direction, 0.004));
-        let wall = buildings
-            .as_ref()
-            .and_then(|b| b.pick(eye, direction))
-            .map(|p| p.point);
-        let nearest = [point, wall]
-            .into_iter()
-            .flatten()
-            .min_by(|a, b| (*a - eye).length().total_cmp(&(*b - eye).length()));
-        if let Some(point) = nearest {
-            rig.focus_on(point);
-        }
+        // The nearest of what the capabilities draw under the cursor (points, walls).
+        commands.queue(move |world: &mut World| {
+            let nearest = world
+                .get_resource::<Pickers>()
+                .and_then(|pickers| pickers.nearest(world, eye, direction));
+            if let (Some(point), Some(mut rig)) = (nearest, world.get_mut::<ViewerCamera>(entity)) {
+                rig.focus_on(point);
+            }
+        });
+    }
+}
+
+/// Points every viewer camera at `bounds`, framed for the part of its viewport the panel
+/// leaves free.
+pub fn frame_cameras(world: &mut World, bounds: &CrsAabb) {
+    let inset = world
+        .get_resource::<ViewInset>()
+        .map_or(0.0, |i| f64::from(i.left_px));
+    let mut cameras = world.query::<(&mut ViewerCamera, &Camera)>();
+    for (mut rig, camera) in cameras.iter_mut(world) {
+        let size = camera
+            .physical_viewport_size()
+            .unwrap_or(UVec2::new(4, 3))
+            .as_dvec2();
+        let aspect = (size.x - inset).max(1.0) / size.y.max(1.0);
+        *rig = ViewerCamera::framing(bounds, aspect);
     }
 }
 

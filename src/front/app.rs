@@ -3,9 +3,10 @@
 
 use crate::buildings::streaming::{BuildingColor, BuildingLayer, Buildings};
 use crate::camera::{CameraInput, ViewerCamera};
+use crate::pointcloud::PointCloudPlugin;
 use crate::pointcloud::render::edl::EyeDomeLighting;
 use crate::pointcloud::streaming::{Layer, PointCloudSettings, PointClouds};
-use crate::pointcloud::{PointCloudPlugin, octree::Aabb as CrsAabb};
+use crate::spatial::Aabb as CrsAabb;
 use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::prelude::*;
 use glam::DVec3;
@@ -293,7 +294,7 @@ pub fn demo_network_layer(
 pub fn open_demo_twin(
     progress: &indicatif::ProgressBar,
 ) -> Result<crate::front::inputs::OpenedInputs, String> {
-    let dir = crate::bench::cache_dir().join("demo");
+    let dir = crate::front::paths::cache_dir().join("demo");
     let copc = crate::demo::demo_twin_copc(&dir, crate::demo::DEMO_TWIN_POINTS, progress)?;
     let source = crate::pointcloud::StreamSource::open(
         "demo twin",
@@ -332,7 +333,7 @@ pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     setup.add(open_demo_twin(&indicatif::ProgressBar::new(0))?);
-    let dir = crate::bench::cache_dir().join("demo");
+    let dir = crate::front::paths::cache_dir().join("demo");
     let png = dir.join("demo-twin.png");
     eprintln!("no display: rendering one frame of the demo twin offscreen instead");
     let report =

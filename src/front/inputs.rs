@@ -8,9 +8,9 @@ use crate::io;
 use crate::network::drape::DrapeSettings;
 use crate::network::open::{Ground, NetworkTarget, is_network_input, open_network};
 use crate::network::render::LoadLayer;
-use crate::pointcloud::octree::Aabb as CrsAabb;
 use crate::pointcloud::open::open_layer;
 use crate::pointcloud::streaming::Layer;
+use crate::spatial::Aabb as CrsAabb;
 use glam::DVec3;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,11 +28,6 @@ pub fn parse_camera(text: &str) -> Result<(DVec3, DVec3), String> {
         }
         _ => Err(format!("`{text}`: expected six numbers X,Y,Z,TX,TY,TZ")),
     }
-}
-
-/// The last part of a path or URL (`tile.laz` of `…/tiles/tile.laz` or `C:\data\tile.laz`).
-pub fn file_name(input: &str) -> &str {
-    input.rsplit(['/', '\\']).next().unwrap_or(input)
 }
 
 /// What the inputs of a command line became.
@@ -175,7 +170,7 @@ pub fn open_inputs_into(
                 .map(|input| {
                     let target = target.clone();
                     let mapping = network.csv_mapping.clone();
-                    let name = file_name(&input).to_owned();
+                    let name = crate::io::file_name(&input).to_owned();
                     let load: LoadLayer =
                         Box::new(move || open_network(&input, &target, mapping.as_deref()));
                     (name, load)

@@ -8,6 +8,7 @@ pub mod embed;
 pub mod headless;
 pub mod inputs;
 pub mod opening;
+pub mod paths;
 pub mod ui;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -9,14 +9,12 @@
 //! running with what it already had; the error goes to the panel and the log.
 
 use crate::buildings::streaming::Buildings;
-use crate::camera::{ViewInset, ViewerCamera};
 use crate::front::app::twin_bounds;
 use crate::front::inputs::OpenedInputs;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::front::inputs::Twin;
 use crate::georef::GeoFrame;
 use crate::network::render::{FrameOnFirstNetwork, Networks};
-use crate::pointcloud::octree::Aabb as CrsAabb;
 use crate::pointcloud::streaming::PointClouds;
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
@@ -129,7 +127,7 @@ pub struct AddRequests {
 /// Inputs in a few words, for the panel: the file's name, or how many there are.
 pub fn describe(inputs: &[String]) -> String {
     match inputs {
-        [one] => crate::front::inputs::file_name(one).to_owned(),
+        [one] => crate::io::file_name(one).to_owned(),
         many => format!("{} inputs", many.len()),
     }
 }
@@ -185,7 +183,7 @@ fn open_requested(world: &mut World) {
         crate::front::inputs::open_inputs_into(
             twin.as_ref(),
             &inputs,
-            &crate::bench::cache_dir().join("converted"),
+            &crate::front::paths::cache_dir().join("converted"),
             None,
             &Default::default(),
             progress,
@@ -271,7 +269,7 @@ pub fn join(world: &mut World, opened: OpenedInputs, frame_camera: bool) {
         return;
     }
     match twin_bounds(world) {
-        Some(bounds) => frame_cameras(world, &bounds),
+        Some(bounds) => crate::camera::frame_cameras(world, &bounds),
         // Only networks: their extent is known once they have loaded.
         None if has_networks => world.insert_resource(FrameOnFirstNetwork),
         None => {}
@@ -283,22 +281,5 @@ fn fail(world: &mut World, message: String) {
     world.remove_resource::<Opening>();
     if let Some(mut clouds) = world.get_resource_mut::<PointClouds>() {
         clouds.messages.push(message);
-    }
-}
-
-/// Points every viewer camera at `bounds`, framed for the part of its viewport the panel
-/// leaves free.
-pub fn frame_cameras(world: &mut World, bounds: &CrsAabb) {
-    let inset = world
-        .get_resource::<ViewInset>()
-        .map_or(0.0, |i| f64::from(i.left_px));
-    let mut cameras = world.query::<(&mut ViewerCamera, &Camera)>();
-    for (mut rig, camera) in cameras.iter_mut(world) {
-        let size = camera
-            .physical_viewport_size()
-            .unwrap_or(UVec2::new(4, 3))
-            .as_dvec2();
-        let aspect = (size.x - inset).max(1.0) / size.y.max(1.0);
-        *rig = ViewerCamera::framing(bounds, aspect);
     }
 }

@@ -172,3 +172,11 @@ pub(crate) fn check_range(
         }),
     }
 }
+
+/// The last part of a path or URL (`tile.laz` of `…/tiles/tile.laz` or `C:\data\tile.laz`).
+pub fn file_name(input: &str) -> &str {
+    input.rsplit(['/', '\\']).next().unwrap_or(input)
+}
+
+/// Workers fetching at once: the concurrency limit for HTTP and files alike.
+pub const FETCH_WORKERS: usize = 4;

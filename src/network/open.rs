@@ -12,7 +12,7 @@ use crate::georef::GeoFrame;
 use crate::io::ByteSource;
 use crate::pointcloud::copc::CopcReader;
 use crate::pointcloud::las::LasFile;
-use crate::pointcloud::octree::Aabb;
+use crate::spatial::Aabb;
 use glam::DVec3;
 use std::sync::Arc;
 
@@ -132,7 +132,7 @@ pub fn open_network(
     let bytes = crate::io::open(input)
         .and_then(|s| s.read_all())
         .map_err(|e| e.to_string())?;
-    let name = crate::front::inputs::file_name(input).to_owned();
+    let name = crate::io::file_name(input).to_owned();
     let lower = input.to_ascii_lowercase();
     let mut network = if lower.ends_with(".csv") {
         let mapping_path = match mapping {

@@ -655,7 +655,7 @@ pub fn day_range<'a>(networks: impl IntoIterator<Item = &'a Network>) -> Option<
 mod tests {
     use super::*;
     use crate::network::model::Span;
-    use crate::pointcloud::lod::View;
+    use crate::spatial::View;
     use serde_json::{Map, json};
 
     fn site(id: &str, kind: SiteKind, status: Status, at: DVec3, properties: Value) -> Site {

@@ -12,9 +12,9 @@ use super::overlay::{
     Feature, NetworkFilter, OperatorIndex, OverlayChunk, OverlayMesh, OverlayStyle, STATUS_COLORS,
     Screen, build_chunks, pick,
 };
+use crate::camera::StreamingView;
 use crate::jobs::{Task, WorkerPool};
 use crate::pointcloud::render::register_shader;
-use crate::pointcloud::streaming::StreamingView;
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::math::Vec4;
 use bevy::mesh::{Indices, MeshVertexAttribute, MeshVertexBufferLayoutRef};
@@ -443,9 +443,9 @@ fn frame_first_network(
     else {
         return;
     };
-    let bounds = crate::pointcloud::octree::Aabb { min: lo, max: hi };
+    let bounds = crate::spatial::Aabb { min: lo, max: hi };
     commands.queue(move |world: &mut World| {
-        crate::front::opening::frame_cameras(world, &bounds);
+        crate::camera::frame_cameras(world, &bounds);
         world.remove_resource::<FrameOnFirstNetwork>();
     });
 }

@@ -18,8 +18,9 @@
 
 use super::copc::{CopcInfo, Entry};
 use super::las::{LasError, LasFile};
-use super::octree::{Aabb, VoxelKey};
+use super::octree::VoxelKey;
 use crate::io::ByteSource;
+use crate::spatial::Aabb;
 use byteorder::{ByteOrder, LittleEndian as LE};
 use glam::DVec3;
 use laz::DecompressionSelection;

@@ -3,9 +3,10 @@
 
 use super::format::RecordLayout;
 use super::las::{LasError, LasFile, LazCodec};
-use super::lod::{PointBudget, Selection, View, select_nodes};
+use super::lod::{PointBudget, Selection, select_nodes};
 use super::octree::{Cube, Hierarchy, NodeData, PageRef, VoxelKey};
 use crate::io::ByteSource;
+use crate::spatial::View;
 use byteorder::{ByteOrder, LittleEndian as LE};
 use glam::DVec3;
 use laz::DecompressionSelection;

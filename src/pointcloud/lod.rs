@@ -4,71 +4,11 @@
 //! culled, and refined only while their point spacing is still visible on screen; the walk stops
 //! when the next node would exceed the point budget. Parents always come before their children.
 
-use super::octree::{Aabb, Hierarchy, NO_NODE, VoxelKey};
-use glam::{DMat4, DVec3, DVec4};
+use super::octree::{Hierarchy, NO_NODE, VoxelKey};
+use crate::spatial::{Aabb, View};
+use glam::{DVec3, DVec4};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-
-/// A perspective camera in the dataset's CRS (f64, so Lambert-93 coordinates keep their precision).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct View {
-    pub position: DVec3,
-    /// Clip space from CRS coordinates (projection × view), wgpu depth range 0..1.
-    pub clip_from_world: DMat4,
-    /// `projection[1][1]`: 1 / tan(fov_y / 2).
-    pub projection_scale_y: f64,
-    pub viewport_height_px: f64,
-}
-
-impl View {
-    /// A camera at `eye` looking at `target`, with `up` the CRS's up axis (usually +Z).
-    pub fn look_at(
-        eye: DVec3,
-        target: DVec3,
-        up: DVec3,
-        fov_y_radians: f64,
-        aspect: f64,
-        viewport_height_px: f64,
-    ) -> Self {
-        let view = DMat4::look_at_rh(eye, target, up);
-        let distance = (target - eye).length().max(1e-3);
-        let projection =
-            DMat4::perspective_rh(fov_y_radians, aspect, distance * 1e-4, distance * 1e4);
-        Self {
-            position: eye,
-            clip_from_world: projection * view,
-            projection_scale_y: projection.y_axis.y,
-            viewport_height_px,
-        }
-    }
-
-    /// A camera that frames `aabb` whole: from the south, 45° above the horizon.
-    pub fn framing(aabb: &Aabb, fov_y_radians: f64, aspect: f64, viewport_height_px: f64) -> Self {
-        let radius = aabb.size().length() * 0.5;
-        let fov = if aspect < 1.0 {
-            fov_y_radians * aspect
-        } else {
-            fov_y_radians
-        };
-        let distance = radius / (fov * 0.5).sin();
-        let direction = DVec3::new(0.0, -1.0, 1.0).normalize();
-        Self::look_at(
-            aabb.center() + direction * distance,
-            aabb.center(),
-            DVec3::Z,
-            fov_y_radians,
-            aspect,
-            viewport_height_px,
-        )
-    }
-
-    /// Frustum planes (Gribb–Hartmann), normals pointing inwards: `n·p + d ≥ 0` inside.
-    pub fn planes(&self) -> [DVec4; 6] {
-        let m = self.clip_from_world.transpose();
-        let (r0, r1, r2, r3) = (m.x_axis, m.y_axis, m.z_axis, m.w_axis);
-        [r3 + r0, r3 - r0, r3 + r1, r3 - r1, r2, r3 - r2]
-    }
-}
 
 /// How many points may be shown, and when refining stops paying off.
 #[derive(Debug, Clone, Copy, PartialEq)]

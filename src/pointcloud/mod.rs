@@ -4,7 +4,6 @@
 //! Pure modules: `las`, `copc`, `check`, `convert`, `format`, `info`, `octree`, `lod`, `cache`, `fetch`,
 //! `style`, `open`, `tiles`, `vpc`. Bevy modules: `streaming` (systems) and `render` (the splat pipeline).
 
-pub mod cache;
 pub mod check;
 pub mod convert;
 pub mod copc;
@@ -23,7 +22,7 @@ pub mod tiles;
 pub mod vpc;
 
 pub use copc::{Attributes, CopcReader, NodeDecoder, PointChunk};
-pub use lod::{PointBudget, Selection, View, select_nodes};
+pub use lod::{PointBudget, Selection, select_nodes};
 pub use octree::{Hierarchy, VoxelKey};
 pub use streaming::{Layer, PointCloudSettings, PointClouds, StreamSource};
 
@@ -40,5 +39,10 @@ impl Plugin for PointCloudPlugin {
         app.insert_resource(self.settings.clone());
         render::plugin(app);
         streaming::plugin(app);
+        crate::camera::add_picker(app, |world, eye, direction| {
+            world
+                .get_resource::<PointClouds>()?
+                .pick(eye, direction, 0.004)
+        });
     }
 }

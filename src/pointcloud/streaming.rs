@@ -3,18 +3,20 @@
 //! upload a few per frame, evict the least recently used under one memory budget, and place
 //! every node camera-relative.
 
-use super::cache::LruCache;
 use super::copc::{Attributes, CopcReader, NodeDecoder, PointChunk};
 use super::fetch::{FetchPool, Job, Outcome, Request, SourceId};
-use super::lod::{PointBudget, SelectSource, View, select_across};
-use super::octree::{Aabb as CrsAabb, VoxelKey};
+use super::lod::{PointBudget, SelectSource, select_across};
+use super::octree::VoxelKey;
 use super::render::compute::ComputePoints;
 use super::render::edl::EyeDomeLighting;
 use super::render::packed::PackedNode;
 use super::render::{BYTES_PER_POINT, PointCloudMaterial, point_list_mesh, splat_mesh};
 use super::style::{ClassFilter, ColorMode};
+use crate::camera::StreamingView;
 use crate::georef::{world_from_crs, world_from_crs_f32};
 use crate::io::ByteSource;
+use crate::spatial::LruCache;
+use crate::spatial::{Aabb as CrsAabb, Failure, retry_delay};
 use bevy::camera::primitives::Aabb;
 use bevy::mesh::MeshTag;
 use bevy::platform::time::Instant;
@@ -22,7 +24,6 @@ use bevy::prelude::*;
 use glam::DVec3;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Streaming and style settings the panel edits.
 #[derive(Resource, Debug, Clone)]
@@ -154,38 +155,6 @@ pub struct StreamSource {
     bytes: Arc<dyn ByteSource>,
     decoder: Arc<NodeDecoder>,
     failures: HashMap<VoxelKey, Failure>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub error: String,
-    pub attempts: u32,
-    pub retry_at: Instant,
-}
-
-impl Failure {
-    /// Records one more failed attempt at `key`: it is not asked for again before its back-off
-    /// ([`retry_delay`]) has passed.
-    pub(crate) fn record<K: std::hash::Hash + Eq>(
-        failures: &mut HashMap<K, Failure>,
-        key: K,
-        error: String,
-    ) -> &Failure {
-        let next = Failure::after(failures.get(&key), error);
-        let failure = failures.entry(key).or_insert(next.clone());
-        *failure = next;
-        failure
-    }
-
-    /// The failure that follows `previous` (none: the first), with its back-off.
-    fn after(previous: Option<&Failure>, error: String) -> Failure {
-        let attempts = previous.map_or(0, |f| f.attempts) + 1;
-        Failure {
-            error,
-            attempts,
-            retry_at: Instant::now() + retry_delay(attempts),
-        }
-    }
 }
 
 impl StreamSource {
@@ -506,9 +475,6 @@ pub struct PointClouds {
     frame_started: Option<Instant>,
 }
 
-/// Workers fetching at once: the concurrency limit for HTTP and files alike.
-pub const FETCH_WORKERS: usize = 4;
-
 impl PointClouds {
     /// Streams `layers` within `memory_budget_bytes`, building meshes for `path`.
     pub fn new(layers: Vec<Layer>, memory_budget_bytes: u64, path: RenderPath) -> Self {
@@ -517,7 +483,7 @@ impl PointClouds {
         Self {
             layers,
             pool: FetchPool::new(
-                FETCH_WORKERS,
+                crate::io::FETCH_WORKERS,
                 Arc::new(move |chunk| {
                     let path = RenderPath::from_u8(
                         workers_path.load(std::sync::atomic::Ordering::Relaxed),
@@ -535,7 +501,7 @@ impl PointClouds {
             messages: Vec::new(),
             intensity_max: 0,
             color_choice: None,
-            opener: crate::jobs::WorkerPool::new(FETCH_WORKERS, "jumeau-open"),
+            opener: crate::jobs::WorkerPool::new(crate::io::FETCH_WORKERS, "jumeau-open"),
             tiles_wanted: 0,
             frame_started: None,
         }
@@ -634,16 +600,6 @@ impl PointClouds {
     }
 }
 
-/// The camera the streaming follows, in the CRS (set by the camera systems each frame).
-#[derive(Resource, Debug, Clone, Copy)]
-pub struct StreamingView {
-    pub view: View,
-    /// Camera position in the CRS: the origin of the render frame.
-    pub eye: DVec3,
-    /// Distance from the eye to what the camera looks at, metres.
-    pub focus_distance: f64,
-}
-
 /// Order of the streaming systems within a frame.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PointCloudSystems {
@@ -663,6 +619,7 @@ pub(crate) fn plugin(app: &mut App) {
             PointCloudSystems::Place,
         )
             .chain()
+            .after(crate::camera::CameraSystems::Apply)
             .before(TransformSystems::Propagate),
     )
     .add_systems(Startup, resolve_render_path)
@@ -891,11 +848,6 @@ fn select_visible_nodes(
     clouds.stats.in_flight = in_flight;
     clouds.shown = wanted.iter().copied().collect();
     clouds.wanted = wanted;
-}
-
-/// Backoff before a failed node is asked for again: 2, 4, 8 … 60 s.
-pub(crate) fn retry_delay(attempts: u32) -> Duration {
-    Duration::from_secs((1u64 << attempts.min(6)).min(60))
 }
 
 fn receive_loaded_nodes(mut clouds: ResMut<PointClouds>, mut settings: ResMut<PointCloudSettings>) {

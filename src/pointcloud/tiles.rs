@@ -9,8 +9,8 @@
 
 use super::convert::{ConvertSettings, convert_files_to, generating_software};
 use super::las::LasFile;
-use super::octree::Aabb;
 use super::vpc::{TileEntry, write_vpc};
+use crate::spatial::Aabb;
 use glam::DVec3;
 use std::path::{Path, PathBuf};
 

@@ -8,8 +8,8 @@
 //! absolute; `properties["pc:count"]`; the CRS as `proj:epsg`, `proj:wkt2` or `proj:projjson`;
 //! native bounds `proj:bbox` (3D, used first), else the WGS 84 `bbox` projected into the CRS.
 
-use super::octree::Aabb;
 use crate::georef::transform::{CrsSpec, transform};
+use crate::spatial::Aabb;
 use glam::DVec3;
 use serde_json::{Map, Value, json};
 

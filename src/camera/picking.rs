@@ -1,0 +1,29 @@
+//! What lies under the cursor, asked of every capability that draws something: each registers a
+//! [`Picker`] from its plugin, and a double click focuses the camera on the nearest hit. The
+//! camera knows no capability; they know the camera.
+
+use bevy::prelude::*;
+use glam::DVec3;
+
+/// The first surface a capability draws along a ray (`eye`, unit `direction`, both in the CRS).
+pub type Picker = fn(&World, DVec3, DVec3) -> Option<DVec3>;
+
+/// The pickers of the capabilities in this app.
+#[derive(Resource, Default)]
+pub struct Pickers(Vec<Picker>);
+
+impl Pickers {
+    /// The nearest hit along the ray among all pickers.
+    pub fn nearest(&self, world: &World, eye: DVec3, direction: DVec3) -> Option<DVec3> {
+        self.0
+            .iter()
+            .filter_map(|pick| pick(world, eye, direction))
+            .min_by(|a, b| (*a - eye).length().total_cmp(&(*b - eye).length()))
+    }
+}
+
+/// Lets the camera's picking ask `picker` (called by a capability's plugin).
+pub fn add_picker(app: &mut App, picker: Picker) {
+    app.init_resource::<Pickers>();
+    app.world_mut().resource_mut::<Pickers>().0.push(picker);
+}

@@ -1,0 +1,13 @@
+//! Space shared by every capability: the one box ([`Aabb`]), the one camera model ([`View`]:
+//! frustum, screen-space error), the byte-bounded LRU ([`LruCache`]) that keeps them under one
+//! memory budget, and the back-off of what failed to load ([`Failure`]).
+
+pub mod aabb;
+pub mod lru;
+pub mod retry;
+pub mod view;
+
+pub use aabb::Aabb;
+pub use lru::LruCache;
+pub use retry::{Failure, retry_delay};
+pub use view::View;
