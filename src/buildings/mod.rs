@@ -10,6 +10,7 @@
 pub mod bake;
 pub mod gltf;
 pub mod gltf_write;
+pub mod layer;
 pub mod model;
 pub mod open;
 pub mod streaming;

@@ -3,7 +3,7 @@
 //! models and tilesets where `--place` says.
 
 use super::bake::{ModelPose, Placement, z_up_from_y_up};
-use super::streaming::BuildingLayer;
+use super::layer::BuildingLayer;
 use super::tiles3d::tileset::{TileUri, Tileset};
 use crate::georef::{GeoFrame, ecef_from_geodetic, enu_from_ecef_rotation, geodetic_from_ecef};
 use glam::{DMat4, DVec3};
@@ -116,10 +116,10 @@ pub struct OpenedBuildings {
 
 impl OpenedBuildings {
     /// The centre of the content, in the tileset's frame (see
-    /// [`super::streaming::content_tile`]): a local twin frame is anchored there.
+    /// [`super::layer::content_tile`]): a local twin frame is anchored there.
     pub fn centre(&self) -> DVec3 {
         self.tileset
-            .tile(super::streaming::content_tile(&self.tileset))
+            .tile(super::layer::content_tile(&self.tileset))
             .map_or(DVec3::ZERO, |t| t.bounds.sphere.center)
     }
 
@@ -190,7 +190,7 @@ pub fn open_buildings(input: &str) -> Result<OpenedBuildings, String> {
         .find(|part| !part.eq_ignore_ascii_case("tileset.json") && !part.is_empty())
         .unwrap_or(input)
         .to_owned();
-    let bytes = super::streaming::fetch(&uri)?;
+    let bytes = super::layer::fetch(&uri)?;
     let lower = input.to_ascii_lowercase();
     let tileset = if lower.ends_with(".json") {
         Tileset::parse(&bytes, &uri).map_err(|e| format!("{input}: {e}"))?

@@ -4,9 +4,10 @@
 //! kept on screen until their children are ready.
 
 use super::bake::{BakedContent, ModelPose, Placement, bake, z_up_from_y_up};
+pub use super::layer::*;
 use super::model::Model;
 use super::tiles3d::content::{InstanceModel, TileContent, parse_content};
-use super::tiles3d::tileset::{Tile, TileId, TileUri, Tileset, UpAxis};
+use super::tiles3d::tileset::{Tile, TileUri, Tileset, UpAxis};
 use super::tiles3d::traverse::{self, ContentKey, RequestKind};
 use crate::camera::StreamingView;
 use crate::georef::world_from_crs_f32;
@@ -20,121 +21,8 @@ use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use glam::{DMat4, DVec3};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
-
-/// A tile content of a layer: what the cache and the entities are keyed by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ContentId {
-    pub layer: u16,
-    pub tile: u32,
-    pub content: u16,
-}
-
-impl ContentId {
-    fn new(layer: usize, key: ContentKey) -> Self {
-        Self {
-            layer: layer as u16,
-            tile: key.tile.0,
-            content: key.content as u16,
-        }
-    }
-
-    fn key(self) -> ContentKey {
-        ContentKey {
-            tile: TileId(self.tile),
-            content: self.content as u32,
-        }
-    }
-}
-
-/// One tileset (or a lone glTF model wrapped as a one-tile tileset) in the twin.
-pub struct BuildingLayer {
-    pub name: String,
-    pub visible: bool,
-    pub tileset: Tileset,
-    pub placement: Placement,
-    /// Affine maps between the tileset frame and the CRS at the tileset's centre (views).
-    crs_from_frame: DMat4,
-    frame_from_crs: DMat4,
-    /// Bounds of the root tile in the CRS.
-    pub bounds: Option<CrsAabb>,
-    failures: HashMap<ContentId, Failure>,
-}
-
-impl BuildingLayer {
-    pub fn new(
-        name: impl Into<String>,
-        tileset: Tileset,
-        placement: Placement,
-    ) -> Result<Self, String> {
-        let root = tileset
-            .tile(tileset.root())
-            .ok_or("the tileset has no root tile")?;
-        let crs_from_frame = placement.crs_from_frame_affine(root.bounds.sphere.center)?;
-        let bounds = content_bounds(&tileset, &placement)?;
-        Ok(Self {
-            name: name.into(),
-            visible: true,
-            tileset,
-            placement,
-            crs_from_frame,
-            frame_from_crs: crs_from_frame.inverse(),
-            bounds,
-            failures: HashMap::new(),
-        })
-    }
-
-    /// The traversal view of a camera given in the CRS.
-    fn frame_view(&self, view: &crate::spatial::View, max_sse_px: f64) -> traverse::View {
-        let planes = view.planes().map(|p| {
-            // n·x + d ≥ 0 in the CRS with x = M y: (Mᵀ [n, d])·[y, 1] ≥ 0 in the frame.
-            let q = self.crs_from_frame.transpose() * p;
-            let scale = q.truncate().length().max(1e-300);
-            q / scale
-        });
-        traverse::View {
-            eye: self.frame_from_crs.transform_point3(view.position),
-            frustum: planes,
-            sse_factor: view.viewport_height_px * view.projection_scale_y * 0.5,
-            max_sse_px,
-        }
-    }
-}
-
-/// The first tile that has content or several children.
-pub fn content_tile(tileset: &Tileset) -> TileId {
-    let mut id = tileset.root();
-    while let Some(tile) = tileset.tile(id) {
-        match tile.children.as_slice() {
-            [only] if tile.contents.is_empty() => id = *only,
-            _ => break,
-        }
-    }
-    id
-}
-
-/// Where a tileset's content is, CRS: the box of the first tile that has content or several
-/// children (tilesets often wrap one content in a chain of much larger empty tiles, which would
-/// frame the camera on a whole country).
-fn content_bounds(tileset: &Tileset, placement: &Placement) -> Result<Option<CrsAabb>, String> {
-    let Some(tile) = tileset.tile(content_tile(tileset)) else {
-        return Ok(None);
-    };
-    let obb = &tile.bounds.obb;
-    let mut corners = Vec::with_capacity(8);
-    for i in 0..8 {
-        let sign = |bit: usize| if i & (1 << bit) == 0 { -1.0 } else { 1.0 };
-        let corner = obb.center
-            + obb.half_axes[0] * sign(0)
-            + obb.half_axes[1] * sign(1)
-            + obb.half_axes[2] * sign(2);
-        corners.push(placement.crs_from_frame(corner)?);
-    }
-    let min = corners.iter().fold(DVec3::INFINITY, |a, c| a.min(*c));
-    let max = corners.iter().fold(DVec3::NEG_INFINITY, |a, c| a.max(*c));
-    Ok((min.is_finite() && max.is_finite()).then_some(CrsAabb { min, max }))
-}
 
 /// Live numbers for the panel.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -398,12 +286,6 @@ impl Task for TileTask {
     fn ready(&self) -> bool {
         crate::io::open(self.uri.as_str()).is_ok_and(|source| source.ready_all())
     }
-}
-
-/// Reads a resolved tile URI (file or HTTP).
-pub(super) fn fetch(uri: &TileUri) -> Result<Vec<u8>, String> {
-    let source = crate::io::open(uri.as_str()).map_err(|e| e.to_string())?;
-    source.read_all().map_err(|e| e.to_string())
 }
 
 /// Parses, decodes and bakes one content, then builds its meshes.

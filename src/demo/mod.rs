@@ -5,15 +5,11 @@
 pub mod buildings;
 pub mod network;
 
-use crate::pointcloud::las::{Vlr, encode_laz_chunk, fixed_str};
+use crate::pointcloud::las::write::{CHUNK_POINTS, LazLayout, write_laz};
 use byteorder::{ByteOrder, LittleEndian as LE};
-use laz::{LazItemRecordBuilder, LazVlrBuilder};
-use rayon::prelude::*;
-use std::io::Write;
 use std::path::Path;
 
 /// Points per LAZ chunk of the generated file.
-const CHUNK_POINTS: u64 = 50_000;
 /// The demo town's CRS: Lambert-93.
 pub(crate) const DEMO_EPSG: u32 = 2154;
 /// Lambert-93 south-west corner of the demo town (near Rennes).
@@ -200,25 +196,13 @@ fn chunk_records(index: u64, count: u64, total: u64, seed: u64) -> Vec<u8> {
 }
 
 /// A compressed chunk with its point count, raw bounds (min xyz, max xyz) and return counts.
-type EncodedChunk = (Vec<u8>, u64, [f64; 6], [u64; 15]);
-
-/// The layout of a generated LAZ file (LAS 1.4, Lambert-93, scale 1 cm).
-pub(crate) struct GeneratedLaz {
-    /// Point format (6, 7 or 8) and its record length.
-    pub point_format: u8,
-    pub record_len: usize,
-    /// What the header's system identifier says made it.
-    pub system: &'static str,
-    /// Integer coordinates are in centimetres from this offset.
-    pub offset: [f64; 3],
-}
-
 /// The demo town's files: point format 7, centimetres from its south-west corner.
-const DEMO_LAYOUT: GeneratedLaz = GeneratedLaz {
+const DEMO_LAYOUT: LazLayout = LazLayout {
     point_format: 7,
     record_len: 36,
     system: "Jumeau synthetic scan",
     offset: [DEMO_ORIGIN_L93[0], DEMO_ORIGIN_L93[1], 0.0],
+    epsg: DEMO_EPSG,
 };
 
 /// Writes the demo town as a LAS 1.4 point format 7 LAZ file in Lambert-93 (EPSG:2154).
@@ -228,139 +212,9 @@ pub fn write_demo_laz(
     seed: u64,
     progress: &indicatif::ProgressBar,
 ) -> std::io::Result<()> {
-    write_generated_laz(path, &DEMO_LAYOUT, points, progress, |index, count| {
+    write_laz(path, &DEMO_LAYOUT, points, progress, |index, count| {
         chunk_records(index, count, points, seed)
     })
-}
-
-/// Writes `points` records made chunk by chunk by `chunk(index, count)` (in parallel) as a LAZ
-/// file with chunks of [`CHUNK_POINTS`], header bounds and return counts from the records.
-pub(crate) fn write_generated_laz(
-    path: &Path,
-    layout: &GeneratedLaz,
-    points: u64,
-    progress: &indicatif::ProgressBar,
-    chunk: impl Fn(u64, u64) -> Vec<u8> + Sync,
-) -> std::io::Result<()> {
-    let items = LazItemRecordBuilder::default_for_point_format_id(layout.point_format, 0)
-        .map_err(std::io::Error::other)?;
-    let laz_vlr = LazVlrBuilder::new(items)
-        .with_fixed_chunk_size(CHUNK_POINTS as u32)
-        .build();
-    let mut laz_data = Vec::new();
-    laz_vlr.write_to(&mut laz_data)?;
-    let mut wkt = crate::georef::wkt_for_epsg(DEMO_EPSG)
-        .unwrap_or_default()
-        .as_bytes()
-        .to_vec();
-    wkt.push(0);
-    let vlrs = [
-        Vlr {
-            user_id: "laszip encoded".into(),
-            record_id: 22204,
-            description: "https://laszip.org".into(),
-            data: laz_data,
-            extended: false,
-        },
-        Vlr {
-            user_id: "LASF_Projection".into(),
-            record_id: 2112,
-            description: "OGC WKT".into(),
-            data: wkt,
-            extended: false,
-        },
-    ];
-    let mut vlr_bytes = Vec::new();
-    for v in &vlrs {
-        v.write_to(&mut vlr_bytes);
-    }
-    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let data_start = 375 + vlr_bytes.len() as u64;
-    file.write_all(&vec![0u8; data_start as usize + 8])?;
-    let chunks = points.div_ceil(CHUNK_POINTS);
-    let mut table = laz::laszip::ChunkTable::with_capacity(chunks as usize);
-    let mut min = [f64::INFINITY; 3];
-    let mut max = [f64::NEG_INFINITY; 3];
-    let mut by_return = [0u64; 15];
-    let mut position = data_start + 8;
-    let group = (rayon::current_num_threads() * 4) as u64;
-    for first in (0..chunks).step_by(group as usize) {
-        let encoded: Vec<EncodedChunk> = (first..(first + group).min(chunks))
-            .into_par_iter()
-            .map(|i| {
-                let count = CHUNK_POINTS.min(points - i * CHUNK_POINTS);
-                let records = chunk(i, count);
-                let mut b = [
-                    f64::INFINITY,
-                    f64::INFINITY,
-                    f64::INFINITY,
-                    f64::NEG_INFINITY,
-                    f64::NEG_INFINITY,
-                    f64::NEG_INFINITY,
-                ];
-                let mut returns = [0u64; 15];
-                for r in records.chunks_exact(layout.record_len) {
-                    for a in 0..3 {
-                        let v = f64::from(LE::read_i32(&r[4 * a..]));
-                        b[a] = b[a].min(v);
-                        b[a + 3] = b[a + 3].max(v);
-                    }
-                    returns[usize::from((r[14] & 0x0f).clamp(1, 15) - 1)] += 1;
-                }
-                let bytes = encode_laz_chunk(&laz_vlr, &records).map_err(std::io::Error::other)?;
-                Ok((bytes, count, b, returns))
-            })
-            .collect::<std::io::Result<_>>()?;
-        for (bytes, count, b, returns) in encoded {
-            file.write_all(&bytes)?;
-            table.push(laz::laszip::ChunkTableEntry {
-                point_count: count,
-                byte_count: bytes.len() as u64,
-            });
-            position += bytes.len() as u64;
-            for a in 0..3 {
-                min[a] = min[a].min(b[a]);
-                max[a] = max[a].max(b[a + 3]);
-            }
-            for (total, n) in by_return.iter_mut().zip(returns) {
-                *total += n;
-            }
-            progress.inc(count);
-        }
-    }
-    let table_offset = position;
-    table.write_to(&mut file, &laz_vlr)?;
-    let mut file = file.into_inner().map_err(|e| e.into_error())?;
-    let scale = 0.01;
-    let offset = layout.offset;
-    let mut h = vec![0u8; 375];
-    h[0..4].copy_from_slice(b"LASF");
-    LE::write_u16(&mut h[6..], 0x11);
-    h[24] = 1;
-    h[25] = 4;
-    h[26..58].copy_from_slice(&fixed_str::<32>(layout.system));
-    h[58..90].copy_from_slice(&fixed_str::<32>("jumeau demo"));
-    LE::write_u16(&mut h[94..], 375);
-    LE::write_u32(&mut h[96..], data_start as u32);
-    LE::write_u32(&mut h[100..], vlrs.len() as u32);
-    h[104] = layout.point_format | 0x80;
-    LE::write_u16(&mut h[105..], layout.record_len as u16);
-    for a in 0..3 {
-        LE::write_f64(&mut h[131 + 8 * a..], scale);
-        LE::write_f64(&mut h[155 + 8 * a..], offset[a]);
-        LE::write_f64(&mut h[179 + 16 * a..], max[a] * scale + offset[a]);
-        LE::write_f64(&mut h[187 + 16 * a..], min[a] * scale + offset[a]);
-    }
-    LE::write_u64(&mut h[247..], points);
-    for (i, n) in by_return.iter().enumerate() {
-        LE::write_u64(&mut h[255 + 8 * i..], *n);
-    }
-    use std::io::{Seek, SeekFrom};
-    file.seek(SeekFrom::Start(0))?;
-    file.write_all(&h)?;
-    file.write_all(&vlr_bytes)?;
-    file.write_all(&(table_offset as i64).to_le_bytes())?;
-    file.sync_all()
 }
 
 /// The demo twin's frame: Lambert-93 with NGF-IGN69 altitudes. The scan declares Lambert-93
@@ -503,13 +357,14 @@ pub fn write_survey_laz(
     seed: u64,
     progress: &indicatif::ProgressBar,
 ) -> std::io::Result<()> {
-    let layout = GeneratedLaz {
+    let layout = LazLayout {
         point_format: 6,
         record_len: 30,
         system: "Jumeau synthetic survey",
         offset: [SURVEY_ORIGIN_L93[0], SURVEY_ORIGIN_L93[1], 0.0],
+        epsg: DEMO_EPSG,
     };
-    write_generated_laz(path, &layout, points, progress, |index, count| {
+    write_laz(path, &layout, points, progress, |index, count| {
         survey_records(index, count, points, seed)
     })
 }
@@ -551,7 +406,7 @@ pub fn write_demo_tiles(
         }
         let path = dir.join(format!("town_{}_{}.laz", index % side, index / side));
         let hidden = indicatif::ProgressBar::hidden();
-        write_generated_laz(&path, &DEMO_LAYOUT, count, &hidden, |chunk, n| {
+        write_laz(&path, &DEMO_LAYOUT, count, &hidden, |chunk, n| {
             let start = (chunk * CHUNK_POINTS * 36) as usize;
             records[start..start + (n * 36) as usize].to_vec()
         })?;

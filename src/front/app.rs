@@ -4,8 +4,9 @@
 use crate::buildings::streaming::{BuildingColor, BuildingLayer, Buildings};
 use crate::camera::{CameraInput, ViewerCamera};
 use crate::pointcloud::PointCloudPlugin;
+use crate::pointcloud::layer::Layer;
 use crate::pointcloud::render::edl::EyeDomeLighting;
-use crate::pointcloud::streaming::{Layer, PointCloudSettings, PointClouds};
+use crate::pointcloud::streaming::{PointCloudSettings, PointClouds};
 use crate::spatial::Aabb as CrsAabb;
 use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::prelude::*;
@@ -21,7 +22,7 @@ pub struct ViewerSetup {
     pub camera: Option<(DVec3, DVec3)>,
     pub building_color: BuildingColor,
     /// Network layers to load off the main thread (name, loader).
-    pub networks: Vec<(String, crate::network::render::LoadLayer)>,
+    pub networks: Vec<(String, crate::network::model::LoadLayer)>,
     pub network_style: crate::network::overlay::OverlayStyle,
 }
 
@@ -32,7 +33,7 @@ pub const BACKGROUND: Color = Color::srgba(0.08, 0.09, 0.11, 0.0);
 impl ViewerSetup {
     /// Bounds of everything to show, in the CRS.
     pub fn bounds(&self) -> Option<CrsAabb> {
-        let clouds = crate::pointcloud::streaming::layers_bounds(&self.layers);
+        let clouds = crate::pointcloud::layer::layers_bounds(&self.layers);
         let buildings = self.buildings.iter().filter_map(|b| b.bounds);
         clouds
             .into_iter()
@@ -270,7 +271,7 @@ pub fn demo_network_layer(
     dir: &std::path::Path,
     points: u64,
     ground: std::sync::Arc<dyn crate::io::ByteSource>,
-) -> Result<(String, crate::network::render::LoadLayer), String> {
+) -> Result<(String, crate::network::model::LoadLayer), String> {
     let file = crate::demo::network::demo_network_file(dir, points)?;
     let target = crate::network::open::NetworkTarget {
         frame: crate::demo::demo_frame()?,
@@ -279,7 +280,7 @@ pub fn demo_network_layer(
         drape: Default::default(),
     };
     let name = "Demo fibre and radio network".to_owned();
-    let load: crate::network::render::LoadLayer = Box::new(move || {
+    let load: crate::network::model::LoadLayer = Box::new(move || {
         let mut layer =
             crate::network::open::open_network(&file.display().to_string(), &target, None)?;
         layer.name = "Demo fibre and radio network (GeoJSON)".into();

@@ -6,10 +6,10 @@ use crate::buildings::streaming::BuildingLayer;
 use crate::georef::{GeoFrame, VerticalDatum};
 use crate::io;
 use crate::network::drape::DrapeSettings;
+use crate::network::model::LoadLayer;
 use crate::network::open::{Ground, NetworkTarget, is_network_input, open_network};
-use crate::network::render::LoadLayer;
+use crate::pointcloud::layer::Layer;
 use crate::pointcloud::open::open_layer;
-use crate::pointcloud::streaming::Layer;
 use crate::spatial::Aabb as CrsAabb;
 use glam::DVec3;
 use std::path::{Path, PathBuf};
@@ -127,7 +127,7 @@ pub fn open_inputs_into(
             Some(twin.frame.clone())
         }
     };
-    let fallback = crate::pointcloud::streaming::layers_bounds(&layers)
+    let fallback = crate::pointcloud::layer::layers_bounds(&layers)
         .or(twin.and_then(|t| t.bounds))
         .map(|b| {
             let c = b.center();
@@ -146,7 +146,7 @@ pub fn open_inputs_into(
     };
     let networks = match &frame {
         Some(frame) if !network_inputs.is_empty() => {
-            let extent = crate::pointcloud::streaming::layers_bounds(&layers)
+            let extent = crate::pointcloud::layer::layers_bounds(&layers)
                 .into_iter()
                 .chain(buildings.iter().filter_map(|b| b.bounds))
                 .chain(twin.and_then(|t| t.bounds))
@@ -154,7 +154,7 @@ pub fn open_inputs_into(
             let target = NetworkTarget {
                 frame: frame.clone(),
                 ground: Ground::new(
-                    crate::pointcloud::streaming::layers_sources(&layers)
+                    crate::pointcloud::layer::layers_sources(&layers)
                         .into_iter()
                         .chain(twin.into_iter().flat_map(|t| t.ground.iter().cloned()))
                         .collect(),

@@ -173,7 +173,7 @@ fn open_requested(world: &mut World) {
         frame: frame.0.clone(),
         ground: world
             .get_resource::<PointClouds>()
-            .map(|c| crate::pointcloud::streaming::layers_sources(&c.layers))
+            .map(|c| crate::pointcloud::layer::layers_sources(&c.layers))
             .unwrap_or_default(),
         bounds,
     });

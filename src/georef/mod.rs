@@ -6,7 +6,6 @@ pub mod transform;
 
 pub use geoid::VerticalDatum;
 
-use crate::pointcloud::las::Vlr;
 use byteorder::{ByteOrder, LittleEndian as LE};
 use glam::DVec3;
 
@@ -120,15 +119,23 @@ pub fn wkt_for_epsg(code: u32) -> Option<&'static str> {
     Some(def.wkt)
 }
 
+/// A record of a file's header that may declare its CRS: a LAS variable-length record (user ID
+/// `LASF_Projection`: 2112 WKT, 34735–34737 GeoTIFF keys).
+pub trait CrsRecord {
+    fn is(&self, user_id: &str, record_id: u16) -> bool;
+    fn data(&self) -> &[u8];
+}
+
 /// The CRS declared by a file's VLRs: WKT first (what LAS 1.4 requires), else GeoTIFF keys.
-pub fn crs_from_vlrs<'a>(vlrs: impl IntoIterator<Item = &'a Vlr>) -> Option<Crs> {
-    let vlrs: Vec<&Vlr> = vlrs.into_iter().collect();
+pub fn crs_from_vlrs<'a, R: CrsRecord + 'a>(vlrs: impl IntoIterator<Item = &'a R>) -> Option<Crs> {
+    let vlrs: Vec<&R> = vlrs.into_iter().collect();
     let wkt = vlrs
         .iter()
         .find(|v| v.is("LASF_Projection", 2112))
         .and_then(|v| {
-            let end = v.data.iter().position(|&b| b == 0).unwrap_or(v.data.len());
-            std::str::from_utf8(&v.data[..end]).ok().map(str::to_owned)
+            let data = v.data();
+            let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+            std::str::from_utf8(&data[..end]).ok().map(str::to_owned)
         })
         .and_then(|text| crs_from_wkt(&text));
     wkt.or_else(|| crs_from_geotiff(&vlrs))
@@ -216,10 +223,10 @@ fn latin1(bytes: &[u8]) -> String {
     }
 }
 
-fn crs_from_geotiff(vlrs: &[&Vlr]) -> Option<Crs> {
+fn crs_from_geotiff<R: CrsRecord>(vlrs: &[&R]) -> Option<Crs> {
     let keys = vlrs.iter().find(|v| v.is("LASF_Projection", 34735))?;
     let ascii = vlrs.iter().find(|v| v.is("LASF_Projection", 34737));
-    let words: Vec<u16> = keys.data.chunks_exact(2).map(LE::read_u16).collect();
+    let words: Vec<u16> = keys.data().chunks_exact(2).map(LE::read_u16).collect();
     let count = usize::from(*words.get(3)?);
     let mut projected = None;
     let mut geographic = None;
@@ -235,7 +242,7 @@ fn crs_from_geotiff(vlrs: &[&Vlr]) -> Option<Crs> {
             1026 | 3073 if location == 34737 && citation.is_none() => {
                 citation = ascii.and_then(|a| {
                     let start = usize::from(value);
-                    let text = a.data.get(start..start + usize::from(n))?;
+                    let text = a.data().get(start..start + usize::from(n))?;
                     Some(latin1(text).trim_end_matches(['|', '\0']).trim().to_owned())
                 });
             }

@@ -312,3 +312,16 @@ mod tests {
         assert_eq!(net.span_vertex_count(), 2);
     }
 }
+
+/// One network layer: a file (or the demo), ingested and draped.
+#[derive(Debug, Clone)]
+pub struct NetworkLayer {
+    pub name: String,
+    pub network: Network,
+    pub visible: bool,
+    /// Things the user should know about this layer (ingest issues summarised, draping).
+    pub notes: Vec<String>,
+}
+
+/// Reads a layer; runs on a worker thread.
+pub type LoadLayer = Box<dyn FnOnce() -> Result<NetworkLayer, String> + Send>;

@@ -6,8 +6,8 @@
 use super::drape::{
     BUILDING_CLASS, DrapeSettings, GroundModel, copc_points, drape, las_points, place_on_roofs,
 };
+use super::model::NetworkLayer;
 use super::model::{Network, Status};
-use super::render::NetworkLayer;
 use crate::georef::GeoFrame;
 use crate::io::ByteSource;
 use crate::pointcloud::copc::CopcReader;

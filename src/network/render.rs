@@ -7,7 +7,7 @@
 //! the filter or style changed, rewrites one small uniform per layer. Its time is measured in
 //! [`NetworkStats::main_thread_ms`].
 
-use super::model::Network;
+use super::model::{LoadLayer, NetworkLayer};
 use super::overlay::{
     Feature, NetworkFilter, OperatorIndex, OverlayChunk, OverlayMesh, OverlayStyle, STATUS_COLORS,
     Screen, build_chunks, pick,
@@ -57,19 +57,6 @@ const OPERATOR_COLORS: [[u8; 3]; 8] = [
     [120, 200, 60],
     [240, 110, 180],
 ];
-
-/// One network layer: a file (or the demo), ingested and draped.
-#[derive(Debug, Clone)]
-pub struct NetworkLayer {
-    pub name: String,
-    pub network: Network,
-    pub visible: bool,
-    /// Things the user should know about this layer (ingest issues summarised, draping).
-    pub notes: Vec<String>,
-}
-
-/// Reads a layer; runs on a worker thread.
-pub type LoadLayer = Box<dyn FnOnce() -> Result<NetworkLayer, String> + Send>;
 
 /// A layer ready for the GPU.
 struct Loaded {

@@ -1129,6 +1129,18 @@ fn header_bytes<S: ByteSource>(
     h
 }
 
+/// [`write_test_laz`](crate::pointcloud::las::write::write_test_laz) converted to COPC by Jumeau's writer: `dir/test.copc.laz`.
+#[cfg(test)]
+pub(crate) fn write_test_copc(dir: &Path, points: u64) -> std::path::PathBuf {
+    let laz = dir.join("test.laz");
+    crate::pointcloud::las::write::write_test_laz(&laz, points).unwrap();
+    let copc = dir.join("test.copc.laz");
+    let file =
+        crate::pointcloud::las::LasFile::open(crate::io::FileSource::open(&laz).unwrap()).unwrap();
+    convert(&[file], &copc, &Default::default()).unwrap();
+    copc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -187,13 +187,7 @@ mod tests {
     /// A small COPC file in memory and its reader.
     fn small_copc() -> CopcReader<Arc<dyn ByteSource>> {
         let dir = tempfile::tempdir().unwrap();
-        let laz = dir.path().join("t.laz");
-        crate::demo::write_demo_laz(&laz, 300_000, 2, &indicatif::ProgressBar::hidden()).unwrap();
-        let copc = dir.path().join("t.copc.laz");
-        let file =
-            crate::pointcloud::las::LasFile::open(crate::io::FileSource::open(&laz).unwrap())
-                .unwrap();
-        crate::pointcloud::convert::convert(&[file], &copc, &Default::default()).unwrap();
+        let copc = crate::pointcloud::convert::write_test_copc(dir.path(), 300_000);
         let bytes: Arc<dyn ByteSource> = Arc::new(MemorySource::new(
             "t.copc.laz",
             std::fs::read(&copc).unwrap(),

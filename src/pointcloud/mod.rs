@@ -11,6 +11,7 @@ pub mod fetch;
 pub mod format;
 pub mod info;
 pub mod las;
+pub mod layer;
 pub mod lod;
 pub mod octree;
 pub mod open;
@@ -22,9 +23,10 @@ pub mod tiles;
 pub mod vpc;
 
 pub use copc::{Attributes, CopcReader, NodeDecoder, PointChunk};
+pub use layer::{Layer, StreamSource};
 pub use lod::{PointBudget, Selection, select_nodes};
 pub use octree::{Hierarchy, VoxelKey};
-pub use streaming::{Layer, PointCloudSettings, PointClouds, StreamSource};
+pub use streaming::{PointCloudSettings, PointClouds};
 
 use bevy::prelude::*;
 

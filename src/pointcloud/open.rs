@@ -8,7 +8,7 @@
 use super::convert::{ConvertSettings, convert_files_to};
 use super::copc::CopcReader;
 use super::las::LasFile;
-use super::streaming::{Layer, LazyTile, StreamSource, TileState};
+use super::layer::{Layer, LazyTile, StreamSource, TileState};
 use crate::io;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::io::FileSource;
@@ -311,7 +311,7 @@ mod tests {
     fn plain_laz_is_converted_once_then_reused() {
         let dir = tempfile::tempdir().unwrap();
         let laz = dir.path().join("town.laz");
-        crate::demo::write_demo_laz(&laz, 20_000, 5, &indicatif::ProgressBar::hidden()).unwrap();
+        crate::pointcloud::las::write::write_test_laz(&laz, 20_000).unwrap();
         let cache = dir.path().join("cache");
         // What an older writer left for the same file: never served, removed.
         std::fs::create_dir_all(&cache).unwrap();

@@ -3,10 +3,10 @@
 //! upload a few per frame, evict the least recently used under one memory budget, and place
 //! every node camera-relative.
 
-use super::copc::{Attributes, CopcReader, NodeDecoder, PointChunk};
+use super::copc::{Attributes, PointChunk};
 use super::fetch::{FetchPool, Job, Outcome, Request, SourceId};
+use super::layer::*;
 use super::lod::{PointBudget, SelectSource, select_across};
-use super::octree::VoxelKey;
 use super::render::compute::ComputePoints;
 use super::render::edl::EyeDomeLighting;
 use super::render::packed::PackedNode;
@@ -14,7 +14,6 @@ use super::render::{BYTES_PER_POINT, PointCloudMaterial, point_list_mesh, splat_
 use super::style::{ClassFilter, ColorMode};
 use crate::camera::StreamingView;
 use crate::georef::{world_from_crs, world_from_crs_f32};
-use crate::io::ByteSource;
 use crate::spatial::LruCache;
 use crate::spatial::{Aabb as CrsAabb, Failure, retry_delay};
 use bevy::camera::primitives::Aabb;
@@ -112,242 +111,6 @@ impl Default for PointCloudSettings {
             color_from_data: false,
         }
     }
-}
-
-/// What the points of a node say about colouring them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ColorEvidence {
-    /// The points carry colours that are not all the same (all zero is no colour at all).
-    pub rgb_varies: bool,
-    /// More than one classification code.
-    pub classes_vary: bool,
-}
-
-/// The colouring a user expects of points: their colours when they vary, else their classes
-/// when several, else elevation; with the reason, for the panel.
-pub fn choose_color(evidence: ColorEvidence) -> (ColorMode, &'static str) {
-    if evidence.rgb_varies {
-        (ColorMode::Rgb, "the points carry colours")
-    } else if evidence.classes_vary {
-        (
-            ColorMode::Classification,
-            "no colours in the points, several classes",
-        )
-    } else {
-        (
-            ColorMode::Elevation,
-            "no colours and a single class in the points",
-        )
-    }
-}
-
-/// Names a node of a source of a layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NodeId {
-    pub source: SourceId,
-    pub key: VoxelKey,
-}
-
-/// One COPC file of a layer, opened for streaming.
-pub struct StreamSource {
-    pub name: String,
-    pub reader: CopcReader<Arc<dyn ByteSource>>,
-    bytes: Arc<dyn ByteSource>,
-    decoder: Arc<NodeDecoder>,
-    failures: HashMap<VoxelKey, Failure>,
-}
-
-impl StreamSource {
-    pub fn open(name: &str, bytes: Arc<dyn ByteSource>) -> Result<Self, String> {
-        Self::from_reader(name, CopcReader::open(bytes).map_err(|e| e.to_string())?)
-    }
-
-    /// Streams from a reader already opened.
-    pub fn from_reader(
-        name: &str,
-        reader: CopcReader<Arc<dyn ByteSource>>,
-    ) -> Result<Self, String> {
-        let bytes = reader.file.source.clone();
-        let decoder = Arc::new(reader.decoder().map_err(|e| e.to_string())?);
-        Ok(Self {
-            name: name.to_owned(),
-            reader,
-            bytes,
-            decoder,
-            failures: HashMap::new(),
-        })
-    }
-
-    /// The same data moved by `d` in the CRS: header offset and bounds, octree cube. Points
-    /// decode `d` away and stream as any other source; the benchmarks lay copies of one
-    /// generated dataset side by side with it.
-    pub fn translated(mut self, d: DVec3) -> Result<Self, String> {
-        let reader = &mut self.reader;
-        let header = &mut reader.file.header;
-        for (a, v) in d.to_array().into_iter().enumerate() {
-            header.offset[a] += v;
-            header.min[a] += v;
-            header.max[a] += v;
-        }
-        reader.info.cube.center += d;
-        reader.hierarchy.cube.center += d;
-        self.decoder = Arc::new(reader.decoder().map_err(|e| e.to_string())?);
-        Ok(self)
-    }
-
-    /// The data bounds from the header, in the CRS.
-    pub fn bounds(&self) -> CrsAabb {
-        let h = &self.reader.file.header;
-        CrsAabb {
-            min: DVec3::from(h.min),
-            max: DVec3::from(h.max),
-        }
-    }
-
-    /// Notes that `key` failed (it is asked for again after a back-off); returns the message
-    /// for the panel and the log, naming the source and the node.
-    fn record_failure(&mut self, key: VoxelKey, error: String) -> String {
-        let failure = Failure::record(&mut self.failures, key, error);
-        format!(
-            "{}: node {key} failed (attempt {}, retried in {} s): {}",
-            self.name,
-            failure.attempts,
-            retry_delay(failure.attempts).as_secs(),
-            failure.error
-        )
-    }
-}
-
-/// A layer: several sources (tiles) shown and styled together.
-pub struct Layer {
-    pub name: String,
-    pub visible: bool,
-    pub opacity: f32,
-    pub sources: Vec<StreamSource>,
-    /// Tiles known by their bounds and point count only (from a VPC): each is opened (header,
-    /// root hierarchy page) when the view reaches it, and joins `sources`.
-    pub tiles: Vec<LazyTile>,
-    pub material: Handle<PointCloudMaterial>,
-}
-
-/// A tile of a layer that is not opened yet.
-#[derive(Debug, Clone)]
-pub struct LazyTile {
-    pub name: String,
-    /// Path or URL of the COPC file.
-    pub href: String,
-    pub bounds: CrsAabb,
-    pub point_count: u64,
-    /// Its CRS as the VPC gives it.
-    pub crs: Option<crate::georef::Crs>,
-    pub state: TileState,
-}
-
-/// Where a [`LazyTile`] stands.
-#[derive(Debug, Clone)]
-pub enum TileState {
-    /// Not asked for yet (out of view, or too small on screen).
-    Waiting,
-    /// Opened: it is `sources[index]` of its layer.
-    Open(usize),
-    /// Its opening failed; asked for again after a back-off.
-    Failed(Failure),
-}
-
-impl Layer {
-    pub fn new(name: impl Into<String>, sources: Vec<StreamSource>) -> Self {
-        Self {
-            name: name.into(),
-            visible: true,
-            opacity: 1.0,
-            sources,
-            tiles: Vec::new(),
-            material: Handle::default(),
-        }
-    }
-
-    /// A layer of tiles opened as the view reaches them (a VPC's), and `sources` open already.
-    pub fn with_tiles(
-        name: impl Into<String>,
-        sources: Vec<StreamSource>,
-        tiles: Vec<LazyTile>,
-    ) -> Self {
-        Self {
-            tiles,
-            ..Self::new(name, sources)
-        }
-    }
-
-    fn waiting_tiles(&self) -> impl Iterator<Item = &LazyTile> {
-        self.tiles
-            .iter()
-            .filter(|t| !matches!(t.state, TileState::Open(_)))
-    }
-
-    pub fn bounds(&self) -> Option<CrsAabb> {
-        self.sources
-            .iter()
-            .map(StreamSource::bounds)
-            .chain(self.waiting_tiles().map(|t| t.bounds))
-            .reduce(|a, b| a.union(&b))
-    }
-
-    /// The CRS of the layer's points: its first open source's, else its first tile's.
-    pub fn crs(&self) -> Option<crate::georef::Crs> {
-        self.sources
-            .iter()
-            .find_map(|s| crate::georef::crs_from_vlrs(&s.reader.file.vlrs))
-            .or_else(|| self.tiles.iter().find_map(|t| t.crs.clone()))
-    }
-
-    pub fn total_points(&self) -> u64 {
-        self.sources
-            .iter()
-            .map(|s| s.reader.file.header.point_count)
-            .chain(self.waiting_tiles().map(|t| t.point_count))
-            .sum()
-    }
-}
-
-/// Opens one lazy tile off the main thread.
-struct OpenTile {
-    layer: usize,
-    tile: usize,
-    name: String,
-    href: String,
-}
-
-impl crate::jobs::Task for OpenTile {
-    type Key = (usize, usize);
-    type Output = (usize, usize, Result<StreamSource, String>);
-
-    fn key(&self) -> Self::Key {
-        (self.layer, self.tile)
-    }
-
-    fn run(self) -> Self::Output {
-        let opened = crate::io::open(&self.href)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| StreamSource::open(&self.name, bytes));
-        (self.layer, self.tile, opened)
-    }
-}
-
-/// Bounds of all `layers`, in the CRS.
-pub fn layers_bounds(layers: &[Layer]) -> Option<CrsAabb> {
-    layers
-        .iter()
-        .filter_map(Layer::bounds)
-        .reduce(|a, b| a.union(&b))
-}
-
-/// The bytes behind every source of `layers` (what networks drape on: the clouds' ground).
-pub fn layers_sources(layers: &[Layer]) -> Vec<Arc<dyn ByteSource>> {
-    layers
-        .iter()
-        .flat_map(|l| &l.sources)
-        .map(|s| s.reader.file.source.clone())
-        .collect()
 }
 
 /// What a node becomes on the GPU.
@@ -451,6 +214,8 @@ pub struct StreamStats {
 #[derive(Resource)]
 pub struct PointClouds {
     pub layers: Vec<Layer>,
+    /// Each layer's material (its style), made by the first frame that sees the layer.
+    pub materials: Vec<Handle<PointCloudMaterial>>,
     pool: FetchPool<PreparedNode>,
     /// The render path the workers prepare nodes for (set once [`RenderPath::Auto`] is
     /// resolved).
@@ -482,6 +247,7 @@ impl PointClouds {
         let workers_path = shared.clone();
         Self {
             layers,
+            materials: Vec::new(),
             pool: FetchPool::new(
                 crate::io::FETCH_WORKERS,
                 Arc::new(move |chunk| {
@@ -698,12 +464,11 @@ fn create_layer_materials(
     mut clouds: ResMut<PointClouds>,
     mut materials: ResMut<Assets<PointCloudMaterial>>,
 ) {
-    let unstyled = Handle::<PointCloudMaterial>::default();
-    if clouds.layers.iter().all(|l| l.material != unstyled) {
-        return;
-    }
-    for layer in clouds.layers.iter_mut().filter(|l| l.material == unstyled) {
-        layer.material = materials.add(PointCloudMaterial::default());
+    let clouds = &mut *clouds;
+    while clouds.materials.len() < clouds.layers.len() {
+        clouds
+            .materials
+            .push(materials.add(PointCloudMaterial::default()));
     }
 }
 
@@ -1016,7 +781,13 @@ fn upload_resident_nodes(
                 if settings.render_path == RenderPath::PointList {
                     entity.insert(MeshMaterial3d(point_list_material.clone()));
                 } else {
-                    entity.insert(MeshMaterial3d(layer.material.clone()));
+                    entity.insert(MeshMaterial3d(
+                        clouds
+                            .materials
+                            .get(usize::from(id.source.layer))
+                            .cloned()
+                            .unwrap_or_default(),
+                    ));
                 }
                 (entity, Some(mesh))
             }
@@ -1139,8 +910,8 @@ fn update_layer_styles(
         .as_ref()
         .map_or(0.0, |v| v.focus_distance.max(1e-3).log2()) as f32;
     let bounds = clouds.bounds();
-    for layer in &clouds.layers {
-        let Some(material) = materials.get(&layer.material) else {
+    for (layer, handle) in clouds.layers.iter().zip(&clouds.materials) {
+        let Some(material) = materials.get(handle) else {
             continue;
         };
         let mut style = material.style.clone();
@@ -1162,7 +933,7 @@ fn update_layer_styles(
         }
         let changed =
             style.looks_different(&material.style) || style.opacity != material.style.opacity;
-        if changed && let Some(mut material) = materials.get_mut(&layer.material) {
+        if changed && let Some(mut material) = materials.get_mut(handle) {
             material.style = style;
         }
     }
@@ -1184,6 +955,7 @@ fn switch_eye_dome_lighting(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pointcloud::VoxelKey;
 
     /// A file whose RGB is all zero is not drawn black: its classes, else its heights, colour it.
     #[test]
@@ -1210,9 +982,7 @@ mod tests {
     #[test]
     fn a_translated_source_decodes_the_same_points_moved() {
         let dir = tempfile::tempdir().unwrap();
-        let copc =
-            crate::demo::demo_twin_copc(dir.path(), 20_000, &indicatif::ProgressBar::hidden())
-                .unwrap();
+        let copc = crate::pointcloud::convert::write_test_copc(dir.path(), 20_000);
         let open = || {
             let file = crate::io::FileSource::open(&copc).unwrap();
             StreamSource::open("demo", Arc::new(file)).unwrap()

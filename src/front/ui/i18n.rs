@@ -251,8 +251,8 @@ mod tests {
             .chain(crate::network::overlay::NetworkColor::ALL.map(|m| m.label()))
             .chain([(false, false), (false, true), (true, false)].map(
                 |(rgb_varies, classes_vary)| {
-                    crate::pointcloud::streaming::choose_color(
-                        crate::pointcloud::streaming::ColorEvidence {
+                    crate::pointcloud::layer::choose_color(
+                        crate::pointcloud::layer::ColorEvidence {
                             rgb_varies,
                             classes_vary,
                         },

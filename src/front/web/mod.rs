@@ -188,7 +188,7 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
     // Networks are read and draped once the twin runs, on the main thread: bring their bytes
     // and the ground's here first, since nothing can wait for a request there.
     if !opened.networks.is_empty() {
-        let sources = crate::pointcloud::streaming::layers_sources(&opened.clouds);
+        let sources = crate::pointcloud::layer::layers_sources(&opened.clouds);
         for input in good
             .iter()
             .filter(|i| crate::network::open::is_network_input(i))

@@ -38,6 +38,7 @@ use bevy::render::render_resource::{
     SpecializedMeshPipelineError, VertexFormat,
 };
 use bevy::shader::ShaderRef;
+pub(crate) use packed::{NO_RGB, point_attributes, rgb8};
 
 /// The splat shader, embedded so that the binary needs no asset folder.
 pub const POINTS_SHADER: Handle<Shader> = uuid_handle!("6a3c0f4e-2a51-4b8e-9d3e-5f1c7a9b2d40");
@@ -231,35 +232,6 @@ pub(crate) fn screen_quad_pipeline(
     descriptor.vertex.buffers = vec![layout.0.get_layout(attributes)?];
     descriptor.primitive.cull_mode = None;
     Ok(())
-}
-
-/// Grey for points without RGB (sRGB).
-pub(crate) const NO_RGB: [u8; 3] = [200, 200, 200];
-
-/// The chunk's RGB as 8-bit sRGB. RGB is 16-bit in LAS but many writers store 0–255: the
-/// values are scaled down only when some exceed 255.
-pub(crate) fn rgb8(chunk: &PointChunk) -> Option<Vec<[u8; 3]>> {
-    let rgb = chunk.rgb.as_ref()?;
-    let shift = if rgb.iter().any(|p| p.iter().any(|&v| v > 255)) {
-        8
-    } else {
-        0
-    };
-    Some(rgb.iter().map(|c| c.map(|v| (v >> shift) as u8)).collect())
-}
-
-/// Point `i`'s sRGB colour (from [`rgb8`]), class and intensity, with defaults where the file
-/// has none.
-pub(crate) fn point_attributes(
-    chunk: &PointChunk,
-    rgb: Option<&Vec<[u8; 3]>>,
-    i: usize,
-) -> ([u8; 3], u8, u16) {
-    (
-        rgb.map_or(NO_RGB, |c| c[i]),
-        chunk.classification.as_ref().map_or(1, |c| c[i]),
-        chunk.intensity.as_ref().map_or(0, |v| v[i]),
-    )
 }
 
 /// The splat mesh of a node: `positions` are already in Bevy's axes (x east, y up, z south),

@@ -17,8 +17,36 @@
 //!
 //! Must match `Batch` and the decoding in `shaders/pointcloud/raster.wgsl`.
 
-use super::{point_attributes, rgb8};
 use crate::pointcloud::copc::PointChunk;
+
+/// Grey for points without RGB (sRGB).
+pub(crate) const NO_RGB: [u8; 3] = [200, 200, 200];
+
+/// The chunk's RGB as 8-bit sRGB. RGB is 16-bit in LAS but many writers store 0–255: the
+/// values are scaled down only when some exceed 255.
+pub(crate) fn rgb8(chunk: &PointChunk) -> Option<Vec<[u8; 3]>> {
+    let rgb = chunk.rgb.as_ref()?;
+    let shift = if rgb.iter().any(|p| p.iter().any(|&v| v > 255)) {
+        8
+    } else {
+        0
+    };
+    Some(rgb.iter().map(|c| c.map(|v| (v >> shift) as u8)).collect())
+}
+
+/// Point `i`'s sRGB colour (from [`rgb8`]), class and intensity, with defaults where the file
+/// has none.
+pub(crate) fn point_attributes(
+    chunk: &PointChunk,
+    rgb: Option<&Vec<[u8; 3]>>,
+    i: usize,
+) -> ([u8; 3], u8, u16) {
+    (
+        rgb.map_or(NO_RGB, |c| c[i]),
+        chunk.classification.as_ref().map_or(1, |c| c[i]),
+        chunk.intensity.as_ref().map_or(0, |v| v[i]),
+    )
+}
 
 /// Most points per batch: one workgroup of the projection pass.
 pub const BATCH_POINTS: usize = 2048;
@@ -190,7 +218,6 @@ fn spread(v: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pointcloud::render::NO_RGB;
     use glam::DVec3;
 
     fn chunk(n: usize) -> (PointChunk, Vec<[f32; 3]>) {

@@ -4,6 +4,8 @@
 //! Every count and offset read from the file is checked against the file's real size before it
 //! is used, so a lying header gives an error naming the field instead of a huge allocation.
 
+pub mod write;
+
 use crate::io::{ByteSource, SourceError};
 use byteorder::{ByteOrder, LittleEndian as LE};
 use laz::record::{
@@ -93,6 +95,15 @@ pub struct Vlr {
     pub description: String,
     pub data: Vec<u8>,
     pub extended: bool,
+}
+
+impl crate::georef::CrsRecord for Vlr {
+    fn is(&self, user_id: &str, record_id: u16) -> bool {
+        Vlr::is(self, user_id, record_id)
+    }
+    fn data(&self) -> &[u8] {
+        &self.data
+    }
 }
 
 impl Vlr {
