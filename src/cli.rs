@@ -1,9 +1,9 @@
 //! The command line: `jumeau [view|render|info|convert|demo|bench]`.
 
 use crate::buildings::streaming::BuildingColor;
-use crate::front::app::ViewerSetup;
 use crate::front::headless::RenderOptions;
 use crate::front::inputs::{OpenOptions, open_inputs, parse_camera};
+use crate::front::twin::ViewerSetup;
 use crate::georef::Crs;
 use crate::io;
 use crate::pointcloud::convert::{ConvertSettings, convert};

@@ -34,3 +34,7 @@ pub mod pointcloud;
 pub mod spatial;
 #[cfg(test)]
 pub(crate) mod testdata;
+
+pub use camera::CameraControllerPlugin;
+pub use front::twin::{JumeauPlugin, camera_bundle, open};
+pub use front::ui::PanelPlugin;

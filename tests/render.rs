@@ -11,10 +11,10 @@ mod common;
 use glam::DVec3;
 use image::RgbaImage;
 use indicatif::ProgressBar;
-use jumeau::front::app::ViewerSetup;
 use jumeau::front::headless::RenderReport;
 use jumeau::front::headless::{Offscreen, RenderOptions, render};
 use jumeau::front::opening::OpenJob;
+use jumeau::front::twin::ViewerSetup;
 use jumeau::pointcloud::layer::{Layer, StreamSource};
 use jumeau::pointcloud::open::open_layer;
 use jumeau::pointcloud::streaming::{PointCloudSettings, RenderPath};
@@ -102,7 +102,7 @@ fn differing(a: &RgbaImage, b: &RgbaImage, tol: u8, dx: i32, dy: i32) -> f64 {
 }
 
 fn background() -> [u8; 3] {
-    let c = jumeau::front::app::BACKGROUND.to_srgba();
+    let c = jumeau::front::twin::BACKGROUND.to_srgba();
     [c.red, c.green, c.blue].map(|v| (v * 255.0).round() as u8)
 }
 
@@ -464,7 +464,7 @@ fn inputs_opened_while_the_twin_runs_join_it_framed() {
         offscreen.update();
     }
     assert!(offscreen.clouds().layers.is_empty());
-    assert!(!jumeau::front::app::twin_settled(offscreen.app.world()));
+    assert!(!jumeau::front::twin::twin_settled(offscreen.app.world()));
     let progress = offscreen
         .app
         .world()

@@ -7,8 +7,8 @@
 
 use crate::bench::median;
 use crate::camera::ViewerCamera;
-use crate::front::app::ViewerSetup;
 use crate::front::headless::Offscreen;
+use crate::front::twin::ViewerSetup;
 use crate::georef::{GeoFrame, geodetic_from_ecef};
 use crate::network::drape::{DrapeSettings, GroundModel, drape};
 use crate::network::ingest::read_geojson_in_frame;

@@ -5,8 +5,8 @@
 
 use crate::bench::{RenderBench, median};
 use crate::camera::ViewerCamera;
-use crate::front::app::ViewerSetup;
 use crate::front::headless::Offscreen;
+use crate::front::twin::ViewerSetup;
 use crate::pointcloud::StreamSource;
 use crate::pointcloud::layer::Layer;
 use crate::pointcloud::streaming::{PointCloudSettings, RenderPath};
@@ -61,7 +61,7 @@ pub struct PathTimes {
 
 /// Share of `image`'s pixels that differ from the background.
 fn covered(image: &image::RgbaImage) -> f64 {
-    let c = crate::front::app::BACKGROUND.to_srgba();
+    let c = crate::front::twin::BACKGROUND.to_srgba();
     let bg = [c.red, c.green, c.blue].map(|v| (v * 255.0).round() as u8);
     let drawn = image
         .pixels()

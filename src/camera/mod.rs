@@ -207,27 +207,38 @@ pub struct ViewInset {
     pub left_px: f32,
 }
 
+/// The camera rig: each frame the [`ViewerCamera`] is pushed to Bevy's camera and published as
+/// the [`StreamingView`] the capabilities stream for. Moving the rig is up to the app, or to
+/// [`CameraControllerPlugin`].
 pub(crate) fn plugin(app: &mut App) {
     app.init_resource::<CameraInput>()
         .init_resource::<ViewInset>()
+        .init_resource::<Pickers>()
         .configure_sets(
             PostUpdate,
             (CameraSystems::Input, CameraSystems::Apply).chain(),
         )
-        .add_systems(
+        .add_systems(PostUpdate, apply_camera.in_set(CameraSystems::Apply));
+}
+
+/// The planner's camera controller: orbit, pan and zoom with mouse and touch, fly with the keys,
+/// double-click to focus on what lies under the cursor. Off while [`CameraInput`] says so.
+pub struct CameraControllerPlugin;
+
+impl Plugin for CameraControllerPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<CameraInput>().add_systems(
             PostUpdate,
             (
-                (
-                    orbit_with_mouse,
-                    orbit_with_touch,
-                    fly_with_keys,
-                    focus_on_double_click,
-                )
-                    .run_if(|input: Res<CameraInput>| input.enabled && !input.captured_by_ui)
-                    .in_set(CameraSystems::Input),
-                apply_camera.in_set(CameraSystems::Apply),
-            ),
+                orbit_with_mouse,
+                orbit_with_touch,
+                fly_with_keys,
+                focus_on_double_click,
+            )
+                .run_if(|input: Res<CameraInput>| input.enabled && !input.captured_by_ui)
+                .in_set(CameraSystems::Input),
         );
+    }
 }
 
 impl Default for CameraInput {

@@ -4,7 +4,7 @@
 
 use crate::buildings::streaming::{BuildingStats, Buildings};
 use crate::camera::ViewerCamera;
-use crate::front::app::{ViewerSetup, add_twin, camera_bundle, disable_camera_input};
+use crate::front::twin::{ViewerSetup, add_twin, camera_bundle, disable_camera_input};
 use crate::pointcloud::streaming::{PointClouds, RenderPath, StreamStats};
 use bevy::app::PluginsState;
 use bevy::camera::RenderTarget;
@@ -178,7 +178,7 @@ impl Offscreen {
         while started.elapsed() < timeout {
             self.update();
             frames += 1;
-            if crate::front::app::twin_settled(self.app.world()) {
+            if crate::front::twin::twin_settled(self.app.world()) {
                 calm += 1;
                 if calm >= 3 {
                     return (frames, true);

@@ -9,6 +9,7 @@ pub mod headless;
 pub mod inputs;
 pub mod opening;
 pub mod paths;
+pub mod twin;
 pub mod ui;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -9,13 +9,13 @@
 //! running with what it already had; the error goes to the panel and the log.
 
 use crate::buildings::streaming::Buildings;
-use crate::front::app::twin_bounds;
 use crate::front::inputs::OpenedInputs;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::front::inputs::Twin;
 use crate::georef::GeoFrame;
 use crate::network::render::{FrameOnFirstNetwork, Networks};
 use crate::pointcloud::streaming::PointClouds;
+use crate::spatial::Aabb as CrsAabb;
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use indicatif::ProgressBar;
@@ -274,6 +274,20 @@ pub fn join(world: &mut World, opened: OpenedInputs, frame_camera: bool) {
         None if has_networks => world.insert_resource(FrameOnFirstNetwork),
         None => {}
     }
+}
+
+/// Bounds of everything the running twin holds (point clouds and buildings), in the CRS.
+pub fn twin_bounds(world: &World) -> Option<CrsAabb> {
+    let clouds = world
+        .get_resource::<PointClouds>()
+        .and_then(PointClouds::bounds);
+    let buildings = world
+        .get_resource::<Buildings>()
+        .and_then(Buildings::bounds);
+    clouds
+        .into_iter()
+        .chain(buildings)
+        .reduce(|a, b| a.union(&b))
 }
 
 fn fail(world: &mut World, message: String) {

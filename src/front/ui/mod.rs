@@ -18,6 +18,18 @@ use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
 /// The side panel, in `lang`.
+/// The side panel (egui): layers, colouring, budgets, buildings, networks, adding data, in a
+/// language. Optional: an app with its own UI leaves it out.
+pub struct PanelPlugin {
+    pub lang: crate::front::embed::Lang,
+}
+
+impl Plugin for PanelPlugin {
+    fn build(&self, app: &mut App) {
+        plugin(app, self.lang);
+    }
+}
+
 pub(crate) fn plugin(app: &mut App, lang: crate::front::embed::Lang) {
     app.insert_resource(i18n::PanelLang(lang));
     app.add_plugins((EguiPlugin::default(), FrameTimeDiagnosticsPlugin::default()))

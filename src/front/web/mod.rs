@@ -8,9 +8,10 @@
 //! The page's loader (`web/jumeau.js`) shows the errors over the canvas.
 
 use crate::buildings::streaming::BuildingColor;
-use crate::front::app::{ViewerSetup, viewer_app};
+use crate::front::app::viewer_app;
 use crate::front::embed::EmbedConfig;
 use crate::front::inputs::{OpenOptions, open_inputs};
+use crate::front::twin::ViewerSetup;
 use crate::io::fetch::retry_fetched;
 use crate::pointcloud::streaming::{PointCloudSettings, PointClouds};
 use bevy::prelude::*;
@@ -279,7 +280,7 @@ fn canvas_size() -> (f64, f64) {
 const CALM_FRAMES: u32 = 3;
 
 fn publish_status(world: &mut World) {
-    let settled_now = crate::front::app::twin_settled(world);
+    let settled_now = crate::front::twin::twin_settled(world);
     let delta_ms = world.resource::<Time<Real>>().delta_secs_f64() * 1e3;
     let (points, nodes, fetched, streaming_errors) = {
         let clouds = world.resource::<PointClouds>();
