@@ -13,12 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 fn ign_tile() -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/lidar/test_semis_2023_0292_6833_LA93_IGN69.laz");
-    path.exists().then_some(path).or_else(|| {
-        eprintln!("SKIPPED: ../shared/data not found");
-        None
-    })
+    jumeau::testdata::shared_data("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz")
 }
 
 fn convert_bench(c: &mut Criterion) {

@@ -11,8 +11,8 @@ use crate::pointcloud::info::info;
 use crate::pointcloud::las::LasFile;
 use crate::pointcloud::streaming::{PointCloudSettings, RenderPath};
 use crate::pointcloud::style::ColorMode;
+use bevy::math::DVec3;
 use clap::{Parser, Subcommand};
-use glam::DVec3;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]

@@ -1,22 +1,24 @@
 //! # Jumeau — a territorial digital-twin engine
 //!
-//! Jumeau streams LiDAR point clouds (LAS/LAZ/COPC) and building models (glTF, 3D Tiles) into a
-//! 3D twin of a territory. This crate is
-//! organised in layers, data flowing top to bottom:
+//! Jumeau streams LiDAR point clouds (LAS/LAZ/COPC), building models (glTF, 3D Tiles) and network
+//! overlays into a GPU-rendered 3D twin of a territory. Another Bevy app adds the twin with
+//! [`JumeauPlugin`] and opens data with [`open`] (see `examples/embed_in_bevy_app.rs`); the
+//! camera controller ([`CameraControllerPlugin`]) and the panel ([`PanelPlugin`]) are optional.
+//!
+//! Imports point down only (`scripts/check_layers.py` fails CI otherwise):
 //!
 //! | layer | modules |
 //! |---|---|
-//! | sources | [`io`]: file, HTTP range requests, memory, the browser's `fetch` ([`io::fetch_cache`]) — one [`io::ByteSource`] trait; [`jobs`]: the worker pool |
-//! | formats | [`pointcloud::las`] (LAS/LAZ), [`pointcloud::copc`] (COPC read), [`pointcloud::convert`] (COPC write) |
-//! | model | [`pointcloud::octree`], [`pointcloud::lod`] (`select_nodes`), [`georef`] (CRS) |
-//! | model | [`pointcloud::cache`] (LRU), [`pointcloud::fetch`] (worker pool), [`pointcloud::style`] |
-//! | buildings | [`buildings`]: 3D Tiles ([`buildings::tiles3d`]), glTF ([`buildings::gltf`]), baking into the twin frame, [`buildings::BuildingsPlugin`] |
-//! | network | [`network`]: the network model (sites, spans), GeoJSON / OFDS / CSV ingest, draping, the overlay |
-//! | engine | [`pointcloud::PointCloudPlugin`] ([`pointcloud::streaming`] systems, [`pointcloud::render`]: splats and the compute rasterizer), [`camera`], [`ui`] |
-//! | front ends | [`inputs`] (what the user names, opened into one twin), [`opening`] (opened off the main thread while the twin runs), [`app`] (viewer window), [`headless`] (offscreen PNG), [`cli`]: `jumeau view/render/info/convert/bench`; `web` (the page's canvas, configured by [`embed`]) |
+//! | command line | [`cli`]: `jumeau view/render/info/convert/crs/demo/bench` |
+//! | benchmarks | [`bench`]: convert, select, render, network, tiles, vpc |
+//! | front ends | [`front`]: the twin as a plugin ([`front::twin`]), inputs opened off the main thread ([`front::inputs`], [`front::opening`]), the window ([`front::app`]), offscreen PNG ([`front::headless`]), the panel ([`front::ui`]), the web page ([`front::embed`], `front::web`) |
+//! | demo | [`demo`]: the procedural town's scan, buildings and network, written as real files |
+//! | capabilities | [`pointcloud`] (LAS/LAZ/COPC read and write, octree, level of detail, streaming, splats and the compute rasterizer), [`buildings`] (glTF, 3D Tiles, baking, streaming, picking), [`network`] (GeoJSON/OFDS/CSV ingest, draping, overlay), [`camera`] (the rig, the controller, picking through the capabilities' pickers), [`terrain`] (ground models from the LiDAR) |
+//! | base | [`spatial`] (one box, one view, the LRU, retry back-off), [`georef`] (CRS, ECEF, vertical datum), [`io`] (files, HTTP ranges, memory, the browser's fetch), [`jobs`] (the worker pool) |
 //!
-//! Model code is pure: no GPU, no window, no blocking I/O outside [`io`]. Only
-//! `pointcloud::render` touches Bevy's render internals.
+//! Within a capability, model code (formats, layers, selection) is pure: no GPU, no window, no
+//! blocking I/O outside [`io`], and it never imports the capability's Bevy systems
+//! (`streaming`, `render`), which drive it.
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
@@ -32,8 +34,9 @@ pub mod jobs;
 pub mod network;
 pub mod pointcloud;
 pub mod spatial;
-#[cfg(test)]
-pub(crate) mod testdata;
+pub mod terrain;
+#[doc(hidden)]
+pub mod testdata;
 
 pub use camera::CameraControllerPlugin;
 pub use front::twin::{JumeauPlugin, camera_bundle, open};

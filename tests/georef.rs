@@ -5,7 +5,7 @@
 
 mod common;
 
-use glam::DVec3;
+use bevy::math::DVec3;
 use jumeau::georef::transform::{CrsSpec, transform};
 
 /// Metres per degree of latitude (and of longitude at the equator): enough to turn a difference

@@ -8,7 +8,7 @@
 
 mod common;
 
-use glam::DVec3;
+use bevy::math::DVec3;
 use image::RgbaImage;
 use indicatif::ProgressBar;
 use jumeau::front::headless::RenderReport;

@@ -10,14 +10,15 @@ use crate::camera::ViewerCamera;
 use crate::front::headless::Offscreen;
 use crate::front::twin::ViewerSetup;
 use crate::georef::{GeoFrame, geodetic_from_ecef};
-use crate::network::drape::{DrapeSettings, GroundModel, drape};
+use crate::network::drape::{DrapeSettings, drape};
 use crate::network::ingest::read_geojson_in_frame;
 use crate::network::model::{LoadLayer, NetworkLayer};
 use crate::network::overlay::{OperatorIndex, build_chunks};
 use crate::network::render::Networks;
 use crate::pointcloud::streaming::PointCloudSettings;
 use crate::spatial::Aabb;
-use glam::DVec3;
+use crate::terrain::GroundModel;
+use bevy::math::DVec3;
 use serde_json::json;
 use std::time::{Duration, Instant};
 

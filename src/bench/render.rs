@@ -115,7 +115,7 @@ fn demo_copies(
         .map(|i| {
             let file = crate::io::FileSource::open(copc).map_err(|e| e.to_string())?;
             let source = StreamSource::open(&format!("demo twin {i}"), Arc::new(file))?;
-            let d = glam::DVec3::new(
+            let d = bevy::math::DVec3::new(
                 f64::from(i % columns) * step,
                 f64::from(i / columns) * step,
                 0.0,

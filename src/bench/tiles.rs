@@ -16,7 +16,7 @@ use crate::camera::ViewerCamera;
 use crate::front::headless::Offscreen;
 use crate::front::twin::ViewerSetup;
 use crate::pointcloud::streaming::PointCloudSettings;
-use glam::{DMat4, DVec3};
+use bevy::math::{DMat4, DVec3};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

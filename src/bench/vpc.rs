@@ -9,7 +9,7 @@ use crate::pointcloud::lod::{PointBudget, SelectSource, select_across};
 use crate::pointcloud::octree::{Cube, Hierarchy, NodeData, VoxelKey};
 use crate::spatial::Aabb;
 use crate::spatial::View;
-use glam::DVec3;
+use bevy::math::DVec3;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;

@@ -6,7 +6,7 @@
 
 use super::model::{Model, PropertyTable};
 use crate::georef::GeoFrame;
-use glam::{DMat3, DMat4, DVec3};
+use bevy::math::{DMat3, DMat4, DVec3};
 
 /// How a tileset's (or a model's) own frame maps to the twin's CRS.
 #[derive(Clone, Debug)]

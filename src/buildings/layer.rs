@@ -7,7 +7,7 @@ use super::tiles3d::tileset::{TileId, TileUri, Tileset};
 use super::tiles3d::traverse::{self, ContentKey};
 use crate::spatial::Aabb as CrsAabb;
 use crate::spatial::Failure;
-use glam::{DMat4, DVec3};
+use bevy::math::{DMat4, DVec3};
 use std::collections::HashMap;
 
 /// A tile content of a layer: what the cache and the entities are keyed by.

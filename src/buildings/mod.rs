@@ -3,13 +3,12 @@
 //!
 //! | step | module |
 //! |---|---|
-//! | formats | [`tiles3d::tileset`] (tileset.json 1.0/1.1, URI safety), [`tiles3d::implicit`] (subtrees), [`tiles3d::content`] (b3dm/i3dm/pnts/cmpt), [`gltf`] (GLB incl. meshopt, quantization, feature metadata), [`gltf_write`] |
+//! | formats | [`tiles3d::tileset`] (tileset.json 1.0/1.1, URI safety), [`tiles3d::implicit`] (subtrees), [`tiles3d::content`] (b3dm/i3dm/pnts/cmpt), [`gltf`] (GLB incl. meshopt, quantization, feature metadata), [`gltf::write`] |
 //! | model | [`model`] (decoded models), [`tiles3d::traverse`] (SSE selection), [`bake`] (into the twin frame, picking), [`style`] |
 //! | engine | [`BuildingsPlugin`]: [`streaming`] systems, click-to-pick |
 
 pub mod bake;
 pub mod gltf;
-pub mod gltf_write;
 pub mod layer;
 pub mod model;
 pub mod open;

@@ -3,7 +3,7 @@
 //! Pure data, no GPU types: decoding runs on worker threads and the streaming systems turn a
 //! [`Model`] into meshes, materials and a pick index on the main thread.
 
-use glam::DMat4;
+use bevy::math::DMat4;
 
 /// One decoded glTF scene (or the glTF inside a b3dm / i3dm tile).
 #[derive(Clone, Debug, Default)]

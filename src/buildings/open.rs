@@ -6,7 +6,7 @@ use super::bake::{ModelPose, Placement, z_up_from_y_up};
 use super::layer::BuildingLayer;
 use super::tiles3d::tileset::{TileUri, Tileset};
 use crate::georef::{GeoFrame, ecef_from_geodetic, enu_from_ecef_rotation, geodetic_from_ecef};
-use glam::{DMat4, DVec3};
+use bevy::math::{DMat4, DVec3};
 
 /// Whether an input is a building model or tileset (by its name).
 pub fn is_building_input(input: &str) -> bool {
@@ -305,13 +305,7 @@ mod shared_data_tests {
     use crate::buildings::tiles3d::tileset::{ContentKind, TileId};
 
     fn shared_data() -> Option<std::path::PathBuf> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-        if dir.exists() {
-            Some(dir)
-        } else {
-            eprintln!("skipped: ../shared/data not found");
-            None
-        }
+        crate::testdata::shared_data("")
     }
 
     /// Every tileset and model of the shared folders opens, and every content it reaches

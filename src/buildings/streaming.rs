@@ -17,10 +17,10 @@ use crate::spatial::Aabb as CrsAabb;
 use crate::spatial::Failure;
 use crate::spatial::LruCache;
 use bevy::asset::RenderAssetUsages;
+use bevy::math::{DMat4, DVec3};
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
-use glam::{DMat4, DVec3};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
@@ -68,7 +68,7 @@ pub enum BuildingColor {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServicePoints {
     pub generation: u64,
-    pub points: Vec<(glam::DVec2, [f32; 4])>,
+    pub points: Vec<(bevy::math::DVec2, [f32; 4])>,
 }
 
 /// Every building layer and the machinery that streams them.
@@ -1004,7 +1004,7 @@ mod tests {
             }],
             ..Default::default()
         };
-        crate::buildings::gltf_write::write_glb(&model).unwrap()
+        crate::buildings::gltf::write::write_glb(&model).unwrap()
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::bake::{BakedContent, BakedPart};
 use super::model::{PropertyTable, PropertyValue};
-use glam::{DVec2, DVec3};
+use bevy::math::{DVec2, DVec3};
 use std::collections::HashMap;
 
 /// Colours of a content's features from coloured points in plan (twin CRS), e.g. the service

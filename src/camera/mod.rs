@@ -8,8 +8,8 @@ use crate::georef::world_from_crs;
 use crate::spatial::Aabb as CrsAabb;
 use crate::spatial::View;
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
+use bevy::math::DVec3;
 use bevy::prelude::*;
-use glam::DVec3;
 pub use picking::{Picker, Pickers, add_picker};
 
 /// Orbit camera state in the CRS (x east, y north, z up).

@@ -2,8 +2,8 @@
 //! [`Picker`] from its plugin, and a double click focuses the camera on the nearest hit. The
 //! camera knows no capability; they know the camera.
 
+use bevy::math::DVec3;
 use bevy::prelude::*;
-use glam::DVec3;
 
 /// The first surface a capability draws along a ray (`eye`, unit `direction`, both in the CRS).
 pub type Picker = fn(&World, DVec3, DVec3) -> Option<DVec3>;

@@ -19,10 +19,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use glam::{DMat4, DVec3};
+use bevy::math::{DMat4, DVec3};
 use serde_json::{Value, json};
 
-use crate::buildings::gltf_write::write_glb;
+use crate::buildings::gltf::write::write_glb;
 use crate::buildings::model::{
     Material, Model, Primitive, PropertyColumn, PropertyTable, PropertyValue,
 };

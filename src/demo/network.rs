@@ -23,7 +23,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 use std::path::{Path, PathBuf};
 
-use glam::DVec3;
+use bevy::math::DVec3;
 use serde_json::{Map, Value, json};
 
 use crate::demo::buildings::demo_buildings;

@@ -18,8 +18,8 @@
 
 use crate::buildings::open::Place;
 use crate::pointcloud::style::ColorMode;
+use bevy::math::DVec3;
 use clap::ValueEnum;
-use glam::DVec3;
 
 /// The twin a page asks for.
 #[derive(Debug, Clone, PartialEq)]

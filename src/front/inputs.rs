@@ -11,7 +11,7 @@ use crate::network::open::{Ground, NetworkTarget, is_network_input, open_network
 use crate::pointcloud::layer::Layer;
 use crate::pointcloud::open::open_layer;
 use crate::spatial::Aabb as CrsAabb;
-use glam::DVec3;
+use bevy::math::DVec3;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -15,8 +15,8 @@ use crate::pointcloud::render::edl::EyeDomeLighting;
 use crate::pointcloud::streaming::{PointCloudSettings, PointClouds};
 use crate::spatial::Aabb as CrsAabb;
 use bevy::core_pipeline::tonemapping::Tonemapping;
+use bevy::math::DVec3;
 use bevy::prelude::*;
-use glam::DVec3;
 
 /// The twin in any Bevy app: point-cloud, building and network streaming and rendering, the
 /// sun, the camera rig ([`ViewerCamera`]: add it to your camera, or spawn [`camera_bundle`]),
@@ -189,7 +189,7 @@ fn add_streaming(app: &mut App, setup: ViewerSetup) {
 fn sun_rotation() -> Quat {
     let (azimuth, elevation) = (225f64.to_radians(), 40f64.to_radians());
     // Direction towards the sun in the CRS (x east, y north, z up).
-    let to_sun = glam::DVec3::new(
+    let to_sun = bevy::math::DVec3::new(
         azimuth.sin() * elevation.cos(),
         azimuth.cos() * elevation.cos(),
         elevation.sin(),

@@ -6,8 +6,8 @@ pub mod transform;
 
 pub use geoid::VerticalDatum;
 
+use bevy::math::DVec3;
 use byteorder::{ByteOrder, LittleEndian as LE};
-use glam::DVec3;
 
 /// Where a dataset's CRS came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -459,13 +459,13 @@ pub fn geodetic_from_ecef(p: DVec3) -> (f64, f64, f64) {
 
 /// Rows: the east, north and up unit vectors at a longitude and latitude (radians), i.e. the
 /// rotation from ECEF offsets to east-north-up offsets.
-pub fn enu_from_ecef_rotation(lon: f64, lat: f64) -> glam::DMat3 {
+pub fn enu_from_ecef_rotation(lon: f64, lat: f64) -> bevy::math::DMat3 {
     let (sl, cl) = lon.sin_cos();
     let (sp, cp) = lat.sin_cos();
     let east = DVec3::new(-sl, cl, 0.0);
     let north = DVec3::new(-sp * cl, -sp * sl, cp);
     let up = DVec3::new(cp * cl, cp * sl, sp);
-    glam::DMat3::from_cols(east, north, up).transpose()
+    bevy::math::DMat3::from_cols(east, north, up).transpose()
 }
 
 /// How the twin's coordinates (its "CRS": x east, y north, z up, metres) relate to the Earth.
@@ -485,7 +485,7 @@ pub enum GeoFrame {
     /// data (e.g. a tileset on its own).
     LocalEnu {
         origin_ecef: DVec3,
-        enu_from_ecef: glam::DMat3,
+        enu_from_ecef: bevy::math::DMat3,
     },
 }
 
@@ -628,14 +628,14 @@ impl GeoFrame {
     /// `at` for a projection (central differences over ±50 m): good for directions (normals,
     /// frustum planes) and nearby points; geometry far from `at` goes through
     /// [`GeoFrame::crs_from_ecef`].
-    pub fn crs_from_ecef_affine(&self, at: DVec3) -> Result<glam::DMat4, String> {
+    pub fn crs_from_ecef_affine(&self, at: DVec3) -> Result<bevy::math::DMat4, String> {
         if let GeoFrame::LocalEnu {
             origin_ecef,
             enu_from_ecef,
         } = self
         {
-            let m = glam::DMat4::from_mat3(*enu_from_ecef);
-            return Ok(m * glam::DMat4::from_translation(-*origin_ecef));
+            let m = bevy::math::DMat4::from_mat3(*enu_from_ecef);
+            return Ok(m * bevy::math::DMat4::from_translation(-*origin_ecef));
         }
         const STEP: f64 = 50.0;
         let centre = self.crs_from_ecef(at)?;
@@ -645,9 +645,11 @@ impl GeoFrame {
             d[axis] = STEP;
             *col = (self.crs_from_ecef(at + d)? - self.crs_from_ecef(at - d)?) / (2.0 * STEP);
         }
-        let linear = glam::DMat3::from_cols(cols[0], cols[1], cols[2]);
-        let m = glam::DMat4::from_mat3(linear);
-        Ok(glam::DMat4::from_translation(centre) * m * glam::DMat4::from_translation(-at))
+        let linear = bevy::math::DMat3::from_cols(cols[0], cols[1], cols[2]);
+        let m = bevy::math::DMat4::from_mat3(linear);
+        Ok(bevy::math::DMat4::from_translation(centre)
+            * m
+            * bevy::math::DMat4::from_translation(-at))
     }
 }
 

@@ -8,7 +8,7 @@
 
 use super::geoid::VerticalDatum;
 use super::{ecef_from_geodetic, geodetic_from_ecef};
-use glam::DVec3;
+use bevy::math::DVec3;
 use std::sync::Arc;
 
 /// A CRS that positions are transformed between.

@@ -29,7 +29,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use glam::DVec3;
+use bevy::math::DVec3;
 use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 

@@ -12,7 +12,7 @@
 
 use std::cell::RefCell;
 
-use glam::DVec3;
+use bevy::math::DVec3;
 use serde_json::{Map, Value};
 
 use super::model::{Day, IngestIssue, IssueAt, Network, Site, SiteKind, Span, Status};

@@ -1,6 +1,6 @@
 //! The network model (pure): sites and spans in the twin CRS, with what reading them left out.
 
-use glam::DVec3;
+use bevy::math::DVec3;
 use serde_json::{Map, Value};
 
 /// What a site is. Recognised names cover French FTTH vocabulary (NRO/PM/PBO), the Open Fibre

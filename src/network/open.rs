@@ -3,9 +3,7 @@
 //! and sum up what the user should know: ingest issues, unknown statuses, features outside the
 //! twin, draping.
 
-use super::drape::{
-    BUILDING_CLASS, DrapeSettings, GroundModel, copc_points, drape, las_points, place_on_roofs,
-};
+use super::drape::{DrapeSettings, drape, place_on_roofs};
 use super::model::NetworkLayer;
 use super::model::{Network, Status};
 use crate::georef::GeoFrame;
@@ -13,7 +11,8 @@ use crate::io::ByteSource;
 use crate::pointcloud::copc::CopcReader;
 use crate::pointcloud::las::LasFile;
 use crate::spatial::Aabb;
-use glam::DVec3;
+use crate::terrain::ground::{BUILDING_CLASS, GROUND_CLASS, GroundModel, copc_points, las_points};
+use bevy::math::DVec3;
 use std::sync::Arc;
 
 /// Points read from the clouds' coarse levels to build the ground model.
@@ -101,7 +100,7 @@ pub fn ground_of(sources: &[Arc<dyn ByteSource>]) -> Result<Option<Surfaces>, St
     }
     let (lo, hi) = points
         .iter()
-        .filter(|(p, class)| *class == super::drape::GROUND_CLASS && p.is_finite())
+        .filter(|(p, class)| *class == GROUND_CLASS && p.is_finite())
         .fold(
             (DVec3::INFINITY, DVec3::NEG_INFINITY),
             |(lo, hi), (p, _)| (lo.min(*p), hi.max(*p)),

@@ -17,7 +17,7 @@
 
 use super::model::{Day, Network, Site, SiteKind, Status};
 use crate::georef::world_from_crs;
-use glam::{DMat4, DVec2, DVec3};
+use bevy::math::{DMat4, DVec2, DVec3};
 use serde_json::Value;
 use std::collections::HashMap;
 

@@ -17,6 +17,7 @@ use crate::jobs::{Task, WorkerPool};
 use crate::pointcloud::render::register_shader;
 use bevy::asset::{RenderAssetUsages, uuid_handle};
 use bevy::math::Vec4;
+use bevy::math::{DVec2, DVec3};
 use bevy::mesh::{Indices, MeshVertexAttribute, MeshVertexBufferLayoutRef};
 use bevy::pbr::{MaterialPipeline, MaterialPipelineKey};
 use bevy::platform::time::Instant;
@@ -27,7 +28,6 @@ use bevy::render::render_resource::{
 };
 use bevy::shader::ShaderRef;
 use bevy::transform::TransformSystems;
-use glam::{DVec2, DVec3};
 use std::collections::BTreeSet;
 
 pub const OVERLAY_SHADER: Handle<Shader> = uuid_handle!("0d6e8b1a-7c39-4f52-a1d4-93e2b5c7f861");

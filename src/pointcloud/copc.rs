@@ -7,8 +7,8 @@ use super::lod::{PointBudget, Selection, select_nodes};
 use super::octree::{Cube, Hierarchy, NodeData, PageRef, VoxelKey};
 use crate::io::ByteSource;
 use crate::spatial::View;
+use bevy::math::DVec3;
 use byteorder::{ByteOrder, LittleEndian as LE};
-use glam::DVec3;
 use laz::DecompressionSelection;
 
 /// The COPC info VLR (`copc`/1, 160 bytes, first VLR of the file).

@@ -8,7 +8,7 @@ use super::octree::VoxelKey;
 use super::style::ColorMode;
 use crate::io::ByteSource;
 use crate::spatial::{Aabb as CrsAabb, Failure, retry_delay};
-use glam::DVec3;
+use bevy::math::DVec3;
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -6,7 +6,7 @@
 
 use super::octree::{Hierarchy, NO_NODE, VoxelKey};
 use crate::spatial::{Aabb, View};
-use glam::{DVec3, DVec4};
+use bevy::math::{DVec3, DVec4};
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 

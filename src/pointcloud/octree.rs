@@ -1,7 +1,7 @@
 //! The COPC octree: voxel keys, node bounds and a hierarchy that can grow page by page.
 
 use crate::spatial::Aabb;
-use glam::DVec3;
+use bevy::math::DVec3;
 use std::collections::HashMap;
 
 /// An octree node address: level and integer position at that level (COPC/EPT naming).

@@ -17,10 +17,10 @@ use crate::georef::{world_from_crs, world_from_crs_f32};
 use crate::spatial::LruCache;
 use crate::spatial::{Aabb as CrsAabb, Failure, retry_delay};
 use bevy::camera::primitives::Aabb;
+use bevy::math::DVec3;
 use bevy::mesh::MeshTag;
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
-use glam::DVec3;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 

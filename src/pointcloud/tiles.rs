@@ -11,7 +11,7 @@ use super::convert::{ConvertSettings, convert_files_to, generating_software};
 use super::las::LasFile;
 use super::vpc::{TileEntry, write_vpc};
 use crate::spatial::Aabb;
-use glam::DVec3;
+use bevy::math::DVec3;
 use std::path::{Path, PathBuf};
 
 /// Which share of the tiles a run converts: `index` in `0..count`.

@@ -10,7 +10,7 @@
 
 use crate::georef::transform::{CrsSpec, transform};
 use crate::spatial::Aabb;
-use glam::DVec3;
+use bevy::math::DVec3;
 use serde_json::{Map, Value, json};
 
 /// Why a VPC could not be read.

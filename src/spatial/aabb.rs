@@ -1,6 +1,6 @@
 //! The one axis-aligned box: bounds of nodes, tiles, layers and what the camera frames.
 
-use glam::DVec3;
+use bevy::math::DVec3;
 
 /// An axis-aligned box in the dataset's CRS, f64 metres (or the file's units).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -28,7 +28,7 @@ impl Aabb {
     pub fn corners(&self) -> [DVec3; 8] {
         std::array::from_fn(|i| {
             DVec3::select(
-                glam::BVec3::new(i & 1 != 0, i & 2 != 0, i & 4 != 0),
+                bevy::math::BVec3::new(i & 1 != 0, i & 2 != 0, i & 4 != 0),
                 self.max,
                 self.min,
             )

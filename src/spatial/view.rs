@@ -2,7 +2,7 @@
 //! cull and refine against it.
 
 use super::Aabb;
-use glam::{DMat4, DVec3, DVec4};
+use bevy::math::{DMat4, DVec3, DVec4};
 
 /// A perspective camera in the dataset's CRS (f64, so Lambert-93 coordinates keep their precision).
 #[derive(Debug, Clone, Copy, PartialEq)]

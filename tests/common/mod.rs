@@ -3,32 +3,13 @@
 
 use std::path::PathBuf;
 
-/// `../shared/data` (real files made by others, never committed), or `None` with a visible
-/// message so a run without it says what it skipped. With `JUMEAU_REQUIRE_DATA=1` (as in CI) a
-/// missing folder fails the test instead: a skip must never pass for a success there.
+/// `../shared/data` (real files made by others, never committed): see
+/// [`jumeau::testdata::shared_data`].
 pub fn shared_data() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("JUMEAU_SHARED_DATA").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")),
-    ];
-    let found = candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("lidar").is_dir());
-    if found.is_none() {
-        assert!(
-            !data_required(),
-            "../shared/data not found (set JUMEAU_SHARED_DATA) and JUMEAU_REQUIRE_DATA=1 forbids skipping"
-        );
-        eprintln!("SKIPPED: ../shared/data not found (set JUMEAU_SHARED_DATA)");
-    }
-    found
+    jumeau::testdata::shared_data("")
 }
 
-/// Whether a test must fail, not skip, without the shared data (`JUMEAU_REQUIRE_DATA=1`).
-pub fn data_required() -> bool {
-    std::env::var("JUMEAU_REQUIRE_DATA").is_ok_and(|v| v == "1")
-}
+pub use jumeau::testdata::data_required;
 
 /// The Python with laspy (`JUMEAU_PYTHON`, as `.ci/run` sets it) that runs the reference-reader
 /// checks; `None` with a visible message where it is not set, a failure under

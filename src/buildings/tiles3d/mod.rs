@@ -1,6 +1,10 @@
 //! 3D Tiles: the tileset model, implicit tiling and screen-space-error traversal.
 
 pub mod content;
-pub mod implicit;
 pub mod tileset;
 pub mod traverse;
+
+pub use tileset::implicit;
+
+#[cfg(test)]
+mod tests;

@@ -11,9 +11,9 @@
 //! Tiles whose content is an external tileset or an implicit subtree always refine once
 //! attached, and ask for it while pending.
 
-use glam::{DMat4, DVec3, DVec4};
+use bevy::math::{DMat4, DVec3, DVec4};
 
-use super::implicit::ImplicitTile;
+use super::tileset::implicit::ImplicitTile;
 use super::tileset::{
     BoundingVolume, ContentKind, LinkState, Refine, Tile, TileId, TileUri, Tileset, TilesetError,
 };
@@ -21,25 +21,7 @@ use super::tileset::{
 /// Eye distances below this (inside a volume) count as this, so SSE stays finite and ordered.
 const MIN_DISTANCE_M: f64 = 1e-3;
 
-/// One content of one tile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ContentKey {
-    pub tile: TileId,
-    /// Index into the tile's contents, or [`ContentKey::SUBTREE`].
-    pub content: u32,
-}
-
-impl ContentKey {
-    /// `content` of a request for the implicit subtree rooted at the tile.
-    pub const SUBTREE: u32 = u32::MAX;
-
-    pub fn subtree(tile: TileId) -> ContentKey {
-        ContentKey {
-            tile,
-            content: Self::SUBTREE,
-        }
-    }
-}
+pub use super::tileset::ContentKey;
 
 /// The camera, in the tileset's root frame.
 #[derive(Clone, Copy, Debug, PartialEq)]

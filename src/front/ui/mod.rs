@@ -17,7 +17,6 @@ use bevy::prelude::*;
 use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
-/// The side panel, in `lang`.
 /// The side panel (egui): layers, colouring, budgets, buildings, networks, adding data, in a
 /// language. Optional: an app with its own UI leaves it out.
 pub struct PanelPlugin {
@@ -483,7 +482,10 @@ mod tests {
         let camera = app
             .world_mut()
             .spawn((
-                ViewerCamera::look_at(glam::DVec3::new(0.0, -100.0, 100.0), glam::DVec3::ZERO),
+                ViewerCamera::look_at(
+                    bevy::math::DVec3::new(0.0, -100.0, 100.0),
+                    bevy::math::DVec3::ZERO,
+                ),
                 Camera::default(),
                 Transform::default(),
                 Projection::Perspective(PerspectiveProjection::default()),

@@ -218,7 +218,7 @@ fn spread(v: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use glam::DVec3;
+    use bevy::math::DVec3;
 
     fn chunk(n: usize) -> (PointChunk, Vec<[f32; 3]>) {
         // A 300 m × 40 m × 200 m block filled at random (a fixed LCG), in no spatial order.

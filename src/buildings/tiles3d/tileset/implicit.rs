@@ -9,10 +9,10 @@
 //! root. [`Tileset::attach_subtree`] turns the available tiles into arena tiles and leaves a
 //! placeholder tile, with a pending subtree, for every available child subtree.
 
-use glam::DMat4;
+use bevy::math::DMat4;
 use serde_json::Value;
 
-use super::tileset::{
+use super::{
     BoundingVolume, LinkState, Refine, Tile, TileId, TileUri, Tileset, TilesetError, make_content,
 };
 
@@ -721,10 +721,8 @@ impl Expander<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::buildings::tiles3d::traverse::{ContentKey, RequestKind, View, select};
-    use glam::DVec3;
 
     const TILESET: &str = r#"{
         "asset": {"version": "1.1"},
@@ -743,7 +741,7 @@ mod tests {
         }
     }"#;
 
-    fn implicit_tileset(subtree_levels: u32, available_levels: u32) -> Tileset {
+    pub(crate) fn implicit_tileset(subtree_levels: u32, available_levels: u32) -> Tileset {
         let json = TILESET
             .replace("SUBTREE_LEVELS", &subtree_levels.to_string())
             .replace("AVAILABLE_LEVELS", &available_levels.to_string());
@@ -754,7 +752,7 @@ mod tests {
     }
 
     /// A binary subtree file: "subt", version 1, JSON and binary lengths, padded chunks.
-    fn subtree_file(json: &str, binary: &[u8]) -> Vec<u8> {
+    pub(crate) fn subtree_file(json: &str, binary: &[u8]) -> Vec<u8> {
         let mut json = json.as_bytes().to_vec();
         while !json.len().is_multiple_of(8) {
             json.push(b' ');
@@ -770,7 +768,7 @@ mod tests {
 
     /// Three levels: the root; level 1 without tile (0, 1); level 2 with (0, 0), (1, 1) under
     /// the first child and all four under (1, 1). Every tile but the root has content.
-    fn three_level_subtree() -> Vec<u8> {
+    pub(crate) fn three_level_subtree() -> Vec<u8> {
         // Tile bits 0, 1, 2, 4 | 5, 8 | 17..20; content bits the same without bit 0.
         let mut binary = vec![0u8; 16];
         binary[..3].copy_from_slice(&[0b0011_0111, 0b0000_0001, 0b0001_1110]);
@@ -784,7 +782,7 @@ mod tests {
         subtree_file(json, &binary)
     }
 
-    fn coords(tileset: &Tileset) -> Vec<(u32, u32, u32)> {
+    pub(crate) fn coords(tileset: &Tileset) -> Vec<(u32, u32, u32)> {
         tileset
             .tiles()
             .iter()
@@ -821,177 +819,6 @@ mod tests {
                 .collect::<Vec<_>>(),
             [0, 1, 9, 73]
         );
-    }
-
-    #[test]
-    fn pending_root_subtree_is_requested() {
-        let tileset = implicit_tileset(3, 3);
-        assert_eq!(tileset.len(), 1);
-        let view = View::look_at(
-            DVec3::new(0.0, -300.0, 200.0),
-            DVec3::ZERO,
-            DVec3::Z,
-            1.0,
-            [800.0, 600.0],
-        );
-        let selection = select(&tileset, &view, &|_| true);
-        assert!(selection.render.is_empty());
-        assert_eq!(selection.requests.len(), 1);
-        let request = &selection.requests[0];
-        assert_eq!(request.kind, RequestKind::Subtree);
-        assert_eq!(request.key, ContentKey::subtree(tileset.root()));
-        assert_eq!(
-            request.uri.as_str(),
-            "/data/implicit/subtrees/0/0/0.subtree"
-        );
-    }
-
-    #[test]
-    fn subtree_expands_to_the_available_tiles() {
-        let mut tileset = implicit_tileset(3, 3);
-        tileset
-            .attach_subtree(tileset.root(), &three_level_subtree())
-            .unwrap();
-        assert_eq!(
-            coords(&tileset),
-            [
-                (0, 0, 0),
-                (1, 0, 0),
-                (2, 0, 0),
-                (2, 1, 1),
-                (1, 1, 0),
-                (1, 1, 1),
-                (2, 2, 2),
-                (2, 3, 2),
-                (2, 2, 3),
-                (2, 3, 3),
-            ]
-        );
-        let tiles = tileset.tiles();
-        assert!(tiles[0].contents.is_empty(), "the root has no content");
-        assert_eq!(tiles[0].children.len(), 3);
-        let last = &tiles[9];
-        assert_eq!(last.depth, 2);
-        assert_eq!(last.geometric_error, 25.0);
-        assert_eq!(last.refine, Refine::Replace);
-        assert_eq!(last.contents.len(), 1);
-        assert_eq!(
-            last.contents[0].uri.as_str(),
-            "/data/implicit/content/2/3/3.glb"
-        );
-        assert_eq!(last.bounds.obb.center, DVec3::new(75.0, 75.0, 0.0));
-        assert_eq!(
-            last.bounds.obb.half_axes,
-            [DVec3::X * 25.0, DVec3::Y * 25.0, DVec3::Z * 10.0]
-        );
-        assert_eq!(tiles[1].bounds.obb.center, DVec3::new(-50.0, -50.0, 0.0));
-        assert_eq!(
-            tiles[1].contents[0].uri.as_str(),
-            "/data/implicit/content/1/0/0.glb"
-        );
-        assert_eq!(
-            tileset.tiles()[0]
-                .implicit
-                .as_ref()
-                .unwrap()
-                .subtree
-                .as_ref()
-                .unwrap()
-                .1,
-            LinkState::Attached
-        );
-        // A second copy of the same subtree is refused.
-        assert!(
-            tileset
-                .attach_subtree(tileset.root(), &three_level_subtree())
-                .is_err()
-        );
-
-        // Looking at it from above with everything loaded: the level-2 leaves and the level-1
-        // tile without children are drawn; the missing (1, 0, 1) quadrant is a hole by design.
-        let view = View::look_at(
-            DVec3::new(0.0, 0.0, 150.0),
-            DVec3::ZERO,
-            DVec3::Y,
-            1.2,
-            [1000.0, 1000.0],
-        );
-        let selection = select(&tileset, &view, &|_| true);
-        let drawn: Vec<(u32, u32, u32)> = selection
-            .render
-            .iter()
-            .map(|k| {
-                let c = tileset
-                    .tile(k.tile)
-                    .unwrap()
-                    .implicit
-                    .as_ref()
-                    .unwrap()
-                    .coord;
-                (c.level, c.x, c.y)
-            })
-            .collect();
-        assert_eq!(
-            drawn,
-            [
-                (2, 0, 0),
-                (2, 1, 1),
-                (1, 1, 0),
-                (2, 2, 2),
-                (2, 3, 2),
-                (2, 2, 3),
-                (2, 3, 3)
-            ]
-        );
-    }
-
-    #[test]
-    fn child_subtrees_become_pending_placeholders() {
-        let mut tileset = implicit_tileset(2, 4);
-        let all = r#"{"tileAvailability":{"constant":1},"contentAvailability":[{"constant":1}],
-                      "childSubtreeAvailability":{"constant":1}}"#;
-        tileset
-            .attach_subtree(tileset.root(), all.as_bytes())
-            .unwrap();
-        assert_eq!(tileset.len(), 1 + 4 + 16);
-        let placeholders: Vec<&Tile> = tileset.tiles().iter().filter(|t| t.depth == 2).collect();
-        assert_eq!(placeholders.len(), 16);
-        for p in &placeholders {
-            assert!(p.contents.is_empty());
-            let implicit = p.implicit.as_ref().unwrap();
-            let (uri, state) = implicit.subtree.as_ref().unwrap();
-            assert_eq!(*state, LinkState::Pending);
-            assert_eq!(
-                uri.as_str(),
-                format!(
-                    "/data/implicit/subtrees/2/{}/{}.subtree",
-                    implicit.coord.x, implicit.coord.y
-                )
-            );
-        }
-        let view = View::look_at(
-            DVec3::new(0.0, 0.0, 60.0),
-            DVec3::ZERO,
-            DVec3::Y,
-            1.2,
-            [1000.0, 1000.0],
-        );
-        let selection = select(&tileset, &view, &|_| true);
-        assert!(
-            selection
-                .requests
-                .iter()
-                .any(|r| r.kind == RequestKind::Subtree)
-        );
-
-        // The level-2 subtree reaches the last available level (3): no further placeholders.
-        let placeholder = TileId(5);
-        tileset.attach_subtree(placeholder, all.as_bytes()).unwrap();
-        assert_eq!(tileset.len(), 21 + 4);
-        let deepest = tileset.tile(TileId(24)).unwrap();
-        assert_eq!(deepest.depth, 3);
-        assert!(deepest.implicit.as_ref().unwrap().subtree.is_none());
-        assert_eq!(deepest.geometric_error, 12.5);
     }
 
     #[test]
