@@ -19,7 +19,7 @@ use super::copc::{CopcInfo, Entry};
 use super::format::{
     RecordConverter, RecordLayout, WAVE_PACKET_LEN, copc_format_for, wave_packet_dims,
 };
-use super::las::{ExtraBytesDim, LasError, LasFile, Vlr, fixed_str};
+use super::las::{ExtraBytesDim, LasError, LasFile, LasHeader, Vlr, fixed_str};
 use super::octree::{Cube, VoxelKey};
 use crate::georef::{Crs, crs_from_vlrs};
 use crate::io::ByteSource;
@@ -1093,40 +1093,28 @@ fn header_bytes<S: ByteSource>(
     wkt: bool,
 ) -> Vec<u8> {
     let first = &inputs[0].header;
-    let mut h = vec![0u8; 375];
-    h[0..4].copy_from_slice(b"LASF");
-    LE::write_u16(&mut h[4..], first.file_source_id);
-    // GPS time type from the input, WKT bit when a WKT CRS is written.
-    LE::write_u16(
-        &mut h[6..],
-        (first.global_encoding & 0x1) | if wkt { 0x10 } else { 0 },
-    );
-    h[8..24].copy_from_slice(&first.guid);
-    h[24] = 1;
-    h[25] = 4;
-    h[26..58].copy_from_slice(&fixed_str::<32>("Jumeau"));
-    h[58..90].copy_from_slice(&fixed_str::<32>(&generating_software()));
-    LE::write_u16(&mut h[90..], first.creation_day);
-    LE::write_u16(&mut h[92..], first.creation_year);
-    LE::write_u16(&mut h[94..], 375);
-    LE::write_u32(&mut h[96..], offset_to_point_data as u32);
-    LE::write_u32(&mut h[100..], number_of_vlrs);
-    h[104] = plan.format | 0x80;
-    LE::write_u16(&mut h[105..], plan.record_len as u16);
-    // Legacy counts stay zero for point formats 6+ (LAS 1.4).
-    for a in 0..3 {
-        LE::write_f64(&mut h[131 + 8 * a..], plan.scale[a]);
-        LE::write_f64(&mut h[155 + 8 * a..], plan.offset[a]);
-        LE::write_f64(&mut h[179 + 16 * a..], stats.max[a]);
-        LE::write_f64(&mut h[187 + 16 * a..], stats.min[a]);
-    }
-    LE::write_u64(&mut h[235..], evlr_start);
-    LE::write_u32(&mut h[243..], 1);
-    LE::write_u64(&mut h[247..], stats.count);
-    for (i, n) in stats.by_return.iter().enumerate() {
-        LE::write_u64(&mut h[255 + 8 * i..], *n);
-    }
-    h
+    let header = LasHeader {
+        file_source_id: first.file_source_id,
+        // GPS time type from the input, WKT bit when a WKT CRS is written.
+        global_encoding: (first.global_encoding & 0x1) | if wkt { 0x10 } else { 0 },
+        guid: first.guid,
+        system_identifier: "Jumeau".into(),
+        generating_software: generating_software(),
+        creation_day: first.creation_day,
+        creation_year: first.creation_year,
+        offset_to_point_data: offset_to_point_data as u32,
+        number_of_vlrs,
+        point_count: stats.count,
+        points_by_return: stats.by_return,
+        scale: plan.scale,
+        offset: plan.offset,
+        min: stats.min.into(),
+        max: stats.max.into(),
+        start_of_first_evlr: evlr_start,
+        number_of_evlrs: 1,
+        ..LasHeader::new_1_4(plan.format, plan.record_len as u16, true)
+    };
+    header.to_bytes()
 }
 
 /// [`write_test_laz`](crate::pointcloud::las::write::write_test_laz) converted to COPC by Jumeau's writer: `dir/test.copc.laz`.

@@ -1,7 +1,7 @@
 //! Writes LAZ files (LAS 1.4, point formats 6–8) from records made chunk by chunk, in
 //! parallel: the demo's scans and the test fixtures.
 
-use super::{Vlr, encode_laz_chunk, fixed_str};
+use super::{LasHeader, Vlr, encode_laz_chunk};
 use byteorder::{ByteOrder, LittleEndian as LE};
 use laz::{LazItemRecordBuilder, LazVlrBuilder};
 use rayon::prelude::*;
@@ -68,7 +68,7 @@ pub fn write_laz(
         v.write_to(&mut vlr_bytes);
     }
     let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let data_start = 375 + vlr_bytes.len() as u64;
+    let data_start = u64::from(super::header::HEADER_LEN_1_4) + vlr_bytes.len() as u64;
     file.write_all(&vec![0u8; data_start as usize + 8])?;
     let chunks = points.div_ceil(CHUNK_POINTS);
     let mut table = laz::laszip::ChunkTable::with_capacity(chunks as usize);
@@ -126,31 +126,24 @@ pub fn write_laz(
     let mut file = file.into_inner().map_err(|e| e.into_error())?;
     let scale = 0.01;
     let offset = layout.offset;
-    let mut h = vec![0u8; 375];
-    h[0..4].copy_from_slice(b"LASF");
-    LE::write_u16(&mut h[6..], 0x11);
-    h[24] = 1;
-    h[25] = 4;
-    h[26..58].copy_from_slice(&fixed_str::<32>(layout.system));
-    h[58..90].copy_from_slice(&fixed_str::<32>("jumeau demo"));
-    LE::write_u16(&mut h[94..], 375);
-    LE::write_u32(&mut h[96..], data_start as u32);
-    LE::write_u32(&mut h[100..], vlrs.len() as u32);
-    h[104] = layout.point_format | 0x80;
-    LE::write_u16(&mut h[105..], layout.record_len as u16);
-    for a in 0..3 {
-        LE::write_f64(&mut h[131 + 8 * a..], scale);
-        LE::write_f64(&mut h[155 + 8 * a..], offset[a]);
-        LE::write_f64(&mut h[179 + 16 * a..], max[a] * scale + offset[a]);
-        LE::write_f64(&mut h[187 + 16 * a..], min[a] * scale + offset[a]);
-    }
-    LE::write_u64(&mut h[247..], points);
-    for (i, n) in by_return.iter().enumerate() {
-        LE::write_u64(&mut h[255 + 8 * i..], *n);
-    }
+    let header = LasHeader {
+        // GPS standard time, CRS as WKT.
+        global_encoding: 0x11,
+        system_identifier: layout.system.into(),
+        generating_software: "jumeau demo".into(),
+        offset_to_point_data: data_start as u32,
+        number_of_vlrs: vlrs.len() as u32,
+        point_count: points,
+        points_by_return: by_return,
+        scale: [scale; 3],
+        offset,
+        min: std::array::from_fn(|a| min[a] * scale + offset[a]),
+        max: std::array::from_fn(|a| max[a] * scale + offset[a]),
+        ..LasHeader::new_1_4(layout.point_format, layout.record_len as u16, true)
+    };
     use std::io::{Seek, SeekFrom};
     file.seek(SeekFrom::Start(0))?;
-    file.write_all(&h)?;
+    file.write_all(&header.to_bytes())?;
     file.write_all(&vlr_bytes)?;
     file.write_all(&(table_offset as i64).to_le_bytes())?;
     file.sync_all()
