@@ -19,6 +19,7 @@ use super::copc::{CopcInfo, Entry};
 use super::format::{
     RecordConverter, RecordLayout, WAVE_PACKET_LEN, copc_format_for, wave_packet_dims,
 };
+use super::las::header::HEADER_LEN_1_4;
 use super::las::{ExtraBytesDim, LasError, LasFile, LasHeader, Vlr, fixed_str};
 use super::octree::{Cube, VoxelKey};
 use crate::georef::{Crs, crs_from_vlrs};
@@ -661,7 +662,9 @@ pub fn convert_files_to(
     Ok(report)
 }
 
-/// Converts `inputs` into one COPC file at `output`.
+/// Converts `inputs` into one COPC file at `output`: points distributed into the octree's
+/// upper levels and spilled partitions, partitions built in parallel into LAZ chunks appended as
+/// they finish, then the chunk table, the hierarchy and the header.
 pub fn convert<S: ByteSource>(
     inputs: &[LasFile<S>],
     output: &Path,
@@ -675,6 +678,83 @@ pub fn convert<S: ByteSource>(
         return Err(ConvertError::Empty("the inputs hold no point".into()));
     }
     let mut warnings = Vec::new();
+    let (crs, crs_wkt) = output_crs(inputs, settings, &mut warnings)?;
+    let progress = conversion_progress(settings, total);
+    let (plan, distributed, spill_dir) =
+        distribute_into_plan(inputs, output, settings, &progress, &mut warnings)?;
+
+    // Output: header and VLRs first, chunks appended as nodes finish.
+    let laz_items = LazItemRecordBuilder::default_for_point_format_id(
+        plan.format,
+        (plan.record_len - RecordLayout::of(plan.format).map_or(0, |l| l.base_len)) as u16,
+    )
+    .map_err(|e| ConvertError::Mismatch(e.to_string()))?;
+    let laz_vlr = LazVlrBuilder::new(laz_items)
+        .with_variable_chunk_size()
+        .build();
+    let mut vlrs = output_vlrs(inputs, &plan, &laz_vlr, crs_wkt.as_deref(), output)?;
+    let offset_to_point_data = u64::from(HEADER_LEN_1_4) + vlrs_len(&vlrs);
+    let writer = Mutex::new(ChunkWriter::create(output, offset_to_point_data)?);
+
+    progress.set_message("build");
+    let sink = ChunkSink {
+        laz_vlr: &laz_vlr,
+        writer: &writer,
+        output,
+        progress: &progress,
+    };
+    build_nodes(
+        &plan,
+        distributed.upper_nodes,
+        &distributed.spill_counts,
+        spill_dir.path(),
+        settings,
+        &sink,
+    )?;
+    progress.finish_and_clear();
+
+    let w = writer
+        .into_inner()
+        .map_err(|_| ConvertError::Mismatch("writer lock poisoned".into()))?;
+    let stats = distributed.stats;
+    let vlr_count = vlrs.len() as u32;
+    let finished = finish_file(w, &plan, &laz_vlr, &mut vlrs, output, |evlr_start| {
+        header_bytes(
+            &plan,
+            &stats,
+            inputs,
+            offset_to_point_data,
+            vlr_count,
+            evlr_start,
+            crs_wkt.is_some(),
+        )
+    })?;
+    if finished.points != stats.count {
+        return Err(ConvertError::Mismatch(format!(
+            "internal: {} points read but {} written",
+            stats.count, finished.points
+        )));
+    }
+    Ok(ConvertReport {
+        points: finished.points,
+        nodes: finished.nodes,
+        max_level: finished.max_level,
+        partition_level: plan.partition_level,
+        point_format: plan.format,
+        bytes_written: finished.file_len,
+        spilled_bytes: distributed.spilled_bytes,
+        crs: crs.map(|c| c.label()),
+        warnings,
+    })
+}
+
+/// The output's CRS: the one assigned, else the one the inputs agree on; and its WKT, without
+/// which the output carries no CRS record (a warning says so).
+fn output_crs<S: ByteSource>(
+    inputs: &[LasFile<S>],
+    settings: &ConvertSettings,
+    warnings: &mut Vec<String>,
+) -> Result<(Option<Crs>, Option<String>), ConvertError> {
     let crs = match &settings.assign_crs {
         Some(crs) => Some(crs.clone()),
         None => {
@@ -709,18 +789,41 @@ pub fn convert<S: ByteSource>(
         },
         None => None,
     };
-    let progress = if let Some(bar) = settings.progress.clone() {
-        bar.set_length(total * 2);
-        bar.set_position(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {prefix} {msg:12} [{bar:40}] {human_pos}/{human_len} points ({per_sec}, eta {eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    Ok((crs, crs_wkt))
+}
 
+/// The caller's progress bar, set for `total` points read twice (distribute, then build).
+fn conversion_progress(settings: &ConvertSettings, total: u64) -> indicatif::ProgressBar {
+    let Some(bar) = settings.progress.clone() else {
+        return indicatif::ProgressBar::hidden();
+    };
+    bar.set_length(total * 2);
+    bar.set_position(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {prefix} {msg:12} [{bar:40}] {human_pos}/{human_len} points ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// What distributing the points left: the upper levels in memory, the spilled partitions and
+/// their point counts, the statistics of all points.
+struct Distributed {
+    upper_nodes: HashMap<VoxelKey, Vec<u8>>,
+    spill_counts: HashMap<VoxelKey, u64>,
+    spilled_bytes: u64,
+    stats: Stats,
+}
+
+/// Plans the octree and distributes every point into it; when points lie outside the header
+/// bounds, plans again on the real bounds and starts over (a warning says so).
+fn distribute_into_plan<S: ByteSource>(
+    inputs: &[LasFile<S>],
+    output: &Path,
+    settings: &ConvertSettings,
+    progress: &indicatif::ProgressBar,
+    warnings: &mut Vec<String>,
+) -> Result<(Plan, Distributed, tempfile::TempDir), ConvertError> {
     let spill_parent = match &settings.temp_dir {
         Some(dir) => dir.clone(),
         None => output
@@ -730,25 +833,28 @@ pub fn convert<S: ByteSource>(
             .unwrap_or_else(|| PathBuf::from(".")),
     };
     let mut plan = make_plan(inputs, None, settings.memory_budget_bytes)?;
-    let (distributor, spill_dir) = loop {
+    loop {
         let spill_dir = tempfile::Builder::new()
             .prefix(".jumeau-spill-")
             .tempdir_in(&spill_parent)
             .map_err(io_error(&spill_parent))?;
         progress.set_message("distribute");
         let mut d = Distributor::new(&plan, spill_dir.path().to_path_buf());
-        distribute(inputs, &plan, &mut d, &progress)?;
+        distribute(inputs, &plan, &mut d, progress)?;
         d.flush()?;
         if d.out_of_bounds == 0 {
-            let spill_counts: HashMap<VoxelKey, u64> = d
+            let spill_counts = d
                 .partitions
                 .iter()
                 .map(|(key, _, count)| (*key, *count))
                 .collect();
-            let (upper_cells, upper_nodes, spilled_bytes, stats) =
-                (d.upper_cells, d.upper_nodes, d.spilled_bytes, d.stats);
-            drop(upper_cells);
-            break ((upper_nodes, spill_counts, spilled_bytes, stats), spill_dir);
+            let distributed = Distributed {
+                upper_nodes: d.upper_nodes,
+                spill_counts,
+                spilled_bytes: d.spilled_bytes,
+                stats: d.stats,
+            };
+            return Ok((plan, distributed, spill_dir));
         }
         // Header bounds lied: redo with the real ones.
         warnings.push(format!(
@@ -759,18 +865,18 @@ pub fn convert<S: ByteSource>(
         drop(d);
         progress.set_position(0);
         plan = make_plan(inputs, Some(bounds), settings.memory_budget_bytes)?;
-    };
-    let (upper_nodes, spill_counts, spilled_bytes, stats) = distributor;
+    }
+}
 
-    // Output: header and VLRs first, chunks appended as nodes finish.
-    let laz_items = LazItemRecordBuilder::default_for_point_format_id(
-        plan.format,
-        (plan.record_len - RecordLayout::of(plan.format).map_or(0, |l| l.base_len)) as u16,
-    )
-    .map_err(|e| ConvertError::Mismatch(e.to_string()))?;
-    let laz_vlr = LazVlrBuilder::new(laz_items)
-        .with_variable_chunk_size()
-        .build();
+/// The output's VLRs: COPC info (filled in at the end), LAZ, the CRS as WKT, extra bytes, then
+/// the first input's other VLRs that fit a VLR.
+fn output_vlrs<S: ByteSource>(
+    inputs: &[LasFile<S>],
+    plan: &Plan,
+    laz_vlr: &laz::LazVlr,
+    crs_wkt: Option<&str>,
+    output: &Path,
+) -> Result<Vec<Vlr>, ConvertError> {
     let mut vlrs = vec![Vlr {
         user_id: "copc".into(),
         record_id: 1,
@@ -787,8 +893,8 @@ pub fn convert<S: ByteSource>(
         data: laz_data,
         extended: false,
     });
-    if let Some(wkt) = &crs_wkt {
-        let mut data = wkt.clone().into_bytes();
+    if let Some(wkt) = crs_wkt {
+        let mut data = wkt.as_bytes().to_vec();
         data.push(0);
         vlrs.push(Vlr {
             user_id: "LASF_Projection".into(),
@@ -825,27 +931,65 @@ pub fn convert<S: ByteSource>(
             });
         }
     }
-    let mut vlr_bytes = Vec::new();
-    for v in &vlrs {
-        v.write_to(&mut vlr_bytes);
-    }
-    let offset_to_point_data = 375 + vlr_bytes.len() as u64;
-    let file = File::create(output).map_err(io_error(output))?;
-    let mut writer = ChunkWriter {
-        file: BufWriter::with_capacity(1 << 20, file),
-        position: 0,
-        entries: Vec::new(),
-        chunk_table: Vec::new(),
-        gps: (f64::INFINITY, f64::NEG_INFINITY),
-    };
-    writer
-        .file
-        .write_all(&vec![0u8; offset_to_point_data as usize + 8])
-        .map_err(io_error(output))?;
-    writer.position = offset_to_point_data + 8;
-    let writer = Mutex::new(writer);
+    Ok(vlrs)
+}
 
-    progress.set_message("build");
+fn vlrs_bytes(vlrs: &[Vlr]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for v in vlrs {
+        v.write_to(&mut bytes);
+    }
+    bytes
+}
+
+fn vlrs_len(vlrs: &[Vlr]) -> u64 {
+    vlrs_bytes(vlrs).len() as u64
+}
+
+impl ChunkWriter {
+    /// The output file, with room for the header, the VLRs and the chunk table offset.
+    fn create(output: &Path, offset_to_point_data: u64) -> Result<Self, ConvertError> {
+        let file = File::create(output).map_err(io_error(output))?;
+        let mut writer = ChunkWriter {
+            file: BufWriter::with_capacity(1 << 20, file),
+            position: 0,
+            entries: Vec::new(),
+            chunk_table: Vec::new(),
+            gps: (f64::INFINITY, f64::NEG_INFINITY),
+        };
+        writer
+            .file
+            .write_all(&vec![0u8; offset_to_point_data as usize + 8])
+            .map_err(io_error(output))?;
+        writer.position = offset_to_point_data + 8;
+        Ok(writer)
+    }
+}
+
+/// Where built nodes go: compressed with `laz_vlr`, appended by `writer` to `output`.
+struct ChunkSink<'a> {
+    laz_vlr: &'a laz::LazVlr,
+    writer: &'a Mutex<ChunkWriter>,
+    output: &'a Path,
+    progress: &'a indicatif::ProgressBar,
+}
+
+/// Compresses every node into one LAZ chunk appended to the file: the upper levels (in memory)
+/// first, then the partitions in parallel, largest first.
+fn build_nodes(
+    plan: &Plan,
+    upper_nodes: HashMap<VoxelKey, Vec<u8>>,
+    spill_counts: &HashMap<VoxelKey, u64>,
+    spill_dir: &Path,
+    settings: &ConvertSettings,
+    sink: &ChunkSink<'_>,
+) -> Result<(), ConvertError> {
+    let ChunkSink {
+        laz_vlr,
+        writer,
+        output,
+        progress,
+    } = *sink;
     let emit = |key: VoxelKey, records: Vec<u8>| -> Result<(), ConvertError> {
         if records.is_empty() {
             return Ok(());
@@ -856,7 +1000,7 @@ pub fn convert<S: ByteSource>(
             let t = LE::read_f64(&r[22..]);
             gps = (gps.0.min(t), gps.1.max(t));
         }
-        let chunk = compress_chunk(&laz_vlr, &records, key)?;
+        let chunk = compress_chunk(laz_vlr, &records, key)?;
         drop(records);
         let mut w = writer
             .lock()
@@ -875,7 +1019,6 @@ pub fn convert<S: ByteSource>(
         progress.inc(count as u64);
         Ok(())
     };
-    // Upper levels first (they are in memory), then partitions in parallel.
     let mut upper: Vec<(VoxelKey, Vec<u8>)> = upper_nodes.into_iter().collect();
     upper.sort_by_key(|(k, _)| *k);
     for (key, records) in upper {
@@ -887,18 +1030,34 @@ pub fn convert<S: ByteSource>(
     partitions.sort_by_key(|k| std::cmp::Reverse(spill_counts[k]));
     partitions.par_iter().try_for_each(|&key| {
         build_partition(
-            &plan,
+            plan,
             key,
-            &spill_path(spill_dir.path(), key),
+            &spill_path(spill_dir, key),
             max_partition_bytes,
             &emit,
         )
-    })?;
-    progress.finish_and_clear();
+    })
+}
 
-    let mut w = writer
-        .into_inner()
-        .map_err(|_| ConvertError::Mismatch("writer lock poisoned".into()))?;
+/// What the finished file holds.
+struct Finished {
+    points: u64,
+    nodes: usize,
+    max_level: i32,
+    file_len: u64,
+}
+
+/// Appends the LAZ chunk table and the hierarchy EVLR, then writes the header (made by
+/// `header` for the EVLR's offset), the VLRs with the COPC info filled in, and the chunk table
+/// offset at the start of the file.
+fn finish_file(
+    mut w: ChunkWriter,
+    plan: &Plan,
+    laz_vlr: &laz::LazVlr,
+    vlrs: &mut [Vlr],
+    output: &Path,
+    header: impl FnOnce(u64) -> Vec<u8>,
+) -> Result<Finished, ConvertError> {
     // LAZ chunk table (variable-size chunks: point and byte counts).
     let chunk_table_offset = w.position;
     let mut table = laz::laszip::ChunkTable::with_capacity(w.chunk_table.len());
@@ -910,7 +1069,7 @@ pub fn convert<S: ByteSource>(
     }
     let mut table_bytes = Vec::new();
     table
-        .write_to(&mut table_bytes, &laz_vlr)
+        .write_to(&mut table_bytes, laz_vlr)
         .map_err(io_error(output))?;
     w.file.write_all(&table_bytes).map_err(io_error(output))?;
     w.position += table_bytes.len() as u64;
@@ -948,46 +1107,23 @@ pub fn convert<S: ByteSource>(
         gpstime_maximum: if w.gps.1.is_finite() { w.gps.1 } else { 0.0 },
     };
     vlrs[0].data = info.to_bytes();
-    let mut vlr_bytes = Vec::new();
-    for v in &vlrs {
-        v.write_to(&mut vlr_bytes);
-    }
-    let header = header_bytes(
-        &plan,
-        &stats,
-        inputs,
-        offset_to_point_data,
-        vlrs.len() as u32,
-        evlr_start,
-        crs_wkt.is_some(),
-    );
+    let header = header(evlr_start);
     let mut file = w.file.into_inner().map_err(|e| ConvertError::Io {
         path: output.display().to_string(),
         error: e.into_error(),
     })?;
     file.seek(SeekFrom::Start(0)).map_err(io_error(output))?;
     file.write_all(&header).map_err(io_error(output))?;
-    file.write_all(&vlr_bytes).map_err(io_error(output))?;
+    file.write_all(&vlrs_bytes(vlrs))
+        .map_err(io_error(output))?;
     file.write_all(&(chunk_table_offset as i64).to_le_bytes())
         .map_err(io_error(output))?;
     file.sync_all().map_err(io_error(output))?;
-    let written: u64 = w.entries.iter().map(|(_, n)| n).sum();
-    if written != stats.count {
-        return Err(ConvertError::Mismatch(format!(
-            "internal: {} points read but {written} written",
-            stats.count
-        )));
-    }
-    Ok(ConvertReport {
-        points: written,
+    Ok(Finished {
+        points: w.entries.iter().map(|(_, n)| n).sum(),
         nodes: w.entries.len(),
         max_level,
-        partition_level: plan.partition_level,
-        point_format: plan.format,
-        bytes_written: file_len,
-        spilled_bytes,
-        crs: crs.map(|c| c.label()),
-        warnings,
+        file_len,
     })
 }
 
