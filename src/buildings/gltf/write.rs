@@ -19,7 +19,7 @@ use bevy::math::DMat4;
 use image::ImageEncoder;
 use serde_json::{Map, Value, json};
 
-use crate::buildings::model::{AlphaMode, Model, PropertyTable, PropertyValue};
+use crate::buildings::model::{AlphaMode, Model, Primitive, PropertyTable, PropertyValue};
 
 /// Re-exported so exporters find the b3dm wrapper next to the GLB writer.
 pub use crate::buildings::tiles3d::content::write_b3dm;
@@ -130,7 +130,9 @@ pub enum GltfWriteError {
     TooLarge { bytes: usize },
 }
 
-/// Writes `model` as a GLB.
+/// Writes `model` as a GLB: textures, materials, one mesh and node per primitive, the property
+/// table and the root extensions go into the JSON and one binary buffer, then into the GLB
+/// container.
 pub fn write_glb(model: &Model) -> Result<Vec<u8>, GltfWriteError> {
     let mut w = BinWriter::default();
     let mut extensions_used = BTreeSet::new();
@@ -139,63 +141,15 @@ pub fn write_glb(model: &Model) -> Result<Vec<u8>, GltfWriteError> {
         "asset".into(),
         json!({ "version": "2.0", "generator": "jumeau" }).into(),
     ));
-
-    // Images and textures.
     if !model.textures.is_empty() {
-        let mut images = Vec::new();
-        let mut textures = Vec::new();
-        for (i, texture) in model.textures.iter().enumerate() {
-            let png = encode_png(i, texture)?;
-            let view = w.view(&png, 4, None, None);
-            images.push(json!({ "bufferView": view, "mimeType": "image/png" }));
-            textures.push(json!({ "source": i }));
-        }
+        let (images, textures) = write_textures(&mut w, model)?;
         root.push(("images".into(), Value::Array(images).into()));
         root.push(("textures".into(), Value::Array(textures).into()));
     }
-
-    // Materials.
     if !model.materials.is_empty() {
-        let mut materials = Vec::new();
-        for (i, m) in model.materials.iter().enumerate() {
-            let mut pbr = Map::new();
-            pbr.insert("baseColorFactor".into(), json!(m.base_color));
-            if let Some(t) = m.base_color_texture {
-                if t >= model.textures.len() {
-                    return Err(GltfWriteError::MissingTexture {
-                        material: i,
-                        texture: t,
-                        count: model.textures.len(),
-                    });
-                }
-                pbr.insert("baseColorTexture".into(), json!({ "index": t }));
-            }
-            pbr.insert("metallicFactor".into(), json!(m.metallic));
-            pbr.insert("roughnessFactor".into(), json!(m.roughness));
-            let mut material = Map::new();
-            material.insert("pbrMetallicRoughness".into(), Value::Object(pbr));
-            if m.double_sided {
-                material.insert("doubleSided".into(), json!(true));
-            }
-            match m.alpha_mode {
-                AlphaMode::Opaque => {}
-                AlphaMode::Mask(cutoff) => {
-                    material.insert("alphaMode".into(), json!("MASK"));
-                    material.insert("alphaCutoff".into(), json!(cutoff));
-                }
-                AlphaMode::Blend => {
-                    material.insert("alphaMode".into(), json!("BLEND"));
-                }
-            }
-            if m.unlit {
-                material.insert("extensions".into(), json!({ "KHR_materials_unlit": {} }));
-                extensions_used.insert("KHR_materials_unlit");
-            }
-            materials.push(Value::Object(material));
-        }
+        let materials = material_json(model, &mut extensions_used)?;
         root.push(("materials".into(), Value::Array(materials).into()));
     }
-
     // Meshes and nodes: one of each per primitive.
     let table_rows = model
         .properties
@@ -205,149 +159,9 @@ pub fn write_glb(model: &Model) -> Result<Vec<u8>, GltfWriteError> {
     let mut meshes = Vec::new();
     let mut nodes = Vec::new();
     for (i, p) in model.primitives.iter().enumerate() {
-        let n = p.positions.len();
-        if n == 0 {
-            return Err(GltfWriteError::NoVertices { primitive: i });
-        }
-        if p.indices.is_empty() || p.indices.len() % 3 != 0 {
-            return Err(GltfWriteError::BadIndexCount {
-                primitive: i,
-                count: p.indices.len(),
-            });
-        }
-        if let Some((at, value)) = p
-            .indices
-            .iter()
-            .enumerate()
-            .find(|(_, v)| **v as usize >= n)
-        {
-            return Err(GltfWriteError::IndexOutOfRange {
-                primitive: i,
-                at,
-                value: *value,
-                vertices: n,
-            });
-        }
-        let check_len = |attribute, actual| {
-            if actual == n {
-                Ok(())
-            } else {
-                Err(GltfWriteError::AttributeLength {
-                    primitive: i,
-                    attribute,
-                    actual,
-                    expected: n,
-                })
-            }
-        };
-
-        let mut attributes = Map::new();
-        let (min, max) = bounds(i, &p.positions)?;
-        let view = w.view(
-            &f32_bytes(p.positions.as_flattened()),
-            4,
-            Some(ARRAY_BUFFER),
-            None,
-        );
-        let acc = w.accessor(view, FLOAT, n, "VEC3", Some((min.to_vec(), max.to_vec())));
-        attributes.insert("POSITION".into(), json!(acc));
-        // Optional float attributes: (name, values, components, accessor type).
-        let optional: [(&'static str, Option<&[f32]>, usize, &str); 3] = [
-            (
-                "NORMAL",
-                p.normals.as_ref().map(|v| v.as_flattened()),
-                3,
-                "VEC3",
-            ),
-            (
-                "TEXCOORD_0",
-                p.uvs.as_ref().map(|v| v.as_flattened()),
-                2,
-                "VEC2",
-            ),
-            (
-                "COLOR_0",
-                p.colors.as_ref().map(|v| v.as_flattened()),
-                4,
-                "VEC4",
-            ),
-        ];
-        for (name, values, components, kind) in optional {
-            let Some(values) = values else { continue };
-            check_len(name, values.len() / components)?;
-            check_finite(i, name, values, components)?;
-            let view = w.view(&f32_bytes(values), 4, Some(ARRAY_BUFFER), None);
-            attributes.insert(name.into(), json!(w.accessor(view, FLOAT, n, kind, None)));
-        }
-
-        let mut primitive = Map::new();
-        let mut features = None;
-        if let Some(ids) = &p.feature_ids {
-            check_len("_FEATURE_ID_0", ids.len())?;
-            if let Some(feature_id) = write_feature_ids(&mut w, i, ids, table_rows)? {
-                attributes.insert("_FEATURE_ID_0".into(), json!(feature_id.accessor));
-                let mut set = Map::new();
-                set.insert("featureCount".into(), json!(feature_id.feature_count));
-                set.insert("attribute".into(), json!(0));
-                if let Some(null_id) = feature_id.null_feature_id {
-                    set.insert("nullFeatureId".into(), json!(null_id));
-                }
-                if table_rows.is_some() {
-                    set.insert("propertyTable".into(), json!(0));
-                }
-                features = Some(json!({ "featureIds": [Value::Object(set)] }));
-                extensions_used.insert("EXT_mesh_features");
-            }
-        }
-        primitive.insert("attributes".into(), Value::Object(attributes));
-
-        let max_index = p.indices.iter().copied().max().unwrap_or(0);
-        let (index_bytes, index_type) = if max_index < u32::from(u16::MAX) {
-            let bytes: Vec<u8> = p
-                .indices
-                .iter()
-                .flat_map(|v| (*v as u16).to_le_bytes())
-                .collect();
-            (bytes, UNSIGNED_SHORT)
-        } else {
-            let bytes: Vec<u8> = p.indices.iter().flat_map(|v| v.to_le_bytes()).collect();
-            (bytes, UNSIGNED_INT)
-        };
-        let view = w.view(&index_bytes, 4, Some(ELEMENT_ARRAY_BUFFER), None);
-        primitive.insert(
-            "indices".into(),
-            json!(w.accessor(view, index_type, p.indices.len(), "SCALAR", None)),
-        );
-        primitive.insert("mode".into(), json!(4));
-        if let Some(m) = p.material {
-            if m >= model.materials.len() {
-                return Err(GltfWriteError::MissingMaterial {
-                    primitive: i,
-                    material: m,
-                    count: model.materials.len(),
-                });
-            }
-            primitive.insert("material".into(), json!(m));
-        }
-        if let Some(f) = features {
-            primitive.insert("extensions".into(), json!({ "EXT_mesh_features": f }));
-        }
-        meshes.push(json!({ "primitives": [Value::Object(primitive)] }));
-
-        let mut node = Map::new();
-        node.insert("mesh".into(), json!(i));
-        if p.model_from_mesh != DMat4::IDENTITY {
-            let m = p.model_from_mesh.to_cols_array();
-            if m.iter().any(|v| !v.is_finite()) {
-                return Err(GltfWriteError::NonFinite {
-                    primitive: i,
-                    attribute: "model_from_mesh",
-                    at: m.iter().position(|v| !v.is_finite()).unwrap_or(0),
-                });
-            }
-            node.insert("matrix".into(), json!(m));
-        }
-        nodes.push(Value::Object(node));
+        check_primitive(i, p, model)?;
+        meshes.push(write_mesh(&mut w, i, p, table_rows, &mut extensions_used)?);
+        nodes.push(node_json(i, p)?);
     }
     if !nodes.is_empty() {
         let scene_nodes: Vec<usize> = (0..nodes.len()).collect();
@@ -356,27 +170,13 @@ pub fn write_glb(model: &Model) -> Result<Vec<u8>, GltfWriteError> {
         root.push(("nodes".into(), Value::Array(nodes).into()));
         root.push(("meshes".into(), Value::Array(meshes).into()));
     }
-
-    // Root extensions.
-    let mut root_extensions: Vec<(String, Json)> = Vec::new();
-    if let Some(table) = model.properties.as_ref().filter(|t| t.count > 0) {
-        root_extensions.push((
-            "EXT_structural_metadata".into(),
-            write_property_table(&mut w, table)?,
-        ));
-        extensions_used.insert("EXT_structural_metadata");
-    }
-    if let Some(center) = model.rtc_center {
-        root_extensions.push(("CESIUM_RTC".into(), json!({ "center": center }).into()));
-        extensions_used.insert("CESIUM_RTC");
-    }
+    let root_extensions = write_root_extensions(&mut w, model, &mut extensions_used)?;
     if !root_extensions.is_empty() {
         root.push(("extensions".into(), Json::Object(root_extensions)));
     }
     if !extensions_used.is_empty() {
         root.push(("extensionsUsed".into(), json!(extensions_used).into()));
     }
-
     let BinWriter {
         mut bin,
         views,
@@ -396,6 +196,249 @@ pub fn write_glb(model: &Model) -> Result<Vec<u8>, GltfWriteError> {
         ));
     }
     glb_container(&Json::Object(root), &bin)
+}
+
+/// Every texture as a PNG in the buffer: the `images` and `textures` arrays.
+fn write_textures(
+    w: &mut BinWriter,
+    model: &Model,
+) -> Result<(Vec<Value>, Vec<Value>), GltfWriteError> {
+    let mut images = Vec::new();
+    let mut textures = Vec::new();
+    for (i, texture) in model.textures.iter().enumerate() {
+        let png = encode_png(i, texture)?;
+        let view = w.view(&png, 4, None, None);
+        images.push(json!({ "bufferView": view, "mimeType": "image/png" }));
+        textures.push(json!({ "source": i }));
+    }
+    Ok((images, textures))
+}
+
+/// The `materials` array (metallic-roughness, alpha mode, `KHR_materials_unlit`).
+fn material_json(
+    model: &Model,
+    extensions_used: &mut BTreeSet<&'static str>,
+) -> Result<Vec<Value>, GltfWriteError> {
+    let mut materials = Vec::new();
+    for (i, m) in model.materials.iter().enumerate() {
+        let mut pbr = Map::new();
+        pbr.insert("baseColorFactor".into(), json!(m.base_color));
+        if let Some(t) = m.base_color_texture {
+            if t >= model.textures.len() {
+                return Err(GltfWriteError::MissingTexture {
+                    material: i,
+                    texture: t,
+                    count: model.textures.len(),
+                });
+            }
+            pbr.insert("baseColorTexture".into(), json!({ "index": t }));
+        }
+        pbr.insert("metallicFactor".into(), json!(m.metallic));
+        pbr.insert("roughnessFactor".into(), json!(m.roughness));
+        let mut material = Map::new();
+        material.insert("pbrMetallicRoughness".into(), Value::Object(pbr));
+        if m.double_sided {
+            material.insert("doubleSided".into(), json!(true));
+        }
+        match m.alpha_mode {
+            AlphaMode::Opaque => {}
+            AlphaMode::Mask(cutoff) => {
+                material.insert("alphaMode".into(), json!("MASK"));
+                material.insert("alphaCutoff".into(), json!(cutoff));
+            }
+            AlphaMode::Blend => {
+                material.insert("alphaMode".into(), json!("BLEND"));
+            }
+        }
+        if m.unlit {
+            material.insert("extensions".into(), json!({ "KHR_materials_unlit": {} }));
+            extensions_used.insert("KHR_materials_unlit");
+        }
+        materials.push(Value::Object(material));
+    }
+    Ok(materials)
+}
+
+/// Primitive `i` has vertices, whole triangles of them and an existing material.
+fn check_primitive(i: usize, p: &Primitive, model: &Model) -> Result<(), GltfWriteError> {
+    let n = p.positions.len();
+    if n == 0 {
+        return Err(GltfWriteError::NoVertices { primitive: i });
+    }
+    if p.indices.is_empty() || !p.indices.len().is_multiple_of(3) {
+        return Err(GltfWriteError::BadIndexCount {
+            primitive: i,
+            count: p.indices.len(),
+        });
+    }
+    if let Some((at, value)) = p
+        .indices
+        .iter()
+        .enumerate()
+        .find(|(_, v)| **v as usize >= n)
+    {
+        return Err(GltfWriteError::IndexOutOfRange {
+            primitive: i,
+            at,
+            value: *value,
+            vertices: n,
+        });
+    }
+    if let Some(m) = p.material.filter(|m| *m >= model.materials.len()) {
+        return Err(GltfWriteError::MissingMaterial {
+            primitive: i,
+            material: m,
+            count: model.materials.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Primitive `i` as a mesh: its attributes, feature IDs and indices in the buffer.
+fn write_mesh(
+    w: &mut BinWriter,
+    i: usize,
+    p: &Primitive,
+    table_rows: Option<usize>,
+    extensions_used: &mut BTreeSet<&'static str>,
+) -> Result<Value, GltfWriteError> {
+    let n = p.positions.len();
+    let check_len = |attribute, actual| {
+        if actual == n {
+            Ok(())
+        } else {
+            Err(GltfWriteError::AttributeLength {
+                primitive: i,
+                attribute,
+                actual,
+                expected: n,
+            })
+        }
+    };
+    let mut attributes = Map::new();
+    let (min, max) = bounds(i, &p.positions)?;
+    let view = w.view(
+        &f32_bytes(p.positions.as_flattened()),
+        4,
+        Some(ARRAY_BUFFER),
+        None,
+    );
+    let acc = w.accessor(view, FLOAT, n, "VEC3", Some((min.to_vec(), max.to_vec())));
+    attributes.insert("POSITION".into(), json!(acc));
+    // Optional float attributes: (name, values, components, accessor type).
+    let optional: [(&'static str, Option<&[f32]>, usize, &str); 3] = [
+        (
+            "NORMAL",
+            p.normals.as_ref().map(|v| v.as_flattened()),
+            3,
+            "VEC3",
+        ),
+        (
+            "TEXCOORD_0",
+            p.uvs.as_ref().map(|v| v.as_flattened()),
+            2,
+            "VEC2",
+        ),
+        (
+            "COLOR_0",
+            p.colors.as_ref().map(|v| v.as_flattened()),
+            4,
+            "VEC4",
+        ),
+    ];
+    for (name, values, components, kind) in optional {
+        let Some(values) = values else { continue };
+        check_len(name, values.len() / components)?;
+        check_finite(i, name, values, components)?;
+        let view = w.view(&f32_bytes(values), 4, Some(ARRAY_BUFFER), None);
+        attributes.insert(name.into(), json!(w.accessor(view, FLOAT, n, kind, None)));
+    }
+
+    let mut primitive = Map::new();
+    let mut features = None;
+    if let Some(ids) = &p.feature_ids {
+        check_len("_FEATURE_ID_0", ids.len())?;
+        if let Some(feature_id) = write_feature_ids(w, i, ids, table_rows)? {
+            attributes.insert("_FEATURE_ID_0".into(), json!(feature_id.accessor));
+            let mut set = Map::new();
+            set.insert("featureCount".into(), json!(feature_id.feature_count));
+            set.insert("attribute".into(), json!(0));
+            if let Some(null_id) = feature_id.null_feature_id {
+                set.insert("nullFeatureId".into(), json!(null_id));
+            }
+            if table_rows.is_some() {
+                set.insert("propertyTable".into(), json!(0));
+            }
+            features = Some(json!({ "featureIds": [Value::Object(set)] }));
+            extensions_used.insert("EXT_mesh_features");
+        }
+    }
+    primitive.insert("attributes".into(), Value::Object(attributes));
+    primitive.insert("indices".into(), json!(write_indices(w, &p.indices)));
+    primitive.insert("mode".into(), json!(4));
+    if let Some(m) = p.material {
+        primitive.insert("material".into(), json!(m));
+    }
+    if let Some(f) = features {
+        primitive.insert("extensions".into(), json!({ "EXT_mesh_features": f }));
+    }
+    Ok(json!({ "primitives": [Value::Object(primitive)] }))
+}
+
+/// The index accessor: `UNSIGNED_SHORT` when every index fits, else `UNSIGNED_INT`.
+fn write_indices(w: &mut BinWriter, indices: &[u32]) -> usize {
+    let max_index = indices.iter().copied().max().unwrap_or(0);
+    let (index_bytes, index_type) = if max_index < u32::from(u16::MAX) {
+        let bytes: Vec<u8> = indices
+            .iter()
+            .flat_map(|v| (*v as u16).to_le_bytes())
+            .collect();
+        (bytes, UNSIGNED_SHORT)
+    } else {
+        let bytes: Vec<u8> = indices.iter().flat_map(|v| v.to_le_bytes()).collect();
+        (bytes, UNSIGNED_INT)
+    };
+    let view = w.view(&index_bytes, 4, Some(ELEMENT_ARRAY_BUFFER), None);
+    w.accessor(view, index_type, indices.len(), "SCALAR", None)
+}
+
+/// Primitive `i`'s node: its mesh, and its `model_from_mesh` matrix unless identity.
+fn node_json(i: usize, p: &Primitive) -> Result<Value, GltfWriteError> {
+    let mut node = Map::new();
+    node.insert("mesh".into(), json!(i));
+    if p.model_from_mesh != DMat4::IDENTITY {
+        let m = p.model_from_mesh.to_cols_array();
+        if let Some(at) = m.iter().position(|v| !v.is_finite()) {
+            return Err(GltfWriteError::NonFinite {
+                primitive: i,
+                attribute: "model_from_mesh",
+                at,
+            });
+        }
+        node.insert("matrix".into(), json!(m));
+    }
+    Ok(Value::Object(node))
+}
+
+/// `EXT_structural_metadata` (the property table) and `CESIUM_RTC`.
+fn write_root_extensions(
+    w: &mut BinWriter,
+    model: &Model,
+    extensions_used: &mut BTreeSet<&'static str>,
+) -> Result<Vec<(String, Json)>, GltfWriteError> {
+    let mut root_extensions: Vec<(String, Json)> = Vec::new();
+    if let Some(table) = model.properties.as_ref().filter(|t| t.count > 0) {
+        root_extensions.push((
+            "EXT_structural_metadata".into(),
+            write_property_table(w, table)?,
+        ));
+        extensions_used.insert("EXT_structural_metadata");
+    }
+    if let Some(center) = model.rtc_center {
+        root_extensions.push(("CESIUM_RTC".into(), json!({ "center": center }).into()));
+        extensions_used.insert("CESIUM_RTC");
+    }
+    Ok(root_extensions)
 }
 
 /// Frames JSON and binary into the GLB layout: 12-byte header, JSON chunk padded with spaces,
