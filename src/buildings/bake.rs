@@ -22,7 +22,7 @@ impl Placement {
     /// Twin coordinates of a point of the placed frame.
     pub fn crs_from_frame(&self, p: DVec3) -> Result<DVec3, String> {
         match self {
-            Placement::Earth(frame) => frame.crs_from_ecef(p),
+            Placement::Earth(frame) => Ok(frame.crs_from_ecef(p)?),
             Placement::Local(m) => Ok(m.transform_point3(p)),
         }
     }
@@ -31,7 +31,7 @@ impl Placement {
     /// linearised at `at` for Earth frames.
     pub fn crs_from_frame_affine(&self, at: DVec3) -> Result<DMat4, String> {
         match self {
-            Placement::Earth(frame) => frame.crs_from_ecef_affine(at),
+            Placement::Earth(frame) => Ok(frame.crs_from_ecef_affine(at)?),
             Placement::Local(m) => Ok(*m),
         }
     }

@@ -70,9 +70,7 @@ impl Place {
                 self.point.y.to_radians(),
                 self.point.z,
             ))),
-            Some(code) => GeoFrame::projected(code)?
-                .ecef_from_crs(self.point)
-                .map(Some),
+            Some(code) => Ok(Some(GeoFrame::projected(code)?.ecef_from_crs(self.point)?)),
         }
     }
 }
@@ -91,12 +89,12 @@ pub fn choose_frame(
     tileset_centres: &[DVec3],
 ) -> Result<Option<GeoFrame>, String> {
     if let Some(code) = cloud_epsg {
-        return GeoFrame::projected(code).map(Some);
+        return Ok(Some(GeoFrame::projected(code)?));
     }
     if let Some(place) = place {
         match place.epsg {
             Some(4326) | None => {}
-            Some(code) => return GeoFrame::projected(code).map(Some),
+            Some(code) => return Ok(Some(GeoFrame::projected(code)?)),
         }
         if let Some(ecef) = place.ecef()? {
             return Ok(Some(GeoFrame::local_enu(ecef)));

@@ -221,8 +221,8 @@ pub fn write_demo_laz(
 /// alone, as IGN's LiDAR HD tiles do, so a twin opened on it takes IGN69 heights: the demo's
 /// Earth-centred buildings are written through the same frame (RAF20) to line up.
 pub fn demo_frame() -> Result<crate::georef::GeoFrame, String> {
-    crate::georef::GeoFrame::projected(DEMO_EPSG)
-        .map(|f| f.with_vertical(crate::georef::VerticalDatum::Ign69))
+    let frame = crate::georef::GeoFrame::projected(DEMO_EPSG)?;
+    Ok(frame.with_vertical(crate::georef::VerticalDatum::Ign69))
 }
 
 /// Points of the demo twin opened by a bare `jumeau`.

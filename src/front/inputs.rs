@@ -267,5 +267,5 @@ fn network_frame(input: &str) -> Result<crate::georef::GeoFrame, String> {
             });
         }
     };
-    crate::georef::GeoFrame::projected(code)
+    Ok(crate::georef::GeoFrame::projected(code)?)
 }

@@ -8,6 +8,7 @@
 //! once, on first use, from the GeoTIFF's own georeferencing (tie point, pixel scale, and
 //! whether a value stands for a cell's centre or its corner).
 
+use super::GeorefError;
 use std::sync::OnceLock;
 
 /// The RAF20 grid as shipped (see `assets/geoid/README.md` for its source and licence).
@@ -41,7 +42,12 @@ impl VerticalDatum {
     }
 
     /// Height above the ellipsoid of a height in this datum at `lon_deg`, `lat_deg`.
-    pub fn ellipsoidal_from(self, height: f64, lon_deg: f64, lat_deg: f64) -> Result<f64, String> {
+    pub fn ellipsoidal_from(
+        self,
+        height: f64,
+        lon_deg: f64,
+        lat_deg: f64,
+    ) -> Result<f64, GeorefError> {
         match self {
             Self::Ellipsoidal => Ok(height),
             Self::Ign69 => Ok(height + raf20()?.undulation(lon_deg, lat_deg)?),
@@ -49,7 +55,7 @@ impl VerticalDatum {
     }
 
     /// A height in this datum from a height above the ellipsoid at `lon_deg`, `lat_deg`.
-    pub fn from_ellipsoidal(self, h: f64, lon_deg: f64, lat_deg: f64) -> Result<f64, String> {
+    pub fn from_ellipsoidal(self, h: f64, lon_deg: f64, lat_deg: f64) -> Result<f64, GeorefError> {
         match self {
             Self::Ellipsoidal => Ok(h),
             Self::Ign69 => Ok(h - raf20()?.undulation(lon_deg, lat_deg)?),
@@ -72,8 +78,8 @@ pub struct GeoidGrid {
 }
 
 /// The RAF20 grid, read from the embedded GeoTIFF once.
-pub fn raf20() -> Result<&'static GeoidGrid, String> {
-    static GRID: OnceLock<Result<GeoidGrid, String>> = OnceLock::new();
+pub fn raf20() -> Result<&'static GeoidGrid, GeorefError> {
+    static GRID: OnceLock<Result<GeoidGrid, GeorefError>> = OnceLock::new();
     GRID.get_or_init(|| GeoidGrid::from_geotiff("RAF20", RAF20_TIFF))
         .as_ref()
         .map_err(Clone::clone)
@@ -81,10 +87,14 @@ pub fn raf20() -> Result<&'static GeoidGrid, String> {
 
 impl GeoidGrid {
     /// Reads a single-band float geoid grid from GeoTIFF bytes.
-    pub fn from_geotiff(name: &'static str, bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_geotiff(name: &'static str, bytes: &[u8]) -> Result<Self, GeorefError> {
         use tiff::decoder::{Decoder, DecodingResult};
         use tiff::tags::Tag;
-        let err = |what: &str, e: tiff::TiffError| format!("{name} grid: {what}: {e}");
+        let problem = |problem: String| GeorefError::Grid {
+            grid: name,
+            problem,
+        };
+        let err = |what: &str, e: tiff::TiffError| problem(format!("{what}: {e}"));
         let mut decoder =
             Decoder::new(std::io::Cursor::new(bytes)).map_err(|e| err("not a TIFF", e))?;
         let (width, height) = decoder.dimensions().map_err(|e| err("dimensions", e))?;
@@ -103,7 +113,7 @@ impl GeoidGrid {
             .get_tag_u16_vec(Tag::GeoKeyDirectoryTag)
             .map_err(|e| err("GeoKey directory", e))?;
         if scale.len() < 2 || tie.len() < 6 {
-            return Err(format!("{name} grid: incomplete georeferencing"));
+            return Err(problem("incomplete georeferencing".into()));
         }
         // GTRasterTypeGeoKey (1025): 1 = a value covers a cell (its centre is half a step in),
         // 2 = a value stands at the point itself.
@@ -119,14 +129,14 @@ impl GeoidGrid {
         let all = match decoder.read_image().map_err(|e| err("values", e))? {
             DecodingResult::F32(v) => v,
             DecodingResult::F64(v) => v.into_iter().map(|x| x as f32).collect(),
-            _ => return Err(format!("{name} grid: values are not floating point")),
+            _ => return Err(problem("values are not floating point".into())),
         };
         let (width, height) = (width as usize, height as usize);
         if all.len() < width * height * samples {
-            return Err(format!(
-                "{name} grid: {} values for {width} × {height} × {samples}",
+            return Err(problem(format!(
+                "{} values for {width} × {height} × {samples}",
                 all.len()
-            ));
+            )));
         }
         let values = all
             .into_iter()
@@ -156,15 +166,20 @@ impl GeoidGrid {
 
     /// The geoid height at a position, bilinear between the four surrounding values; an error
     /// outside the grid or where it has no value.
-    pub fn undulation(&self, lon_deg: f64, lat_deg: f64) -> Result<f64, String> {
+    pub fn undulation(&self, lon_deg: f64, lat_deg: f64) -> Result<f64, GeorefError> {
         let col = (lon_deg - self.west_deg) / self.step_deg[0];
         let row = (self.north_deg - lat_deg) / self.step_deg[1];
         let outside = || {
-            let [w, s, e, n] = self.bounds_deg();
-            format!(
-                "lon {lon_deg:.6}°, lat {lat_deg:.6}° is outside the {} grid ({w}..{e}°E, {s}..{n}°N): no vertical datum conversion there",
-                self.name
-            )
+            let [west, south, east, north] = self.bounds_deg();
+            GeorefError::OutsideGrid {
+                grid: self.name,
+                lon_deg,
+                lat_deg,
+                west,
+                south,
+                east,
+                north,
+            }
         };
         let last = [(self.width - 1) as f64, (self.height - 1) as f64];
         if !(col >= 0.0 && row >= 0.0 && col <= last[0] && row <= last[1]) {
@@ -225,7 +240,14 @@ mod tests {
     #[test]
     fn outside_the_grid_is_an_error_not_a_guess() {
         let error = raf20().unwrap().undulation(-74.0, 40.7).unwrap_err();
-        assert!(error.contains("outside the RAF20 grid"), "{error}");
+        assert!(
+            matches!(error, GeorefError::OutsideGrid { grid: "RAF20", .. }),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains("outside the RAF20 grid"),
+            "{error}"
+        );
         assert_eq!(
             VerticalDatum::Ellipsoidal.ellipsoidal_from(12.0, -74.0, 40.7),
             Ok(12.0)

@@ -9,6 +9,53 @@ pub use geoid::VerticalDatum;
 use bevy::math::DVec3;
 use byteorder::{ByteOrder, LittleEndian as LE};
 
+/// What went wrong placing coordinates: a CRS not known or not usable, a point a projection
+/// or the geoid grid cannot take. Callers can match on it; its text is what the user reads.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GeorefError {
+    #[error("`{text}` is not an EPSG code (expected e.g. EPSG:2154)")]
+    NotAnEpsgCode { text: String },
+    #[error("`{text}` is not EPSG:CODE or EPSG:CODE+VERTICAL_CODE")]
+    NotACrsSpec { text: String },
+    #[error("EPSG:{code} is not in the built-in CRS table")]
+    UnknownEpsg { code: u32 },
+    #[error("EPSG:{code}: unreadable WKT")]
+    UnreadableWkt { code: u32 },
+    #[error("EPSG:{code}: {reason}")]
+    BadDefinition { code: u32, reason: String },
+    #[error("EPSG:{code} is not a projected CRS: a twin needs metres east and north")]
+    NotProjected { code: u32 },
+    #[error("EPSG:{code}: the only vertical datum Jumeau knows is EPSG:5720 (NGF-IGN69)")]
+    UnknownVerticalDatum { code: u32 },
+    #[error("{text}: Earth-centred coordinates take no vertical datum")]
+    EcefWithVerticalDatum { text: String },
+    /// A point a projection cannot take: `what` says which and where.
+    #[error("{what}: {reason}")]
+    Transform { what: String, reason: String },
+    /// The geoid grid cannot be read.
+    #[error("{grid} grid: {problem}")]
+    Grid { grid: &'static str, problem: String },
+    #[error(
+        "lon {lon_deg:.6}°, lat {lat_deg:.6}° is outside the {grid} grid ({west}..{east}°E, {south}..{north}°N): no vertical datum conversion there"
+    )]
+    OutsideGrid {
+        grid: &'static str,
+        lon_deg: f64,
+        lat_deg: f64,
+        west: f64,
+        south: f64,
+        east: f64,
+        north: f64,
+    },
+}
+
+/// While callers above still speak in strings: `?` turns the error into its text.
+impl From<GeorefError> for String {
+    fn from(error: GeorefError) -> Self {
+        error.to_string()
+    }
+}
+
 /// Where a dataset's CRS came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -81,17 +128,16 @@ pub struct Crs {
 
 impl Crs {
     /// The CRS for an `EPSG:nnnn` (or bare `nnnn`) code, with its WKT from the built-in table.
-    pub fn from_epsg_str(text: &str) -> Result<Self, String> {
+    pub fn from_epsg_str(text: &str) -> Result<Self, GeorefError> {
         let digits = text
             .trim()
             .trim_start_matches("EPSG:")
             .trim_start_matches("epsg:");
         let code: u32 = digits
             .parse()
-            .map_err(|_| format!("`{text}` is not an EPSG code (expected e.g. EPSG:2154)"))?;
-        let wkt = wkt_for_epsg(code)
-            .ok_or_else(|| format!("EPSG:{code} is not in the built-in CRS table"))?;
-        let mut crs = crs_from_wkt(wkt).ok_or_else(|| format!("EPSG:{code}: unreadable WKT"))?;
+            .map_err(|_| GeorefError::NotAnEpsgCode { text: text.into() })?;
+        let wkt = wkt_for_epsg(code).ok_or(GeorefError::UnknownEpsg { code })?;
+        let mut crs = crs_from_wkt(wkt).ok_or(GeorefError::UnreadableWkt { code })?;
         crs.source = CrsSource::Assigned;
         crs.epsg = Some(code);
         Ok(crs)
@@ -351,6 +397,7 @@ mod tests {
         assert!(
             Crs::from_epsg_str("Lambert")
                 .unwrap_err()
+                .to_string()
                 .contains("not an EPSG code")
         );
     }
@@ -504,20 +551,24 @@ impl std::fmt::Debug for GeoFrame {
 
 impl GeoFrame {
     /// The frame of a projected CRS known to the built-in table.
-    pub fn projected(epsg: u32) -> Result<Self, String> {
+    pub fn projected(epsg: u32) -> Result<Self, GeorefError> {
         let def = u16::try_from(epsg)
             .ok()
             .and_then(crs_definitions::from_code)
-            .ok_or_else(|| format!("EPSG:{epsg} is not in the built-in CRS table"))?;
-        let proj = proj4rs::Proj::from_proj_string(def.proj4)
-            .map_err(|e| format!("EPSG:{epsg}: cannot build its projection: {e}"))?;
+            .ok_or(GeorefError::UnknownEpsg { code: epsg })?;
+        let proj =
+            proj4rs::Proj::from_proj_string(def.proj4).map_err(|e| GeorefError::BadDefinition {
+                code: epsg,
+                reason: format!("cannot build its projection: {e}"),
+            })?;
         if proj.is_latlong() || proj.is_geocent() {
-            return Err(format!(
-                "EPSG:{epsg} is not a projected CRS: a twin needs metres east and north"
-            ));
+            return Err(GeorefError::NotProjected { code: epsg });
         }
         let geographic = proj4rs::Proj::from_proj_string("+proj=longlat +datum=WGS84 +no_defs")
-            .map_err(|e| format!("WGS84: {e}"))?;
+            .map_err(|e| GeorefError::Transform {
+                what: "WGS84".into(),
+                reason: e.to_string(),
+            })?;
         Ok(Self::Projected {
             epsg,
             vertical: VerticalDatum::Ellipsoidal,
@@ -575,7 +626,7 @@ impl GeoFrame {
     }
 
     /// Twin coordinates of an ECEF point.
-    pub fn crs_from_ecef(&self, ecef: DVec3) -> Result<DVec3, String> {
+    pub fn crs_from_ecef(&self, ecef: DVec3) -> Result<DVec3, GeorefError> {
         match self {
             GeoFrame::LocalEnu {
                 origin_ecef,
@@ -591,11 +642,14 @@ impl GeoFrame {
                 let z = vertical.from_ellipsoidal(h, lon.to_degrees(), lat.to_degrees())?;
                 let mut p = (lon, lat, 0.0);
                 proj4rs::transform::transform(geographic, proj, &mut p).map_err(|e| {
-                    format!(
-                        "cannot project lon {:.6}°, lat {:.6}° to EPSG:{epsg}: {e}",
-                        lon.to_degrees(),
-                        lat.to_degrees()
-                    )
+                    GeorefError::Transform {
+                        what: format!(
+                            "cannot project lon {:.6}°, lat {:.6}° to EPSG:{epsg}",
+                            lon.to_degrees(),
+                            lat.to_degrees()
+                        ),
+                        reason: e.to_string(),
+                    }
                 })?;
                 Ok(DVec3::new(p.0, p.1, z))
             }
@@ -603,7 +657,7 @@ impl GeoFrame {
     }
 
     /// ECEF coordinates of a twin point.
-    pub fn ecef_from_crs(&self, crs: DVec3) -> Result<DVec3, String> {
+    pub fn ecef_from_crs(&self, crs: DVec3) -> Result<DVec3, GeorefError> {
         match self {
             GeoFrame::LocalEnu {
                 origin_ecef,
@@ -616,8 +670,12 @@ impl GeoFrame {
                 geographic,
             } => {
                 let mut p = (crs.x, crs.y, 0.0);
-                proj4rs::transform::transform(proj, geographic, &mut p)
-                    .map_err(|e| format!("cannot unproject ({crs}) from EPSG:{epsg}: {e}"))?;
+                proj4rs::transform::transform(proj, geographic, &mut p).map_err(|e| {
+                    GeorefError::Transform {
+                        what: format!("cannot unproject ({crs}) from EPSG:{epsg}"),
+                        reason: e.to_string(),
+                    }
+                })?;
                 let h = vertical.ellipsoidal_from(crs.z, p.0.to_degrees(), p.1.to_degrees())?;
                 Ok(ecef_from_geodetic(p.0, p.1, h))
             }
@@ -628,7 +686,7 @@ impl GeoFrame {
     /// `at` for a projection (central differences over ±50 m): good for directions (normals,
     /// frustum planes) and nearby points; geometry far from `at` goes through
     /// [`GeoFrame::crs_from_ecef`].
-    pub fn crs_from_ecef_affine(&self, at: DVec3) -> Result<bevy::math::DMat4, String> {
+    pub fn crs_from_ecef_affine(&self, at: DVec3) -> Result<bevy::math::DMat4, GeorefError> {
         if let GeoFrame::LocalEnu {
             origin_ecef,
             enu_from_ecef,

@@ -7,7 +7,7 @@
 //! coordinates are in degrees, longitude first.
 
 use super::geoid::VerticalDatum;
-use super::{ecef_from_geodetic, geodetic_from_ecef};
+use super::{GeorefError, ecef_from_geodetic, geodetic_from_ecef};
 use bevy::math::DVec3;
 use std::sync::Arc;
 
@@ -36,9 +36,9 @@ impl std::fmt::Debug for CrsSpec {
 }
 
 impl std::str::FromStr for CrsSpec {
-    type Err = String;
+    type Err = GeorefError;
 
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, GeorefError> {
         let body = text
             .trim()
             .strip_prefix("EPSG:")
@@ -49,19 +49,16 @@ impl std::str::FromStr for CrsSpec {
             None => (body, None),
         };
         let code = |s: &str| {
-            s.parse::<u32>()
-                .map_err(|_| format!("`{text}` is not EPSG:CODE or EPSG:CODE+VERTICAL_CODE"))
+            s.parse::<u32>().map_err(|_| GeorefError::NotACrsSpec {
+                text: text.to_owned(),
+            })
         };
         let horizontal = code(horizontal)?;
         let vertical = match vertical {
             None => VerticalDatum::Ellipsoidal,
             Some(v) => {
                 let v = code(v)?;
-                VerticalDatum::of_epsg(v).ok_or_else(|| {
-                    format!(
-                        "EPSG:{v}: the only vertical datum Jumeau knows is EPSG:5720 (NGF-IGN69)"
-                    )
-                })?
+                VerticalDatum::of_epsg(v).ok_or(GeorefError::UnknownVerticalDatum { code: v })?
             }
         };
         let kind = match horizontal {
@@ -71,9 +68,13 @@ impl std::str::FromStr for CrsSpec {
                 let def = u16::try_from(code)
                     .ok()
                     .and_then(crs_definitions::from_code)
-                    .ok_or_else(|| format!("EPSG:{code} is not in the built-in CRS table"))?;
-                let proj = proj4rs::Proj::from_proj_string(def.proj4)
-                    .map_err(|e| format!("EPSG:{code}: {e}"))?;
+                    .ok_or(GeorefError::UnknownEpsg { code })?;
+                let proj = proj4rs::Proj::from_proj_string(def.proj4).map_err(|e| {
+                    GeorefError::BadDefinition {
+                        code,
+                        reason: e.to_string(),
+                    }
+                })?;
                 if proj.is_geocent() {
                     SpecKind::Ecef
                 } else if proj.is_latlong() {
@@ -84,9 +85,9 @@ impl std::str::FromStr for CrsSpec {
             }
         };
         if matches!(kind, SpecKind::Ecef) && vertical != VerticalDatum::Ellipsoidal {
-            return Err(format!(
-                "{text}: Earth-centred coordinates take no vertical datum"
-            ));
+            return Err(GeorefError::EcefWithVerticalDatum {
+                text: text.to_owned(),
+            });
         }
         Ok(Self {
             text: text.trim().to_owned(),
@@ -96,26 +97,39 @@ impl std::str::FromStr for CrsSpec {
     }
 }
 
-fn wgs84() -> Result<proj4rs::Proj, String> {
-    proj4rs::Proj::from_proj_string("+proj=longlat +datum=WGS84 +no_defs")
-        .map_err(|e| format!("WGS 84: {e}"))
+fn wgs84() -> Result<proj4rs::Proj, GeorefError> {
+    proj4rs::Proj::from_proj_string("+proj=longlat +datum=WGS84 +no_defs").map_err(|e| {
+        GeorefError::Transform {
+            what: "WGS 84".into(),
+            reason: e.to_string(),
+        }
+    })
+}
+
+/// A projection failure at a point: `what` happened, and why.
+fn transform_error(what: String) -> impl FnOnce(proj4rs::errors::Error) -> GeorefError {
+    move |e| GeorefError::Transform {
+        what,
+        reason: e.to_string(),
+    }
 }
 
 impl CrsSpec {
     /// Longitude, latitude (radians, WGS 84) and ellipsoidal height of a position in this CRS.
-    fn geodetic_of(&self, p: DVec3) -> Result<(f64, f64, f64), String> {
+    fn geodetic_of(&self, p: DVec3) -> Result<(f64, f64, f64), GeorefError> {
         let (lon, lat, height) = match &self.kind {
             SpecKind::Ecef => return Ok(geodetic_from_ecef(p)),
             SpecKind::Geographic(proj) => {
                 let mut q = (p.x.to_radians(), p.y.to_radians(), 0.0);
                 proj4rs::transform::transform(proj, &wgs84()?, &mut q)
-                    .map_err(|e| format!("{}: {e}", self.text))?;
+                    .map_err(transform_error(self.text.clone()))?;
                 (q.0, q.1, p.z)
             }
             SpecKind::Projected(proj) => {
                 let mut q = (p.x, p.y, 0.0);
-                proj4rs::transform::transform(proj, &wgs84()?, &mut q)
-                    .map_err(|e| format!("cannot unproject {p} from {}: {e}", self.text))?;
+                proj4rs::transform::transform(proj, &wgs84()?, &mut q).map_err(transform_error(
+                    format!("cannot unproject {p} from {}", self.text),
+                ))?;
                 (q.0, q.1, p.z)
             }
         };
@@ -126,7 +140,7 @@ impl CrsSpec {
     }
 
     /// The position in this CRS of a WGS 84 longitude, latitude (radians), ellipsoidal height.
-    fn position_of(&self, lon: f64, lat: f64, h: f64) -> Result<DVec3, String> {
+    fn position_of(&self, lon: f64, lat: f64, h: f64) -> Result<DVec3, GeorefError> {
         let z = self
             .vertical
             .from_ellipsoidal(h, lon.to_degrees(), lat.to_degrees())?;
@@ -135,13 +149,14 @@ impl CrsSpec {
             SpecKind::Geographic(proj) => {
                 let mut q = (lon, lat, 0.0);
                 proj4rs::transform::transform(&wgs84()?, proj, &mut q)
-                    .map_err(|e| format!("{}: {e}", self.text))?;
+                    .map_err(transform_error(self.text.clone()))?;
                 Ok(DVec3::new(q.0.to_degrees(), q.1.to_degrees(), z))
             }
             SpecKind::Projected(proj) => {
                 let mut q = (lon, lat, 0.0);
-                proj4rs::transform::transform(&wgs84()?, proj, &mut q)
-                    .map_err(|e| format!("cannot project into {}: {e}", self.text))?;
+                proj4rs::transform::transform(&wgs84()?, proj, &mut q).map_err(transform_error(
+                    format!("cannot project into {}", self.text),
+                ))?;
                 Ok(DVec3::new(q.0, q.1, z))
             }
         }
@@ -154,7 +169,7 @@ impl CrsSpec {
 }
 
 /// `p` from `from` into `to`.
-pub fn transform(from: &CrsSpec, to: &CrsSpec, p: DVec3) -> Result<DVec3, String> {
+pub fn transform(from: &CrsSpec, to: &CrsSpec, p: DVec3) -> Result<DVec3, GeorefError> {
     let (lon, lat, h) = from.geodetic_of(p)?;
     to.position_of(lon, lat, h)
 }
@@ -188,8 +203,10 @@ mod tests {
     #[test]
     fn unknown_codes_are_named() {
         let e = "EPSG:2154+5773".parse::<CrsSpec>().unwrap_err();
-        assert!(e.contains("5773"), "{e}");
+        assert_eq!(e, GeorefError::UnknownVerticalDatum { code: 5773 });
+        assert!(e.to_string().contains("5773"), "{e}");
         let e = "Lambert".parse::<CrsSpec>().unwrap_err();
-        assert!(e.contains("Lambert"), "{e}");
+        assert!(matches!(e, GeorefError::NotACrsSpec { .. }), "{e:?}");
+        assert!(e.to_string().contains("Lambert"), "{e}");
     }
 }

@@ -119,17 +119,17 @@ impl<'a> TwinMapper<'a> {
                 lon_deg,
                 lat_deg,
                 height_m,
-            } => self.twin.crs_from_ecef(ecef_from_geodetic(
+            } => Ok(self.twin.crs_from_ecef(ecef_from_geodetic(
                 lon_deg.to_radians(),
                 lat_deg.to_radians(),
                 height_m,
-            )),
+            ))?),
             SourcePoint::Projected { epsg, xyz } => {
                 if self.twin.projected_epsg() == Some(epsg) {
                     return Ok(xyz);
                 }
                 let ecef = self.ecef_from_projected(epsg, xyz)?;
-                self.twin.crs_from_ecef(ecef)
+                Ok(self.twin.crs_from_ecef(ecef)?)
             }
         }
     }
@@ -139,12 +139,12 @@ impl<'a> TwinMapper<'a> {
         let index = match sources.iter().position(|(code, _)| *code == epsg) {
             Some(index) => index,
             None => {
-                sources.push((epsg, GeoFrame::projected(epsg)));
+                sources.push((epsg, GeoFrame::projected(epsg).map_err(String::from)));
                 sources.len() - 1
             }
         };
         match &sources[index].1 {
-            Ok(frame) => frame.ecef_from_crs(xyz),
+            Ok(frame) => Ok(frame.ecef_from_crs(xyz)?),
             Err(reason) => Err(reason.clone()),
         }
     }
