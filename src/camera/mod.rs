@@ -508,6 +508,7 @@ pub(crate) fn test_app_with_input() -> App {
         .init_resource::<AccumulatedMouseScroll>()
         .init_resource::<bevy::input::touch::Touches>();
     plugin(&mut app);
+    app.add_plugins(CameraControllerPlugin);
     app
 }
 
