@@ -18,6 +18,58 @@ use std::path::{Path, PathBuf};
 #[cfg(not(target_arch = "wasm32"))]
 use std::sync::Arc;
 
+/// Why inputs could not be opened as a point-cloud layer. Its text names the input at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// A file, list or URL that cannot be read (missing, 404, unreachable server).
+    #[error("{input}: {source}")]
+    Unreadable {
+        input: String,
+        #[source]
+        source: io::SourceError,
+    },
+    /// Not a LAS/LAZ/COPC file, or one whose header or hierarchy lies.
+    #[error(transparent)]
+    Las(#[from] super::las::LasError),
+    #[error(transparent)]
+    Vpc(#[from] super::vpc::VpcError),
+    #[error(
+        "{input}: not a COPC file; only COPC is streamed over HTTP (download it, or convert it with `jumeau convert`)"
+    )]
+    NotCopcOverHttp { input: String },
+    #[error(
+        "{input}: its tiles are in several CRSs ({codes:?}): Jumeau does not reproject point clouds"
+    )]
+    SeveralCrs {
+        input: String,
+        codes: std::collections::BTreeSet<Option<u32>>,
+    },
+    #[error("{input}: the list names no file")]
+    EmptyList { input: String },
+    #[error("{input}: not a usable pattern: {reason}")]
+    BadPattern { input: String, reason: String },
+    #[error("{input}: no file matches")]
+    NoMatch { input: String },
+    /// A folder without LAS/LAZ/COPC tiles, or one that cannot be listed.
+    #[error("{0}")]
+    Folder(String),
+    /// Converting plain LAS/LAZ tiles to COPC failed.
+    #[error("{0}")]
+    Convert(String),
+    /// The COPC opened but cannot be streamed (its hierarchy, its point format).
+    #[error("{0}")]
+    Stream(String),
+    #[error("no input")]
+    NoInput,
+}
+
+/// While callers above still speak in strings: `?` turns the error into its text.
+impl From<OpenError> for String {
+    fn from(error: OpenError) -> Self {
+        error.to_string()
+    }
+}
+
 /// Opens `inputs` as one layer. Plain LAS/LAZ inputs are converted together (they are tiles of
 /// one area) into `cache_dir`, reporting on `progress`; each COPC input is one source.
 pub fn open_layer(
@@ -25,7 +77,7 @@ pub fn open_layer(
     inputs: &[String],
     cache_dir: &Path,
     progress: &indicatif::ProgressBar,
-) -> Result<Layer, String> {
+) -> Result<Layer, OpenError> {
     let mut sources = Vec::new();
     let mut plain = Vec::new();
     let mut tiles = Vec::new();
@@ -43,18 +95,18 @@ pub fn open_layer(
         }
     }
     for input in &expanded {
-        let bytes = io::open(input).map_err(|e| format!("{input}: {e}"))?;
-        let file = LasFile::open_lazy(bytes).map_err(|e| e.to_string())?;
+        let bytes = io::open(input).map_err(unreadable(input))?;
+        let file = LasFile::open_lazy(bytes)?;
         if file.vlrs.iter().any(|v| v.is("copc", 1)) {
-            let reader = CopcReader::from_file(file).map_err(|e| e.to_string())?;
-            sources.push(StreamSource::from_reader(input, reader)?);
+            let reader = CopcReader::from_file(file)?;
+            sources.push(StreamSource::from_reader(input, reader).map_err(OpenError::Stream)?);
         } else if cfg!(target_arch = "wasm32")
             || input.starts_with("http://")
             || input.starts_with("https://")
         {
-            return Err(format!(
-                "{input}: not a COPC file; only COPC is streamed over HTTP (download it, or convert it with `jumeau convert`)"
-            ));
+            return Err(OpenError::NotCopcOverHttp {
+                input: input.clone(),
+            });
         } else {
             plain.push(PathBuf::from(input));
         }
@@ -66,22 +118,23 @@ pub fn open_layer(
     #[cfg(target_arch = "wasm32")]
     let _ = (plain, cache_dir, progress);
     if sources.is_empty() && tiles.is_empty() {
-        return Err("no input".into());
+        return Err(OpenError::NoInput);
     }
     Ok(Layer::with_tiles(name, sources, tiles))
 }
 
 /// The tiles a VPC lists, to open when the view reaches them.
-fn vpc_tiles(input: &str) -> Result<Vec<LazyTile>, String> {
+fn vpc_tiles(input: &str) -> Result<Vec<LazyTile>, OpenError> {
     let bytes = io::open(input)
         .and_then(|s| s.read_all())
-        .map_err(|e| format!("{input}: {e}"))?;
-    let tiles = super::vpc::read_vpc(&bytes, input).map_err(|e| e.to_string())?;
+        .map_err(unreadable(input))?;
+    let tiles = super::vpc::read_vpc(&bytes, input)?;
     let codes: std::collections::BTreeSet<Option<u32>> = tiles.iter().map(|t| t.epsg).collect();
     if codes.len() > 1 {
-        return Err(format!(
-            "{input}: its tiles are in several CRSs ({codes:?}): Jumeau does not reproject point clouds"
-        ));
+        return Err(OpenError::SeveralCrs {
+            input: input.to_owned(),
+            codes,
+        });
     }
     Ok(tiles
         .into_iter()
@@ -105,11 +158,11 @@ fn vpc_tiles(input: &str) -> Result<Vec<LazyTile>, String> {
 
 /// The files one input names: itself, the LAS/LAZ/COPC files of a folder, the matches of a
 /// glob, or the lines of a `.txt` list (relative ones against the list's folder).
-fn expand_input(input: &str, lower: &str) -> Result<Vec<String>, String> {
+fn expand_input(input: &str, lower: &str) -> Result<Vec<String>, OpenError> {
     if lower.ends_with(".txt") {
         let bytes = io::open(input)
             .and_then(|s| s.read_all())
-            .map_err(|e| format!("{input}: {e}"))?;
+            .map_err(unreadable(input))?;
         let base = input.rfind('/').map_or("", |slash| &input[..=slash]);
         let listed: Vec<String> = String::from_utf8_lossy(&bytes)
             .lines()
@@ -124,7 +177,9 @@ fn expand_input(input: &str, lower: &str) -> Result<Vec<String>, String> {
             })
             .collect();
         if listed.is_empty() {
-            return Err(format!("{input}: the list names no file"));
+            return Err(OpenError::EmptyList {
+                input: input.to_owned(),
+            });
         }
         return Ok(listed);
     }
@@ -132,17 +187,23 @@ fn expand_input(input: &str, lower: &str) -> Result<Vec<String>, String> {
     {
         if Path::new(input).is_dir() {
             return super::tiles::tile_inputs(Path::new(input))
-                .map(|t| t.iter().map(|p| p.display().to_string()).collect());
+                .map(|t| t.iter().map(|p| p.display().to_string()).collect())
+                .map_err(OpenError::Folder);
         }
         if !input.contains("://") && input.contains(['*', '?', '[']) {
             let mut matches: Vec<String> = glob::glob(input)
-                .map_err(|e| format!("{input}: not a usable pattern: {e}"))?
+                .map_err(|e| OpenError::BadPattern {
+                    input: input.to_owned(),
+                    reason: e.to_string(),
+                })?
                 .flatten()
                 .map(|p| p.display().to_string())
                 .collect();
             matches.sort();
             if matches.is_empty() {
-                return Err(format!("{input}: no file matches"));
+                return Err(OpenError::NoMatch {
+                    input: input.to_owned(),
+                });
             }
             return Ok(matches);
         }
@@ -156,8 +217,8 @@ fn open_converted(
     plain: &[PathBuf],
     cache_dir: &Path,
     progress: &indicatif::ProgressBar,
-) -> Result<StreamSource, String> {
-    let copc = converted_path(plain, cache_dir)?;
+) -> Result<StreamSource, OpenError> {
+    let copc = converted_path(plain, cache_dir).map_err(OpenError::Convert)?;
     if !copc.exists() {
         remove_stale_conversions(&copc, cache_dir);
         log::info!(
@@ -173,11 +234,20 @@ fn open_converted(
                 progress: Some(progress.clone()),
                 ..ConvertSettings::default()
             },
-        )?;
+        )
+        .map_err(OpenError::Convert)?;
     }
     let bytes: Arc<dyn io::ByteSource> =
-        Arc::new(FileSource::open(&copc).map_err(|e| e.to_string())?);
-    StreamSource::open(&file_names(plain), bytes)
+        Arc::new(FileSource::open(&copc).map_err(|e| OpenError::Convert(e.to_string()))?);
+    StreamSource::open(&file_names(plain), bytes).map_err(OpenError::Stream)
+}
+
+/// How a source error becomes the error of `input`.
+fn unreadable(input: &str) -> impl FnOnce(io::SourceError) -> OpenError + '_ {
+    move |source| OpenError::Unreadable {
+        input: input.to_owned(),
+        source,
+    }
 }
 
 /// Removes what older writer revisions converted from inputs of the same name as `copc` (their
@@ -277,7 +347,8 @@ mod tests {
         );
         let none = path("*.xyz");
         let error = expand_input(&none, &none).unwrap_err();
-        assert!(error.ends_with("no file matches"), "{error}");
+        assert!(matches!(error, OpenError::NoMatch { .. }), "{error:?}");
+        assert!(error.to_string().ends_with("no file matches"), "{error}");
     }
 
     #[test]
@@ -292,7 +363,8 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert!(error.contains("nowhere.laz"), "{error}");
+        assert!(matches!(error, OpenError::Unreadable { .. }), "{error:?}");
+        assert!(error.to_string().contains("nowhere.laz"), "{error}");
 
         let text = dir.path().join("notes.las");
         std::fs::write(&text, b"this is not a point cloud at all, just some words").unwrap();
@@ -304,7 +376,8 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert!(error.contains("notes.las"), "{error}");
+        assert!(matches!(error, OpenError::Las(_)), "{error:?}");
+        assert!(error.to_string().contains("notes.las"), "{error}");
     }
 
     #[test]
