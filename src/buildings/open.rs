@@ -128,19 +128,17 @@ impl OpenedBuildings {
         frame: Option<&GeoFrame>,
         place: Option<&Place>,
         fallback: Option<DVec3>,
-    ) -> Result<(BuildingLayer, Option<String>), String> {
+    ) -> Result<(BuildingLayer, Option<String>), BuildingsError> {
         let centre = self.centre();
         let mut warning = None;
         let placement = match frame {
             Some(frame) if is_earth_centred(centre) => Placement::Earth(frame.clone()),
             _ if is_earth_centred(centre) => {
-                return Err(format!(
-                    "{}: an Earth-centred tileset needs a frame for the twin",
-                    self.name
-                ));
+                return Err(BuildingsError::NeedsFrame { name: self.name });
             }
             _ => match (place, frame) {
-                (Some(place), _) => match (place.ecef()?, frame) {
+                (Some(place), _) => match (place.ecef().map_err(BuildingsError::Placement)?, frame)
+                {
                     (Some(ecef), Some(frame)) => {
                         let (lon, lat, _) = geodetic_from_ecef(ecef);
                         let ecef_from_enu = DMat4::from_translation(ecef)
@@ -162,24 +160,81 @@ impl OpenedBuildings {
             },
         };
         Ok((
-            BuildingLayer::new(self.name, self.tileset, placement)?,
+            BuildingLayer::new(self.name, self.tileset, placement)
+                .map_err(BuildingsError::Placement)?,
             warning,
         ))
     }
 }
 
+/// Why a building input could not be opened or placed. Its text names the input at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildingsError {
+    #[error("{input}: cannot open: {source}")]
+    CannotOpen {
+        input: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A URL that cannot be a tileset's root.
+    #[error(transparent)]
+    Location(super::tiles3d::tileset::TilesetError),
+    #[error("{input}: {source}")]
+    Tileset {
+        input: String,
+        #[source]
+        source: super::tiles3d::tileset::TilesetError,
+    },
+    #[error("{input}: {source}")]
+    Content {
+        input: String,
+        #[source]
+        source: super::tiles3d::content::ContentError,
+    },
+    #[error("{input}: not a glTF model")]
+    NotAModel { input: String },
+    #[error("{input}: {source}")]
+    Model {
+        input: String,
+        #[source]
+        source: super::gltf::GltfError,
+    },
+    #[error("{input}: the model has no triangles")]
+    NoTriangles { input: String },
+    #[error("{name}: an Earth-centred tileset needs a frame for the twin")]
+    NeedsFrame { name: String },
+    #[error(transparent)]
+    Georef(#[from] crate::georef::GeorefError),
+    /// The tileset or model could not be read (file or HTTP).
+    #[error("{0}")]
+    Fetch(String),
+    /// Where the model or tileset goes cannot be worked out.
+    #[error("{0}")]
+    Placement(String),
+}
+
+/// While callers above still speak in strings: `?` turns the error into its text.
+impl From<BuildingsError> for String {
+    fn from(error: BuildingsError) -> Self {
+        error.to_string()
+    }
+}
+
 /// Opens a tileset (`tileset.json`, any `.json`) or a single model (`.glb`, `.gltf`, `.b3dm`).
-pub fn open_buildings(input: &str) -> Result<OpenedBuildings, String> {
+pub fn open_buildings(input: &str) -> Result<OpenedBuildings, BuildingsError> {
     let remote = cfg!(target_arch = "wasm32")
         || input.starts_with("http://")
         || input.starts_with("https://");
     let uri = if remote {
-        TileUri::remote(input).map_err(|e| e.to_string())?
+        TileUri::remote(input).map_err(BuildingsError::Location)?
     } else {
         let path = std::path::Path::new(input);
         let path = path
             .canonicalize()
-            .map_err(|e| format!("{input}: cannot open: {e}"))?;
+            .map_err(|source| BuildingsError::CannotOpen {
+                input: input.to_owned(),
+                source,
+            })?;
         TileUri::local_file(&path)
     };
     let name = input
@@ -188,10 +243,13 @@ pub fn open_buildings(input: &str) -> Result<OpenedBuildings, String> {
         .find(|part| !part.eq_ignore_ascii_case("tileset.json") && !part.is_empty())
         .unwrap_or(input)
         .to_owned();
-    let bytes = super::layer::fetch(&uri)?;
+    let bytes = super::layer::fetch(&uri).map_err(BuildingsError::Fetch)?;
     let lower = input.to_ascii_lowercase();
     let tileset = if lower.ends_with(".json") {
-        Tileset::parse(&bytes, &uri).map_err(|e| format!("{input}: {e}"))?
+        Tileset::parse(&bytes, &uri).map_err(|source| BuildingsError::Tileset {
+            input: input.to_owned(),
+            source,
+        })?
     } else {
         model_tileset(input, &bytes, &uri)?
     };
@@ -200,13 +258,20 @@ pub fn open_buildings(input: &str) -> Result<OpenedBuildings, String> {
 
 /// A one-tile tileset around a single model, so a lone `.glb` streams, draws and picks like any
 /// tileset. The model is read once here for its bounds.
-fn model_tileset(input: &str, bytes: &[u8], uri: &TileUri) -> Result<Tileset, String> {
+fn model_tileset(input: &str, bytes: &[u8], uri: &TileUri) -> Result<Tileset, BuildingsError> {
     use super::tiles3d::content::{TileContent, parse_content};
-    let content = parse_content(bytes).map_err(|e| format!("{input}: {e}"))?;
+    let input = input.to_owned();
+    let content = parse_content(bytes).map_err(|source| BuildingsError::Content {
+        input: input.clone(),
+        source,
+    })?;
     let TileContent::Model { glb, .. } = content else {
-        return Err(format!("{input}: not a glTF model"));
+        return Err(BuildingsError::NotAModel { input });
     };
-    let model = super::gltf::decode_glb(&glb).map_err(|e| format!("{input}: {e}"))?;
+    let model = super::gltf::decode_glb(&glb).map_err(|source| BuildingsError::Model {
+        input: input.clone(),
+        source,
+    })?;
     let (mut lo, mut hi) = (DVec3::splat(f64::INFINITY), DVec3::splat(f64::NEG_INFINITY));
     let pose = ModelPose {
         frame_from_tile: DMat4::IDENTITY,
@@ -222,7 +287,7 @@ fn model_tileset(input: &str, bytes: &[u8], uri: &TileUri) -> Result<Tileset, St
         }
     }
     if !lo.is_finite() || !hi.is_finite() {
-        return Err(format!("{input}: the model has no triangles"));
+        return Err(BuildingsError::NoTriangles { input });
     }
     let centre = (lo + hi) * 0.5;
     let radius = ((hi - lo).length() * 0.5).max(0.01);
@@ -242,7 +307,8 @@ fn model_tileset(input: &str, bytes: &[u8], uri: &TileUri) -> Result<Tileset, St
             "content": { "uri": file }
         }
     });
-    Tileset::parse(json.to_string().as_bytes(), uri).map_err(|e| format!("{input}: {e}"))
+    Tileset::parse(json.to_string().as_bytes(), uri)
+        .map_err(|source| BuildingsError::Tileset { input, source })
 }
 
 #[cfg(test)]
