@@ -172,7 +172,7 @@ pub fn open_inputs_into(
                     let mapping = network.csv_mapping.clone();
                     let name = crate::io::file_name(&input).to_owned();
                     let load: LoadLayer =
-                        Box::new(move || open_network(&input, &target, mapping.as_deref()));
+                        Box::new(move || Ok(open_network(&input, &target, mapping.as_deref())?));
                     (name, load)
                 })
                 .collect()

@@ -121,16 +121,42 @@ pub struct Surfaces {
     pub roofs: Option<GroundModel>,
 }
 
+/// Why a network file could not be opened into the twin. Its text names the file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    /// The file or URL cannot be read.
+    #[error(transparent)]
+    Unreadable(#[from] crate::io::SourceError),
+    #[error("{name}: a CSV needs a mapping file naming its columns; {mapping}: {source}")]
+    NoMapping {
+        name: String,
+        mapping: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not GeoJSON, OFDS or CSV as its mapping says, or in a CRS that cannot be placed.
+    #[error(transparent)]
+    Ingest(#[from] super::ingest::IngestError),
+    /// The ground model of the point clouds could not be read.
+    #[error("{0}")]
+    Ground(String),
+}
+
+/// While callers above still speak in strings: `?` turns the error into its text.
+impl From<NetworkError> for String {
+    fn from(error: NetworkError) -> Self {
+        error.to_string()
+    }
+}
+
 /// Reads, ingests and drapes `input` (see the module doc). CSV needs its mapping file
 /// (`mapping`, else `<stem>.mapping.toml` beside the CSV).
 pub fn open_network(
     input: &str,
     target: &NetworkTarget,
     mapping: Option<&std::path::Path>,
-) -> Result<NetworkLayer, String> {
-    let bytes = crate::io::open(input)
-        .and_then(|s| s.read_all())
-        .map_err(|e| e.to_string())?;
+) -> Result<NetworkLayer, NetworkError> {
+    let bytes = crate::io::open(input).and_then(|s| s.read_all())?;
     let name = crate::io::file_name(input).to_owned();
     let lower = input.to_ascii_lowercase();
     let mut network = if lower.ends_with(".csv") {
@@ -138,19 +164,17 @@ pub fn open_network(
             Some(path) => path.to_owned(),
             None => super::csv::CsvMapping::sidecar_path(std::path::Path::new(input)),
         };
-        let text = std::fs::read_to_string(&mapping_path).map_err(|e| {
-            format!(
-                "{name}: a CSV needs a mapping file naming its columns; {}: {e}",
-                mapping_path.display()
-            )
-        })?;
-        let mapping = super::csv::CsvMapping::from_toml(&text, &mapping_path.display().to_string())
-            .map_err(|e| e.to_string())?;
-        super::csv::read_csv_in_frame(&bytes, &name, &mapping, &target.frame)
-            .map_err(|e| e.to_string())?
+        let text =
+            std::fs::read_to_string(&mapping_path).map_err(|source| NetworkError::NoMapping {
+                name: name.clone(),
+                mapping: mapping_path.display().to_string(),
+                source,
+            })?;
+        let mapping =
+            super::csv::CsvMapping::from_toml(&text, &mapping_path.display().to_string())?;
+        super::csv::read_csv_in_frame(&bytes, &name, &mapping, &target.frame)?
     } else {
-        super::ingest::read_geojson_in_frame(&bytes, &name, &target.frame)
-            .map_err(|e| e.to_string())?
+        super::ingest::read_geojson_in_frame(&bytes, &name, &target.frame)?
     };
     let mut notes = issue_notes(&network);
     if let Some(extent) = &target.extent {
@@ -162,7 +186,7 @@ pub fn open_network(
         }
     }
     if !target.ground.sources.is_empty() {
-        match target.ground.surfaces()? {
+        match target.ground.surfaces().map_err(NetworkError::Ground)? {
             Some(Surfaces { ground, roofs }) => {
                 let report = drape(&mut network, ground, &target.drape);
                 let on_roofs = roofs
@@ -324,6 +348,8 @@ mod tests {
         let broken = dir.path().join("broken.geojson");
         std::fs::write(&broken, "{\"type\": \"FeatureCollection\", \"features\": [").unwrap();
         let error = open_network(&broken.display().to_string(), &target, None).unwrap_err();
+        assert!(matches!(error, NetworkError::Ingest(_)), "{error:?}");
+        let error = error.to_string();
         assert!(
             error.contains("broken.geojson") && error.contains("not JSON"),
             "{error}"
@@ -331,9 +357,14 @@ mod tests {
         let csv = dir.path().join("sites.csv");
         std::fs::write(&csv, "id;x;y\n1;2;3\n").unwrap();
         let error = open_network(&csv.display().to_string(), &target, None).unwrap_err();
-        assert!(error.contains("sites.mapping.toml"), "{error}");
+        assert!(matches!(error, NetworkError::NoMapping { .. }), "{error:?}");
+        assert!(error.to_string().contains("sites.mapping.toml"), "{error}");
         let missing = open_network("/nonexistent/net.geojson", &target, None).unwrap_err();
-        assert!(missing.contains("net.geojson"), "{missing}");
+        assert!(
+            matches!(missing, NetworkError::Unreadable(_)),
+            "{missing:?}"
+        );
+        assert!(missing.to_string().contains("net.geojson"), "{missing}");
     }
 
     #[test]
