@@ -39,5 +39,6 @@ pub mod terrain;
 pub mod testdata;
 
 pub use camera::CameraControllerPlugin;
+pub use front::error::Error;
 pub use front::twin::{JumeauPlugin, camera_bundle, open};
 pub use front::ui::PanelPlugin;

@@ -351,6 +351,14 @@ fn a_geojson_file_alone_that_is_not_json_names_the_json_error() {
     .err()
     .expect("a file that is not JSON does not open");
     assert!(
+        matches!(
+            error,
+            jumeau::Error::Network(jumeau::network::open::NetworkError::Ingest(_))
+        ),
+        "{error:?}"
+    );
+    let error = error.to_string();
+    assert!(
         error.contains("sites.geojson") && error.contains("not JSON at line 2, column"),
         "{error}"
     );

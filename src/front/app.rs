@@ -104,7 +104,7 @@ pub fn demo_network_layer(
 /// folder (about a minute) and reused after; the stages report on `progress`.
 pub fn open_demo_twin(
     progress: &indicatif::ProgressBar,
-) -> Result<crate::front::inputs::OpenedInputs, String> {
+) -> Result<crate::front::inputs::OpenedInputs, crate::Error> {
     let dir = crate::front::paths::cache_dir().join("demo");
     let copc = crate::demo::demo_twin_copc(&dir, crate::demo::DEMO_TWIN_POINTS, progress)?;
     let source = crate::pointcloud::StreamSource::open(

@@ -72,13 +72,14 @@ pub struct Offscreen {
 impl Offscreen {
     /// Builds the app and its GPU device. Without any GPU (not even lavapipe) Bevy panics
     /// while creating the device; that becomes an error here.
-    pub fn new(setup: ViewerSetup, width: u32, height: u32) -> Result<Self, String> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    pub fn new(setup: ViewerSetup, width: u32, height: u32) -> Result<Self, crate::Error> {
+        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             Self::build(setup, width, height)
         }))
         .unwrap_or_else(|_| {
             Err("no usable GPU adapter: install a Vulkan driver (e.g. `apt-get install mesa-vulkan-drivers` for software rendering) or run on a machine with a GPU".into())
-        })
+        });
+        Ok(built?)
     }
 
     fn build(setup: ViewerSetup, width: u32, height: u32) -> Result<Self, String> {
@@ -193,7 +194,7 @@ impl Offscreen {
     }
 
     /// Reads the current frame back.
-    pub fn capture(&mut self) -> Result<image::RgbaImage, String> {
+    pub fn capture(&mut self) -> Result<image::RgbaImage, crate::Error> {
         let slot: Arc<Mutex<Option<Image>>> = Arc::default();
         let sink = slot.clone();
         self.app
@@ -211,15 +212,17 @@ impl Offscreen {
                 return image
                     .try_into_dynamic()
                     .map(|d| d.to_rgba8())
-                    .map_err(|e| format!("screenshot: {e}"));
+                    .map_err(|e| crate::Error::Refused(format!("screenshot: {e}")));
             }
         }
-        Err("the screenshot never arrived (30 frames)".into())
+        Err(crate::Error::Refused(
+            "the screenshot never arrived (30 frames)".into(),
+        ))
     }
 }
 
 /// Renders one frame of `setup` once streaming has settled.
-pub fn render(setup: ViewerSetup, options: RenderOptions) -> Result<RenderReport, String> {
+pub fn render(setup: ViewerSetup, options: RenderOptions) -> Result<RenderReport, crate::Error> {
     let started = Instant::now();
     let mut offscreen = Offscreen::new(setup, options.width, options.height)?;
     let (frames, settled) = offscreen.settle(options.timeout);

@@ -3,6 +3,7 @@
 
 use crate::buildings::open::{Place, choose_frame, is_building_input, open_buildings};
 use crate::buildings::streaming::BuildingLayer;
+use crate::front::error::Error;
 use crate::georef::{GeoFrame, VerticalDatum};
 use crate::io;
 use crate::network::drape::DrapeSettings;
@@ -61,7 +62,7 @@ pub fn open_inputs(
     place: Option<&Place>,
     network: &OpenOptions,
     progress: &indicatif::ProgressBar,
-) -> Result<OpenedInputs, String> {
+) -> Result<OpenedInputs, Error> {
     open_inputs_into(None, inputs, cache_dir, place, network, progress)
 }
 
@@ -73,7 +74,7 @@ pub fn open_inputs_into(
     place: Option<&Place>,
     network: &OpenOptions,
     progress: &indicatif::ProgressBar,
-) -> Result<OpenedInputs, String> {
+) -> Result<OpenedInputs, Error> {
     let (network_inputs, inputs): (Vec<String>, Vec<String>) =
         inputs.iter().cloned().partition(|i| is_network_input(i));
     let (building_inputs, cloud_inputs): (Vec<&String>, Vec<&String>) =
@@ -110,11 +111,11 @@ pub fn open_inputs_into(
         Some(twin) => {
             match (&cloud_crs, cloud_epsg) {
                 (_, Some(code)) if twin.frame.projected_epsg() != Some(code) => {
-                    return Err(format!(
+                    return Err(Error::Refused(format!(
                         "the point clouds are in EPSG:{code}, the twin in {}: Jumeau does not \
                          reproject point clouds (open them in a twin of their own)",
                         twin.frame.label()
-                    ));
+                    )));
                 }
                 (Some(crs), None) => warnings.push(format!(
                     "cannot tell whether the point clouds' CRS ({}) is the twin's ({}): they \
@@ -232,11 +233,9 @@ pub fn vertical_datum_of(crs: Option<&crate::georef::Crs>) -> (VerticalDatum, Op
 
 /// The twin's frame when networks are all there is: the file's projected CRS, else the UTM
 /// zone of its first position.
-fn network_frame(input: &str) -> Result<crate::georef::GeoFrame, String> {
+fn network_frame(input: &str) -> Result<crate::georef::GeoFrame, Error> {
     use crate::network::ingest::SourcePoint;
-    let bytes = io::open(input)
-        .and_then(|s| s.read_all())
-        .map_err(|e| e.to_string())?;
+    let bytes = io::open(input).and_then(|s| s.read_all())?;
     let first = std::cell::Cell::new(None);
     let read = crate::network::ingest::read_geojson(&bytes, input, &|p| {
         if first.get().is_none() {
@@ -259,11 +258,11 @@ fn network_frame(input: &str) -> Result<crate::georef::GeoFrame, String> {
         // Unreadable (not JSON, not GeoJSON): say why, not that no position was found.
         None => {
             return Err(match read {
-                Err(error) => error.to_string(),
-                Ok(_) => format!(
+                Err(error) => crate::network::open::NetworkError::Ingest(error).into(),
+                Ok(_) => Error::Refused(format!(
                     "{input}: no position to place the twin by; open it with a point cloud or a \
                      tileset"
-                ),
+                )),
             });
         }
     };

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod embed;
+pub mod error;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod headless;
 pub mod inputs;

@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 
 /// What opens the inputs, on its own thread; slow steps report on the bar.
-pub type OpenJob = Box<dyn FnOnce(&ProgressBar) -> Result<OpenedInputs, String> + Send>;
+pub type OpenJob = Box<dyn FnOnce(&ProgressBar) -> Result<OpenedInputs, crate::Error> + Send>;
 
 /// Inputs being opened: present from [`start`] until they have joined the twin (or failed).
 #[derive(Resource)]
@@ -34,7 +34,7 @@ pub struct Opening {
     pub progress: ProgressBar,
     pub started: Instant,
     frame_camera: bool,
-    result: Mutex<Receiver<Result<OpenedInputs, String>>>,
+    result: Mutex<Receiver<Result<OpenedInputs, crate::Error>>>,
 }
 
 impl Opening {
@@ -42,7 +42,7 @@ impl Opening {
     fn new(
         what: impl Into<String>,
         frame_camera: bool,
-    ) -> (Self, Sender<Result<OpenedInputs, String>>) {
+    ) -> (Self, Sender<Result<OpenedInputs, crate::Error>>) {
         // Drawn on stderr too, when that is a terminal.
         let progress = ProgressBar::new(0);
         progress.set_style(
@@ -98,7 +98,9 @@ fn spawn(what: impl Into<String>, frame_camera: bool, job: OpenJob) -> Opening {
                         .map(String::as_str)
                         .or_else(|| panic.downcast_ref::<&str>().copied())
                         .unwrap_or("no message");
-                    Err(format!("opening stopped on an internal error ({why})"))
+                    Err(crate::Error::Refused(format!(
+                        "opening stopped on an internal error ({why})"
+                    )))
                 });
             bar.finish_and_clear();
             // The twin may have been closed meanwhile: nobody to tell.
