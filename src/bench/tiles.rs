@@ -11,7 +11,7 @@ use crate::buildings::bake::{ModelPose, Placement, bake, z_up_from_y_up};
 use crate::buildings::open::open_buildings;
 use crate::buildings::streaming::Buildings;
 use crate::buildings::tiles3d::tileset::Refine;
-use crate::buildings::tiles3d::traverse::{self, View, synthetic_tileset};
+use crate::buildings::tiles3d::traverse::{self, DEFAULT_MAX_SSE_PX, View, synthetic_tileset};
 use crate::camera::ViewerCamera;
 use crate::front::headless::Offscreen;
 use crate::front::twin::ViewerSetup;
@@ -58,29 +58,26 @@ fn traversal(options: &TilesBench) -> Result<(), Box<dyn std::error::Error>> {
         let t = frame as f64 / options.frames.max(1) as f64;
         let eye = DVec3::new(-4_000.0 + 8_000.0 * t, -3_000.0 + 2_000.0 * t, 300.0);
         let target = eye + DVec3::new(600.0, 800.0, -250.0);
-        let view = View::look_at(eye, target, DVec3::Z, 1.0, viewport);
+        let view = View::look_at_infinite(eye, target, DVec3::Z, 1.0, viewport);
         let started = Instant::now();
-        let selection = traverse::select(&tileset, &view, &ready);
+        let selection = traverse::select(&tileset, &view, DEFAULT_MAX_SSE_PX, &ready);
         times.push(started.elapsed().as_secs_f64() * 1e3);
         visited.push(selection.visited as f64);
         drawn.push(selection.render.len() as f64);
     }
     // Baseline: every tile in view and refined (SSE threshold 0, the whole square below).
-    let everything = View {
-        max_sse_px: 0.0,
-        ..View::look_at(
-            DVec3::new(0.0, 0.0, 15_000.0),
-            DVec3::ZERO,
-            DVec3::Y,
-            1.2,
-            viewport,
-        )
-    };
+    let everything = View::look_at_infinite(
+        DVec3::new(0.0, 0.0, 15_000.0),
+        DVec3::ZERO,
+        DVec3::Y,
+        1.2,
+        viewport,
+    );
     let mut walk = vec![];
     let mut walked = 0;
     for _ in 0..20 {
         let started = Instant::now();
-        walked = traverse::select(&tileset, &everything, &ready).visited;
+        walked = traverse::select(&tileset, &everything, 0.0, &ready).visited;
         walk.push(started.elapsed().as_secs_f64() * 1e3);
     }
     let (t, w) = (median(times), median(walk));

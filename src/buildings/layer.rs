@@ -4,7 +4,7 @@
 
 use super::bake::Placement;
 use super::tiles3d::tileset::{TileId, TileUri, Tileset};
-use super::tiles3d::traverse::{self, ContentKey};
+use super::tiles3d::traverse::ContentKey;
 use crate::spatial::Aabb as CrsAabb;
 use crate::spatial::Failure;
 use bevy::math::{DMat4, DVec3};
@@ -73,23 +73,9 @@ impl BuildingLayer {
     }
 
     /// The traversal view of a camera given in the CRS.
-    pub(crate) fn frame_view(
-        &self,
-        view: &crate::spatial::View,
-        max_sse_px: f64,
-    ) -> traverse::View {
-        let planes = view.planes().map(|p| {
-            // n·x + d ≥ 0 in the CRS with x = M y: (Mᵀ [n, d])·[y, 1] ≥ 0 in the frame.
-            let q = self.crs_from_frame.transpose() * p;
-            let scale = q.truncate().length().max(1e-300);
-            q / scale
-        });
-        traverse::View {
-            eye: self.frame_from_crs.transform_point3(view.position),
-            frustum: planes,
-            sse_factor: view.viewport_height_px * view.projection_scale_y * 0.5,
-            max_sse_px,
-        }
+    /// The camera in the tileset's root frame (the CRS map linearised at the tileset's centre).
+    pub(crate) fn frame_view(&self, view: &crate::spatial::View) -> crate::spatial::View {
+        view.in_frame(self.crs_from_frame, self.frame_from_crs)
     }
 }
 

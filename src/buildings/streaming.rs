@@ -601,10 +601,10 @@ fn select_building_tiles(mut buildings: ResMut<Buildings>, view: Option<Res<Stre
         if !layer.visible {
             continue;
         }
-        let frame_view = layer.frame_view(&view.view, buildings.max_sse_px);
+        let frame_view = layer.frame_view(&view.view);
         let cache = &buildings.cache;
         let ready = |key: ContentKey| cache.contains(&ContentId::new(index, key));
-        let selection = traverse::select(&layer.tileset, &frame_view, &ready);
+        let selection = traverse::select(&layer.tileset, &frame_view, buildings.max_sse_px, &ready);
         visited += selection.visited;
         for key in selection.render {
             shown.insert(ContentId::new(index, key));

@@ -525,7 +525,7 @@ mod tests {
     use crate::buildings::bake::z_up_from_y_up;
     use crate::buildings::gltf::decode_glb;
     use crate::buildings::tiles3d::tileset::{TileId, TileUri, Tileset};
-    use crate::buildings::tiles3d::traverse::{View, select};
+    use crate::buildings::tiles3d::traverse::{DEFAULT_MAX_SSE_PX, View, select};
     use crate::demo::{Rng, river_distance, surface};
 
     /// Small enough to be quick, big enough for 2×2 contents and a river through the town.
@@ -767,7 +767,7 @@ mod tests {
         );
         let ecef = |p: DVec3| frame.ecef_from_crs(p).unwrap();
         let above = |height: f64| {
-            View::look_at(
+            View::look_at_infinite(
                 ecef(centre + DVec3::Z * height),
                 ecef(centre),
                 ecef(centre + DVec3::Y) - ecef(centre),
@@ -775,7 +775,11 @@ mod tests {
                 [1920.0, 1080.0],
             )
         };
-        let drawn = |height| select(&tileset, &above(height), &|_| true).render.len();
+        let drawn = |height| {
+            select(&tileset, &above(height), DEFAULT_MAX_SSE_PX, &|_| true)
+                .render
+                .len()
+        };
         assert_eq!(drawn(1_500.0), 4, "every content from 1.5 km up");
         assert_eq!(drawn(20_000.0), 0, "nothing from 20 km up");
     }

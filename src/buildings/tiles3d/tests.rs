@@ -4,21 +4,21 @@
 use super::tileset::implicit::tests::{coords, implicit_tileset, three_level_subtree};
 use super::tileset::tests::{content_named, load};
 use super::tileset::*;
-use super::traverse::{RequestKind, View, select};
+use super::traverse::{DEFAULT_MAX_SSE_PX, RequestKind, View, select};
 use bevy::math::DVec3;
 
 #[test]
 fn pending_root_subtree_is_requested() {
     let tileset = implicit_tileset(3, 3);
     assert_eq!(tileset.len(), 1);
-    let view = View::look_at(
+    let view = View::look_at_infinite(
         DVec3::new(0.0, -300.0, 200.0),
         DVec3::ZERO,
         DVec3::Z,
         1.0,
         [800.0, 600.0],
     );
-    let selection = select(&tileset, &view, &|_| true);
+    let selection = select(&tileset, &view, DEFAULT_MAX_SSE_PX, &|_| true);
     assert!(selection.render.is_empty());
     assert_eq!(selection.requests.len(), 1);
     let request = &selection.requests[0];
@@ -93,14 +93,14 @@ fn subtree_expands_to_the_available_tiles() {
 
     // Looking at it from above with everything loaded: the level-2 leaves and the level-1
     // tile without children are drawn; the missing (1, 0, 1) quadrant is a hole by design.
-    let view = View::look_at(
+    let view = View::look_at_infinite(
         DVec3::new(0.0, 0.0, 150.0),
         DVec3::ZERO,
         DVec3::Y,
         1.2,
         [1000.0, 1000.0],
     );
-    let selection = select(&tileset, &view, &|_| true);
+    let selection = select(&tileset, &view, DEFAULT_MAX_SSE_PX, &|_| true);
     let drawn: Vec<(u32, u32, u32)> = selection
         .render
         .iter()
@@ -153,14 +153,14 @@ fn child_subtrees_become_pending_placeholders() {
             )
         );
     }
-    let view = View::look_at(
+    let view = View::look_at_infinite(
         DVec3::new(0.0, 0.0, 60.0),
         DVec3::ZERO,
         DVec3::Y,
         1.2,
         [1000.0, 1000.0],
     );
-    let selection = select(&tileset, &view, &|_| true);
+    let selection = select(&tileset, &view, DEFAULT_MAX_SSE_PX, &|_| true);
     assert!(
         selection
             .requests
@@ -189,17 +189,23 @@ fn viewer_request_volume_shows_points_only_from_inside() {
     let up = center.normalize();
     let east = DVec3::Z.cross(up).normalize();
     let all_ready = |_: ContentKey| true;
-    let view = |eye: DVec3| View::look_at(eye, center, up, 1.0, [1920.0, 1080.0]);
+    let view = |eye: DVec3| View::look_at_infinite(eye, center, up, 1.0, [1920.0, 1080.0]);
 
     let far = select(
         &tileset,
         &view(center + up * 2000.0 + east * 10.0),
+        DEFAULT_MAX_SSE_PX,
         &all_ready,
     );
     assert!(far.render.contains(&building));
     assert!(!far.render.contains(&points));
     assert!(!far.requests.iter().any(|r| r.key == points));
 
-    let near = select(&tileset, &view(center + east * 5.0 + up * 2.0), &all_ready);
+    let near = select(
+        &tileset,
+        &view(center + east * 5.0 + up * 2.0),
+        DEFAULT_MAX_SSE_PX,
+        &all_ready,
+    );
     assert!(near.render.contains(&points));
 }

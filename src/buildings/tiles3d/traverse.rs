@@ -11,7 +11,7 @@
 //! Tiles whose content is an external tileset or an implicit subtree always refine once
 //! attached, and ask for it while pending.
 
-use bevy::math::{DMat4, DVec3, DVec4};
+use bevy::math::{DVec3, DVec4};
 
 use super::tileset::implicit::ImplicitTile;
 use super::tileset::{
@@ -23,81 +23,10 @@ const MIN_DISTANCE_M: f64 = 1e-3;
 
 pub use super::tileset::ContentKey;
 
-/// The camera, in the tileset's root frame.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct View {
-    pub eye: DVec3,
-    /// Planes `n·p + d ≥ 0` inside; a plane with a zero normal never culls.
-    pub frustum: [DVec4; 6],
-    /// `viewport_height_px / (2 tan(fovy / 2))`.
-    pub sse_factor: f64,
-    /// Refine while a tile's screen-space error exceeds this many pixels.
-    pub max_sse_px: f64,
-}
+pub use crate::spatial::View;
 
-impl View {
-    pub const DEFAULT_MAX_SSE_PX: f64 = 16.0;
-
-    pub fn sse_factor(viewport_height_px: f64, fovy_rad: f64) -> f64 {
-        viewport_height_px / (2.0 * (0.5 * fovy_rad).tan())
-    }
-
-    /// Frustum planes from a projection × view matrix (any depth convention, reversed or
-    /// infinite far planes included), normalised.
-    pub fn from_clip_from_world(
-        clip_from_world: DMat4,
-        eye: DVec3,
-        viewport_height_px: f64,
-        fovy_rad: f64,
-    ) -> View {
-        let rows = [
-            clip_from_world.row(0),
-            clip_from_world.row(1),
-            clip_from_world.row(2),
-            clip_from_world.row(3),
-        ];
-        let planes = [
-            rows[3] + rows[0],
-            rows[3] - rows[0],
-            rows[3] + rows[1],
-            rows[3] - rows[1],
-            rows[2],
-            rows[3] - rows[2],
-        ];
-        View {
-            eye,
-            frustum: planes.map(|p| {
-                let len = p.truncate().length();
-                if len > 1e-12 {
-                    p / len
-                } else {
-                    DVec4::new(0.0, 0.0, 0.0, 1.0)
-                }
-            }),
-            sse_factor: Self::sse_factor(viewport_height_px, fovy_rad),
-            max_sse_px: Self::DEFAULT_MAX_SSE_PX,
-        }
-    }
-
-    /// A perspective camera at `eye` looking at `target` (near plane 0.1 m, no far plane).
-    pub fn look_at(
-        eye: DVec3,
-        target: DVec3,
-        up: DVec3,
-        fovy_rad: f64,
-        viewport_px: [f64; 2],
-    ) -> View {
-        let aspect = viewport_px[0] / viewport_px[1].max(1.0);
-        let clip_from_view = DMat4::perspective_infinite_rh(fovy_rad, aspect, 0.1);
-        let view_from_world = DMat4::look_at_rh(eye, target, up);
-        Self::from_clip_from_world(
-            clip_from_view * view_from_world,
-            eye,
-            viewport_px[1],
-            fovy_rad,
-        )
-    }
-}
+/// The screen-space error (pixels) above which a tile is refined, unless a layer says otherwise.
+pub const DEFAULT_MAX_SSE_PX: f64 = 16.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RequestKind {
@@ -133,10 +62,18 @@ pub struct Selection {
 
 /// Picks the contents to draw for `view` and the files to fetch; `ready` says whether a
 /// content is decoded and can be drawn now.
-pub fn select(tileset: &Tileset, view: &View, ready: &dyn Fn(ContentKey) -> bool) -> Selection {
+pub fn select(
+    tileset: &Tileset,
+    view: &View,
+    max_sse_px: f64,
+    ready: &dyn Fn(ContentKey) -> bool,
+) -> Selection {
     let mut walker = Walker {
         tiles: tileset.tiles(),
-        view,
+        eye: view.position,
+        planes: view.unit_planes(),
+        sse_factor: view.sse_factor(),
+        max_sse_px,
         ready,
         selection: Selection::default(),
     };
@@ -153,7 +90,11 @@ pub fn select(tileset: &Tileset, view: &View, ready: &dyn Fn(ContentKey) -> bool
 
 struct Walker<'a> {
     tiles: &'a [Tile],
-    view: &'a View,
+    /// The view in the tileset's frame: eye, unit frustum planes, screen-space error factor.
+    eye: DVec3,
+    planes: [DVec4; 6],
+    sse_factor: f64,
+    max_sse_px: f64,
     ready: &'a dyn Fn(ContentKey) -> bool,
     selection: Selection,
 }
@@ -164,22 +105,21 @@ impl<'a> Walker<'a> {
         self.selection.visited += 1;
         let tiles = self.tiles;
         let tile: &'a Tile = &tiles[id.index()];
-        let eye = self.view.eye;
+        let eye = self.eye;
         if let Some(volume) = &tile.request_volume
             && !volume.contains(eye)
         {
             return true;
         }
         if !self
-            .view
-            .frustum
+            .planes
             .iter()
             .all(|plane| tile.bounds.touches_positive_side(*plane))
         {
             return true;
         }
         let distance = tile.bounds.distance(eye);
-        let sse = tile.geometric_error * self.view.sse_factor / distance.max(MIN_DISTANCE_M);
+        let sse = tile.geometric_error * self.sse_factor / distance.max(MIN_DISTANCE_M);
 
         let mut link_pending = false;
         let mut link_attached = false;
@@ -220,9 +160,8 @@ impl<'a> Walker<'a> {
             }
         }
 
-        let refine = link_pending
-            || link_attached
-            || (sse > self.view.max_sse_px && !tile.children.is_empty());
+        let refine =
+            link_pending || link_attached || (sse > self.max_sse_px && !tile.children.is_empty());
         if !refine {
             return self.draw_own(id, tile, sse, distance);
         }
@@ -388,6 +327,7 @@ pub fn synthetic_tileset(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bevy::math::DMat4;
 
     const SIZE_M: f64 = 10_000.0;
     const FOVY: f64 = std::f64::consts::FRAC_PI_3;
@@ -403,7 +343,7 @@ mod tests {
 
     /// Looking across the tileset from low above its south-west corner.
     fn corner_view() -> View {
-        View::look_at(
+        View::look_at_infinite(
             DVec3::new(-4900.0, -4900.0, 150.0),
             DVec3::new(0.0, 0.0, 0.0),
             DVec3::Z,
@@ -421,10 +361,10 @@ mod tests {
         let tileset = synthetic_tileset(9, SIZE_M, Refine::Replace).unwrap();
         assert_eq!(tileset.len(), 87_381);
         let view = corner_view();
-        let selection = select(&tileset, &view, &all_ready);
+        let selection = select(&tileset, &view, DEFAULT_MAX_SSE_PX, &all_ready);
         assert!(selection.requests.is_empty());
         // The nearest visible ground, ~300 m ahead, is drawn with the deepest level.
-        let ahead = DVec3::new(view.eye.x + 198.0, view.eye.y + 198.0, 10.0);
+        let ahead = DVec3::new(view.position.x + 198.0, view.position.y + 198.0, 10.0);
         let near: Vec<&ContentKey> = selection
             .render
             .iter()
@@ -435,7 +375,7 @@ mod tests {
         let far: Vec<u32> = selection
             .render
             .iter()
-            .filter(|k| tileset.tile(k.tile).unwrap().bounds.distance(view.eye) > 8000.0)
+            .filter(|k| tileset.tile(k.tile).unwrap().bounds.distance(view.position) > 8000.0)
             .map(|k| depth_of(&tileset, k))
             .collect();
         assert!(!far.is_empty());
@@ -463,8 +403,8 @@ mod tests {
         let replace = synthetic_tileset(6, SIZE_M, Refine::Replace).unwrap();
         let add = synthetic_tileset(6, SIZE_M, Refine::Add).unwrap();
         let view = corner_view();
-        let r = select(&replace, &view, &all_ready);
-        let a = select(&add, &view, &all_ready);
+        let r = select(&replace, &view, DEFAULT_MAX_SSE_PX, &all_ready);
+        let a = select(&add, &view, DEFAULT_MAX_SSE_PX, &all_ready);
         let root = key(replace.root());
         assert!(!r.render.contains(&root));
         assert!(a.render.contains(&root));
@@ -484,7 +424,7 @@ mod tests {
         let root = tileset.root();
         let children = tileset.tile(root).unwrap().children.clone();
         assert_eq!(children.len(), 4);
-        let view = View::look_at(
+        let view = View::look_at_infinite(
             DVec3::new(0.0, 0.0, 200.0),
             DVec3::ZERO,
             DVec3::Y,
@@ -492,20 +432,24 @@ mod tests {
             VIEWPORT,
         );
         let missing = children[2];
-        let loading = select(&tileset, &view, &|k: ContentKey| k.tile != missing);
+        let loading = select(&tileset, &view, DEFAULT_MAX_SSE_PX, &|k: ContentKey| {
+            k.tile != missing
+        });
         assert_eq!(loading.render, vec![key(root)]);
         assert_eq!(loading.requests.len(), 1);
         assert_eq!(loading.requests[0].key, key(missing));
         assert_eq!(loading.requests[0].kind, RequestKind::Content);
         assert!(loading.requests[0].uri.as_str().ends_with("1/0/1.glb"));
 
-        let loaded = select(&tileset, &view, &all_ready);
+        let loaded = select(&tileset, &view, DEFAULT_MAX_SSE_PX, &all_ready);
         let expected: Vec<ContentKey> = children.iter().map(|c| key(*c)).collect();
         assert_eq!(loaded.render, expected);
         assert!(loaded.requests.is_empty());
 
         // Before the root itself is loaded, whatever children are ready are shown.
-        let cold = select(&tileset, &view, &|k: ContentKey| k.tile == children[0]);
+        let cold = select(&tileset, &view, DEFAULT_MAX_SSE_PX, &|k: ContentKey| {
+            k.tile == children[0]
+        });
         assert_eq!(cold.render, vec![key(children[0])]);
         assert_eq!(cold.requests.len(), 4);
     }
@@ -514,28 +458,28 @@ mod tests {
     fn tiles_behind_the_camera_are_culled() {
         let tileset = synthetic_tileset(7, SIZE_M, Refine::Replace).unwrap();
         let eye = DVec3::new(0.0, 0.0, 100.0);
-        let view = View::look_at(
+        let view = View::look_at_infinite(
             eye,
             DVec3::new(1000.0, 0.0, 100.0),
             DVec3::Z,
             FOVY,
             VIEWPORT,
         );
-        let selection = select(&tileset, &view, &all_ready);
+        let selection = select(&tileset, &view, DEFAULT_MAX_SSE_PX, &all_ready);
         assert!(!selection.render.is_empty());
         for k in &selection.render {
             let obb = tileset.tile(k.tile).unwrap().bounds.obb;
             let max_x = obb.center.x + obb.half_axes[0].x.abs();
             assert!(max_x >= eye.x, "tile {} lies behind the camera", k.tile);
         }
-        let looking_back = View::look_at(
+        let looking_back = View::look_at_infinite(
             eye,
             DVec3::new(-1000.0, 0.0, 100.0),
             DVec3::Z,
             FOVY,
             VIEWPORT,
         );
-        let back = select(&tileset, &looking_back, &all_ready);
+        let back = select(&tileset, &looking_back, DEFAULT_MAX_SSE_PX, &all_ready);
         assert!(
             back.render
                 .iter()
@@ -549,7 +493,7 @@ mod tests {
     #[test]
     fn requests_come_most_important_first() {
         let tileset = synthetic_tileset(6, SIZE_M, Refine::Replace).unwrap();
-        let selection = select(&tileset, &corner_view(), &|_| false);
+        let selection = select(&tileset, &corner_view(), DEFAULT_MAX_SSE_PX, &|_| false);
         assert!(selection.render.is_empty());
         assert!(selection.requests.len() > 10);
         assert_eq!(selection.requests[0].key, key(tileset.root()));
@@ -580,8 +524,8 @@ mod tests {
             DVec4::new(0.0, 0.0, near, 0.0),
         );
         let view_from_world = DMat4::look_at_rh(eye, DVec3::new(1000.0, 0.0, 100.0), DVec3::Z);
-        let view = View::from_clip_from_world(clip_from_view * view_from_world, eye, 1080.0, fovy);
-        let selection = select(&tileset, &view, &all_ready);
+        let view = View::from_clip_from_world(clip_from_view * view_from_world, eye, fovy, 1080.0);
+        let selection = select(&tileset, &view, DEFAULT_MAX_SSE_PX, &all_ready);
         assert!(!selection.render.is_empty());
         for k in &selection.render {
             let obb = tileset.tile(k.tile).unwrap().bounds.obb;
@@ -594,45 +538,47 @@ mod tests {
     #[ignore]
     fn select_time_on_a_hundred_thousand_tiles() {
         let tileset = synthetic_tileset(9, SIZE_M, Refine::Replace).unwrap();
-        for (name, view) in [
-            ("corner, low, oblique", corner_view()),
+        for (name, view, max_sse_px) in [
+            ("corner, low, oblique", corner_view(), DEFAULT_MAX_SSE_PX),
             (
                 "centre, 3 km up, looking down",
-                View::look_at(
+                View::look_at_infinite(
                     DVec3::new(0.0, 0.0, 3000.0),
                     DVec3::ZERO,
                     DVec3::Y,
                     FOVY,
                     VIEWPORT,
                 ),
+                DEFAULT_MAX_SSE_PX,
             ),
             (
                 "centre, 300 m up, horizon",
-                View::look_at(
+                View::look_at_infinite(
                     DVec3::new(0.0, 0.0, 300.0),
                     DVec3::new(5000.0, 0.0, 0.0),
                     DVec3::Z,
                     FOVY,
                     VIEWPORT,
                 ),
+                DEFAULT_MAX_SSE_PX,
             ),
-            ("worst case: whole tileset in view, every tile refined", {
-                let mut view = View::look_at(
+            (
+                "worst case: whole tileset in view, every tile refined",
+                View::look_at_infinite(
                     DVec3::new(0.0, 0.0, 12_000.0),
                     DVec3::ZERO,
                     DVec3::Y,
                     FOVY,
                     VIEWPORT,
-                );
-                view.max_sse_px = 0.0;
-                view
-            }),
+                ),
+                0.0,
+            ),
         ] {
             let runs = 200;
             let start = std::time::Instant::now();
             let mut last = Selection::default();
             for _ in 0..runs {
-                last = select(&tileset, &view, &all_ready);
+                last = select(&tileset, &view, max_sse_px, &all_ready);
             }
             let per_frame = start.elapsed() / runs;
             println!(
