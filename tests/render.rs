@@ -1203,3 +1203,29 @@ fn thirty_six_tiles_open_as_one_layer_from_a_vpc_and_from_a_folder() {
     );
     assert!(coverage(&close) > 0.5, "coverage {}", coverage(&close));
 }
+
+/// What an app that embeds the twin does: an empty twin, then one `jumeau::open` call with a
+/// COPC file; it joins the twin, the camera frames it, and the frame shows its points.
+#[test]
+fn jumeau_open_brings_data_into_an_embedded_twin() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let setup = ViewerSetup::with_clouds(vec![], settings(ColorMode::Rgb));
+    let mut offscreen = Offscreen::new(setup, W, H).unwrap();
+    offscreen.update();
+    let empty = offscreen.capture().unwrap();
+    assert!(coverage(&empty) < 0.001, "coverage {}", coverage(&empty));
+
+    let copc = data.join("lidar/1.2-with-color.copc.laz");
+    jumeau::open(offscreen.app.world_mut(), [copc.display().to_string()]);
+    assert!(offscreen.settle(Duration::from_secs(120)).1);
+    let clouds = offscreen.clouds();
+    assert!(clouds.messages.is_empty(), "{:?}", clouds.messages);
+    assert_eq!(clouds.layers.len(), 1);
+    let file = jumeau::pointcloud::las::LasFile::open(jumeau::io::FileSource::open(&copc).unwrap())
+        .unwrap();
+    assert_eq!(clouds.layers[0].total_points(), file.header.point_count);
+    assert!(clouds.stats.points_shown > 0);
+    let image = offscreen.capture().unwrap();
+    assert!(coverage(&image) > 0.1, "coverage {}", coverage(&image));
+}
