@@ -1,9 +1,12 @@
 //! The desktop viewer and the page's canvas: the twin ([`super::twin`]) in a window, with the
 //! panel and the camera controller; the demo twin opened on first run.
 
+#[cfg(not(target_arch = "wasm32"))]
 use crate::buildings::layer::BuildingLayer;
 use crate::front::twin::{ViewerSetup, add_twin, camera_bundle};
+#[cfg(not(target_arch = "wasm32"))]
 use crate::pointcloud::layer::Layer;
+#[cfg(not(target_arch = "wasm32"))]
 use crate::pointcloud::streaming::PointCloudSettings;
 use bevy::prelude::*;
 

@@ -180,7 +180,7 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
         .await
         {
             Ok(_) => good.push(input),
-            Err(error) => status.opening_errors.push(error),
+            Err(error) => status.opening_errors.push(error.to_string()),
         }
     }
     let opened =
