@@ -114,13 +114,14 @@ fn demo_copies(
     (0..copies.max(1))
         .map(|i| {
             let file = crate::io::FileSource::open(copc).map_err(|e| e.to_string())?;
-            let source = StreamSource::open(&format!("demo twin {i}"), Arc::new(file))?;
+            let source = StreamSource::open(&format!("demo twin {i}"), Arc::new(file))
+                .map_err(|e| e.to_string())?;
             let d = bevy::math::DVec3::new(
                 f64::from(i % columns) * step,
                 f64::from(i / columns) * step,
                 0.0,
             );
-            source.translated(d)
+            source.translated(d).map_err(|e| e.to_string())
         })
         .collect()
 }

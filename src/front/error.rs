@@ -15,6 +15,9 @@ pub enum Error {
     Georef(#[from] crate::georef::GeorefError),
     #[error(transparent)]
     Source(#[from] crate::io::SourceError),
+    /// A point cloud's header, hierarchy or points are not what LAS/COPC says.
+    #[error(transparent)]
+    Las(#[from] crate::pointcloud::las::LasError),
     /// What the front end itself refuses: point clouds in another CRS than the twin's, a
     /// network file it cannot place, a window that cannot render.
     #[error("{0}")]

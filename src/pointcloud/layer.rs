@@ -4,6 +4,7 @@
 
 use super::copc::{CopcReader, NodeDecoder};
 use super::fetch::SourceId;
+use super::las::LasError;
 use super::octree::VoxelKey;
 use super::style::ColorMode;
 use crate::io::ByteSource;
@@ -56,17 +57,17 @@ pub struct StreamSource {
 }
 
 impl StreamSource {
-    pub fn open(name: &str, bytes: Arc<dyn ByteSource>) -> Result<Self, String> {
-        Self::from_reader(name, CopcReader::open(bytes).map_err(|e| e.to_string())?)
+    pub fn open(name: &str, bytes: Arc<dyn ByteSource>) -> Result<Self, LasError> {
+        Self::from_reader(name, CopcReader::open(bytes)?)
     }
 
     /// Streams from a reader already opened.
     pub fn from_reader(
         name: &str,
         reader: CopcReader<Arc<dyn ByteSource>>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, LasError> {
         let bytes = reader.file.source.clone();
-        let decoder = Arc::new(reader.decoder().map_err(|e| e.to_string())?);
+        let decoder = Arc::new(reader.decoder()?);
         Ok(Self {
             name: name.to_owned(),
             reader,
@@ -79,7 +80,7 @@ impl StreamSource {
     /// The same data moved by `d` in the CRS: header offset and bounds, octree cube. Points
     /// decode `d` away and stream as any other source; the benchmarks lay copies of one
     /// generated dataset side by side with it.
-    pub fn translated(mut self, d: DVec3) -> Result<Self, String> {
+    pub fn translated(mut self, d: DVec3) -> Result<Self, LasError> {
         let reader = &mut self.reader;
         let header = &mut reader.file.header;
         for (a, v) in d.to_array().into_iter().enumerate() {
@@ -89,7 +90,7 @@ impl StreamSource {
         }
         reader.info.cube.center += d;
         reader.hierarchy.cube.center += d;
-        self.decoder = Arc::new(reader.decoder().map_err(|e| e.to_string())?);
+        self.decoder = Arc::new(reader.decoder()?);
         Ok(self)
     }
 
@@ -224,7 +225,7 @@ impl crate::jobs::Task for OpenTile {
     fn run(self) -> Self::Output {
         let opened = crate::io::open(&self.href)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| StreamSource::open(&self.name, bytes));
+            .and_then(|bytes| StreamSource::open(&self.name, bytes).map_err(|e| e.to_string()));
         (self.layer, self.tile, opened)
     }
 }

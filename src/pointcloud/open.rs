@@ -56,9 +56,6 @@ pub enum OpenError {
     /// Converting plain LAS/LAZ tiles to COPC failed.
     #[error("{0}")]
     Convert(String),
-    /// The COPC opened but cannot be streamed (its hierarchy, its point format).
-    #[error("{0}")]
-    Stream(String),
     #[error("no input")]
     NoInput,
 }
@@ -99,7 +96,7 @@ pub fn open_layer(
         let file = LasFile::open_lazy(bytes)?;
         if file.vlrs.iter().any(|v| v.is("copc", 1)) {
             let reader = CopcReader::from_file(file)?;
-            sources.push(StreamSource::from_reader(input, reader).map_err(OpenError::Stream)?);
+            sources.push(StreamSource::from_reader(input, reader)?);
         } else if cfg!(target_arch = "wasm32")
             || input.starts_with("http://")
             || input.starts_with("https://")
@@ -239,7 +236,7 @@ fn open_converted(
     }
     let bytes: Arc<dyn io::ByteSource> =
         Arc::new(FileSource::open(&copc).map_err(|e| OpenError::Convert(e.to_string()))?);
-    StreamSource::open(&file_names(plain), bytes).map_err(OpenError::Stream)
+    Ok(StreamSource::open(&file_names(plain), bytes)?)
 }
 
 /// How a source error becomes the error of `input`.
