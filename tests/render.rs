@@ -1227,5 +1227,6 @@ fn jumeau_open_brings_data_into_an_embedded_twin() {
     assert_eq!(clouds.layers[0].total_points(), file.header.point_count);
     assert!(clouds.stats.points_shown > 0);
     let image = offscreen.capture().unwrap();
-    assert!(coverage(&image) > 0.1, "coverage {}", coverage(&image));
+    // Its 1 065 points at one pixel each cover about 2 % of the frame (none before).
+    assert!(coverage(&image) > 0.01, "coverage {}", coverage(&image));
 }
