@@ -65,9 +65,20 @@ impl Plugin for JumeauPlugin {
 /// panel, or [`crate::front::opening::Opening`], tells how it goes; an input that cannot be
 /// opened is reported there and in the log, and the twin keeps what it has. From a system:
 /// `commands.queue(|world: &mut World| open(world, ["a.copc.laz"]))`.
+///
+/// Native builds only: in the web build the page opens what its configuration names, and a
+/// call here is logged as ignored.
 pub fn open<S: Into<String>>(world: &mut World, inputs: impl IntoIterator<Item = S>) {
-    let mut requests = world.get_resource_or_init::<crate::front::opening::AddRequests>();
-    requests.inputs.extend(inputs.into_iter().map(Into::into));
+    let inputs = inputs.into_iter().map(Into::into);
+    if cfg!(target_arch = "wasm32") {
+        let inputs: Vec<String> = inputs.collect();
+        warn!(
+            "jumeau::open({inputs:?}) is ignored in the web build: name inputs in the page's configuration"
+        );
+    } else {
+        let mut requests = world.get_resource_or_init::<crate::front::opening::AddRequests>();
+        requests.inputs.extend(inputs);
+    }
 }
 
 /// What to show and how.
