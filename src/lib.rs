@@ -33,6 +33,7 @@ pub mod io;
 pub mod jobs;
 pub mod network;
 pub mod pointcloud;
+pub mod scenario;
 pub mod spatial;
 pub mod terrain;
 #[doc(hidden)]

@@ -111,8 +111,11 @@ pub fn ground_of(sources: &[Arc<dyn ByteSource>]) -> Result<Option<Surfaces>, St
     let area = (hi.x - lo.x).max(1.0) * (hi.y - lo.y).max(1.0);
     let cell_m = (area / 4.0e6).sqrt().max(1.0);
     let roofs = GroundModel::from_class(points.iter().copied(), cell_m, BUILDING_CLASS, 1);
-    Ok(GroundModel::from_points(points.into_iter(), cell_m)
-        .map(|ground| Surfaces { ground, roofs }))
+    // The terrain's DTM, the one ground model the scenarios read too.
+    Ok(crate::terrain::TerrainModels::from_points(&points, cell_m).map(|models| Surfaces {
+        ground: GroundModel::from_raster(&models.dtm),
+        roofs,
+    }))
 }
 
 /// What the point clouds tell about the surface: the ground (class 2) and the roofs (class 6).

@@ -102,6 +102,18 @@ impl GroundModel {
         Ok(Self::from_points(las_points(file)?.into_iter(), cell_m))
     }
 
+    /// The ground model of a DTM raster (the terrain's, [`super::TerrainModels::dtm`]).
+    pub fn from_raster(dtm: &super::Raster) -> Self {
+        let g = dtm.grid;
+        Self {
+            min_xy: g.min_xy,
+            cell_m: g.cell_m,
+            cols: g.cols,
+            rows: g.rows,
+            heights: dtm.values.iter().map(|&v| f64::from(v)).collect(),
+        }
+    }
+
     /// Edge length of a cell, metres.
     pub fn cell_m(&self) -> f64 {
         self.cell_m

@@ -1,6 +1,11 @@
-//! Terrain: height models of the ground and of what stands on it, from the LiDAR. Networks
-//! drape on them; the scenarios (flood, sun, radio) read them.
+//! Terrain: height models of the ground and of what stands on it, from the LiDAR or from
+//! GeoTIFF. Networks drape on them; the scenarios (flood, sun, radio) read them.
 
+pub mod dem;
+pub mod geotiff;
 pub mod ground;
+pub mod raster;
 
+pub use dem::TerrainModels;
 pub use ground::GroundModel;
+pub use raster::{Grid, Raster};

@@ -1,0 +1,523 @@
+//! Scenario files (pure): versioned TOML naming the data, the terrain and the scenarios to
+//! run, parsed strictly so that a typo is an error naming its file, line and key.
+//!
+//! The format is documented in the README and described by `schemas/scenario.schema.json`.
+//! Version 1 is the first: a later version adds a `migrate_from_N` step here, and a test.
+
+use super::flood::FloodMode;
+use super::sun::{self, SunError};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The version this Jumeau writes and reads.
+pub const VERSION: u32 = 1;
+
+/// Minutes between sun positions when a sunlight scenario does not say.
+pub const DEFAULT_STEP_MINUTES: u32 = 15;
+
+/// A scenario file as written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub version: u32,
+    pub name: String,
+    /// Point clouds (LAS/LAZ/COPC/VPC), tilesets and GeoTIFF terrain, relative to the file.
+    #[serde(default)]
+    pub data: Vec<String>,
+    /// The twin CRS (`EPSG:2154`) where the data does not say it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crs: Option<String>,
+    #[serde(default)]
+    pub terrain: TerrainSpec,
+    #[serde(default)]
+    pub scenarios: Vec<Scenario>,
+    /// Two states shown side by side, and their difference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Comparison>,
+}
+
+/// How the terrain is made.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerrainSpec {
+    /// Cell edge, metres; default 0.5 m up to 4 km², coarser beyond.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_m: Option<f64>,
+    /// A DTM GeoTIFF (IGN's MNT) used instead of one built from the clouds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtm: Option<String>,
+    /// A DSM GeoTIFF (IGN's MNS) used instead of one built from the clouds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dsm: Option<String>,
+}
+
+/// What a scenario simulates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScenarioKind {
+    /// Water rising from seeds to a level.
+    Flood,
+    /// Shadows at one time.
+    Shadow,
+    /// Hours of direct sun over a day.
+    Sunlight,
+}
+
+impl ScenarioKind {
+    /// The kind as written in the file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Flood => "flood",
+            Self::Shadow => "shadow",
+            Self::Sunlight => "sunlight",
+        }
+    }
+
+    /// The keys a scenario of this kind may have besides `id`, `kind` and `title`.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Self::Flood => &["seeds", "river", "level_m", "levels_m", "mode"],
+            Self::Shadow => &["at"],
+            Self::Sunlight => &["date", "step_minutes", "utc_offset"],
+        }
+    }
+}
+
+/// One simulation as written: the keys of every kind, each checked against its `kind` after
+/// parsing (a flat table keeps each value's line for the errors).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub id: String,
+    pub kind: ScenarioKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Flood: seed points, twin CRS.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<[f64; 2]>,
+    /// Flood: a polyline along the river, twin CRS: every cell it crosses is a seed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub river: Vec<[f64; 2]>,
+    /// Flood: water level, metres in the twin's altitude datum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level_m: Option<f64>,
+    /// Flood: the slider's range in the viewer, metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels_m: Option<[f64; 2]>,
+    /// Flood: connected (default) or a flat plane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<FloodMode>,
+    /// Shadow: RFC 3339 time with its offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Spanned<String>>,
+    /// Sunlight: the day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<Spanned<String>>,
+    /// Sunlight: minutes between sun positions (default 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_minutes: Option<u32>,
+    /// Sunlight: offset of the day's clock (`+01:00`); default: the twin's solar time zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utc_offset: Option<Spanned<String>>,
+}
+
+impl Scenario {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The kind as written in the file.
+    pub fn kind(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    pub fn title(&self) -> &str {
+        self.title.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The keys set in this scenario besides `id`, `kind` and `title`.
+    fn keys_set(&self) -> Vec<&'static str> {
+        let set = [
+            ("seeds", !self.seeds.is_empty()),
+            ("river", !self.river.is_empty()),
+            ("level_m", self.level_m.is_some()),
+            ("levels_m", self.levels_m.is_some()),
+            ("mode", self.mode.is_some()),
+            ("at", self.at.is_some()),
+            ("date", self.date.is_some()),
+            ("step_minutes", self.step_minutes.is_some()),
+            ("utc_offset", self.utc_offset.is_some()),
+        ];
+        set.iter().filter(|(_, on)| *on).map(|(k, _)| *k).collect()
+    }
+}
+
+/// Two scenario states side by side: ids of the file's scenarios, or `today` (the terrain
+/// without any scenario).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Comparison {
+    pub left: String,
+    pub right: String,
+}
+
+/// Why a scenario file was refused. Its text names the file and, where it can, the line and
+/// the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioFileError {
+    #[error("{path}: {source}")]
+    Unreadable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: line {line}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Semantics { path: String, message: String },
+}
+
+/// 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl ScenarioFile {
+    /// Reads and checks the scenario file at `path`.
+    pub fn read(path: &Path) -> Result<Self, ScenarioFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioFileError::Unreadable {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parses and checks scenario-file text; `path` names it in errors.
+    pub fn parse(path: &str, text: &str) -> Result<Self, ScenarioFileError> {
+        let invalid = |span: Option<std::ops::Range<usize>>, message: String| {
+            let line = span.map_or(1, |s| line_of(text, s.start));
+            // serde names unknown and missing keys, not the key of a wrong value: the line
+            // does.
+            let key = text
+                .lines()
+                .nth(line - 1)
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| k.trim())
+                .filter(|k| !k.is_empty() && !message.contains(k));
+            ScenarioFileError::Invalid {
+                path: path.to_owned(),
+                line,
+                message: match key {
+                    Some(k) => format!("`{k}`: {message}"),
+                    None => message,
+                },
+            }
+        };
+        // The version first, so that a file from a newer Jumeau says so rather than failing
+        // on its new keys.
+        #[derive(Deserialize)]
+        struct Head {
+            version: Option<Spanned<toml::Value>>,
+        }
+        let head: Head = toml::from_str(text).map_err(|e| invalid(e.span(), e.message().to_owned()))?;
+        let Some(version) = head.version else {
+            return Err(ScenarioFileError::Semantics {
+                path: path.to_owned(),
+                message: format!("no `version` key (this Jumeau reads version {VERSION})"),
+            });
+        };
+        match version.get_ref().as_integer() {
+            Some(v) if v == i64::from(VERSION) => {}
+            _ => {
+                return Err(invalid(
+                    Some(version.span()),
+                    format!(
+                        "`version = {}` is not a version this Jumeau reads (it reads {VERSION})",
+                        version.get_ref()
+                    ),
+                ));
+            }
+        }
+        let file: Self =
+            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().trim().to_owned()))?;
+        file.check(path, text)?;
+        Ok(file)
+    }
+
+    /// The checks types cannot make: ids, levels, times.
+    fn check(&self, path: &str, text: &str) -> Result<(), ScenarioFileError> {
+        let semantics = |message: String| ScenarioFileError::Semantics {
+            path: path.to_owned(),
+            message,
+        };
+        let at_line = |span: std::ops::Range<usize>, message: String| ScenarioFileError::Invalid {
+            path: path.to_owned(),
+            line: line_of(text, span.start),
+            message,
+        };
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, s) in self.scenarios.iter().enumerate() {
+            let id = s.id();
+            let valid = !id.is_empty()
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid {
+                return Err(semantics(format!(
+                    "scenarios[{i}].id `{id}`: use letters, digits, `-` and `_` (it names the output files)"
+                )));
+            }
+            if id == "today" || !ids.insert(id.to_owned()) {
+                return Err(semantics(format!("scenarios[{i}].id `{id}` is used twice or reserved")));
+            }
+            if let Some(key) = s.keys_set().into_iter().find(|k| !s.kind.keys().contains(k)) {
+                return Err(semantics(format!(
+                    "scenarios[{i}] ({id}): `{key}` is not a key of a {} scenario (it takes {})",
+                    s.kind(),
+                    s.kind.keys().join(", ")
+                )));
+            }
+            match s.kind {
+                ScenarioKind::Flood => {
+                    if s.seeds.is_empty() && s.river.is_empty() {
+                        return Err(semantics(format!(
+                            "scenarios[{i}] ({id}): a flood needs `seeds` or a `river`"
+                        )));
+                    }
+                    let Some(level_m) = s.level_m else {
+                        return Err(semantics(format!(
+                            "scenarios[{i}] ({id}): a flood needs `level_m`"
+                        )));
+                    };
+                    let finite = s.seeds.iter().chain(&s.river).flatten().all(|v| v.is_finite())
+                        && level_m.is_finite();
+                    if !finite {
+                        return Err(semantics(format!(
+                            "scenarios[{i}] ({id}): seeds and level must be finite numbers"
+                        )));
+                    }
+                    if let Some([lo, hi]) = s.levels_m
+                        && !(lo < hi)
+                    {
+                        return Err(semantics(format!(
+                            "scenarios[{i}] ({id}).levels_m: [{lo}, {hi}] is not a rising range"
+                        )));
+                    }
+                }
+                ScenarioKind::Shadow => {
+                    let Some(at) = &s.at else {
+                        return Err(semantics(format!(
+                            "scenarios[{i}] ({id}): a shadow scenario needs `at`"
+                        )));
+                    };
+                    sun::parse_time(at.get_ref())
+                        .map_err(|e| at_line(at.span(), format!("scenarios[{i}] ({id}).at: {e}")))?;
+                }
+                ScenarioKind::Sunlight => {
+                    let Some(date) = &s.date else {
+                        return Err(semantics(format!(
+                            "scenarios[{i}] ({id}): a sunlight scenario needs `date`"
+                        )));
+                    };
+                    sun::parse_date(date.get_ref()).map_err(|e| {
+                        at_line(date.span(), format!("scenarios[{i}] ({id}).date: {e}"))
+                    })?;
+                    let step = s.step_minutes.unwrap_or(DEFAULT_STEP_MINUTES);
+                    if !(1..=60).contains(&step) {
+                        return Err(semantics(format!(
+                            "scenarios[{i}] ({id}).step_minutes: {step} is not between 1 and 60"
+                        )));
+                    }
+                    if let Some(offset) = &s.utc_offset {
+                        parse_offset(offset.get_ref()).map_err(|e| {
+                            at_line(offset.span(), format!("scenarios[{i}] ({id}).utc_offset: {e}"))
+                        })?;
+                    }
+                }
+            }
+        }
+        if let Some(cmp) = &self.compare {
+            for side in [&cmp.left, &cmp.right] {
+                if side != "today" && !ids.contains(side.as_str()) {
+                    return Err(semantics(format!(
+                        "compare: `{side}` is neither a scenario id nor `today`"
+                    )));
+                }
+            }
+        }
+        if let Some(r) = self.terrain.resolution_m
+            && !(r.is_finite() && r > 0.0)
+        {
+            return Err(semantics(format!("terrain.resolution_m: {r} is not a positive size")));
+        }
+        Ok(())
+    }
+
+    /// The file as TOML text (what [`ScenarioFile::parse`] reads back).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    /// `path` of the file's data resolved against the file's folder (URLs stay as they are).
+    pub fn resolve(base: &Path, path: &str) -> PathBuf {
+        if path.contains("://") || Path::new(path).is_absolute() {
+            PathBuf::from(path)
+        } else {
+            base.join(path)
+        }
+    }
+}
+
+/// Parses a UTC offset such as `+01:00` or `-07:00`.
+pub fn parse_offset(text: &str) -> Result<chrono::FixedOffset, SunError> {
+    let bad = || SunError::Time {
+        text: text.to_owned(),
+    };
+    let t = text.trim();
+    let sign = match t.as_bytes().first() {
+        Some(b'+') => 1,
+        Some(b'-') => -1,
+        _ => return Err(bad()),
+    };
+    let (h, m) = t[1..].split_once(':').ok_or_else(bad)?;
+    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's minimal form, word for word.
+    pub(crate) const MINIMAL: &str = r#"version = 1
+name = "Crue de référence"
+data = ["tile.copc.laz", "buildings/tileset.json"]
+[terrain]
+resolution_m = 1.0
+
+[[scenarios]]
+id = "crue"
+kind = "flood"
+seeds = [[651200.0, 6861400.0]]     # twin CRS
+level_m = 45.0                      # the twin's altitude datum (IGN69 for French data)
+
+[[scenarios]]
+id = "ombre"
+kind = "shadow"
+at = "2026-03-20T12:00:00+01:00"
+
+[[scenarios]]
+id = "ensoleillement"
+kind = "sunlight"
+date = "2026-03-20"
+step_minutes = 15
+"#;
+
+    #[test]
+    fn the_minimal_form_parses_and_round_trips() {
+        let file = ScenarioFile::parse("crue.toml", MINIMAL).unwrap();
+        assert_eq!(file.name, "Crue de référence");
+        assert_eq!(file.data.len(), 2);
+        assert_eq!(file.terrain.resolution_m, Some(1.0));
+        let kinds: Vec<_> = file.scenarios.iter().map(|s| (s.id(), s.kind())).collect();
+        let flood = &file.scenarios[0];
+        assert_eq!((flood.seeds.as_slice(), flood.level_m), (&[[651200.0, 6861400.0]][..], Some(45.0)));
+        assert_eq!(
+            kinds,
+            [("crue", "flood"), ("ombre", "shadow"), ("ensoleillement", "sunlight")]
+        );
+        let back = ScenarioFile::parse("back.toml", &file.to_toml()).unwrap();
+        // Spans differ between the two texts; the values do not.
+        assert_eq!(back.to_toml(), file.to_toml());
+        assert_eq!(back.scenarios.len(), 3);
+    }
+
+    fn error_of(text: &str) -> String {
+        ScenarioFile::parse("s.toml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_keys_wrong_types_and_versions_name_file_line_and_key() {
+        let typo = MINIMAL.replace("level_m = 45.0", "levle_m = 45.0");
+        let err = error_of(&typo);
+        assert!(err.starts_with("s.toml: line 11:") && err.contains("levle_m"), "{err}");
+        let wrong_type = MINIMAL.replace("step_minutes = 15", "step_minutes = \"15\"");
+        let err = error_of(&wrong_type);
+        assert!(err.starts_with("s.toml: line 22: `step_minutes`: invalid type"), "{err}");
+        let err = error_of(&MINIMAL.replace("version = 1", "version = 7"));
+        assert!(err.starts_with("s.toml: line 1: `version = 7`"), "{err}");
+        let err = error_of(&MINIMAL.replace("version = 1\n", ""));
+        assert!(err.contains("no `version` key"), "{err}");
+        let err = error_of(&MINIMAL.replace("2026-03-20T12:00:00+01:00", "midi"));
+        assert!(err.starts_with("s.toml: line 16: scenarios[1] (ombre).at: `midi`"), "{err}");
+        let err = error_of(&MINIMAL.replace("date = \"2026-03-20\"", "date = \"2026-13-01\""));
+        assert!(err.contains("line 21") && err.contains("(ensoleillement).date"), "{err}");
+        let err = error_of(&MINIMAL.replace("kind = \"shadow\"", "kind = \"tsunami\""));
+        assert!(err.contains("tsunami"), "{err}");
+        let err = error_of(&MINIMAL.replace("step_minutes = 15", "step_minutes = 15\nlevel_m = 3.0"));
+        assert!(err.contains("(ensoleillement): `level_m` is not a key of a sunlight"), "{err}");
+        let err = error_of(&MINIMAL.replace("level_m = 45.0", ""));
+        assert!(err.contains("(crue): a flood needs `level_m`"), "{err}");
+        let err = error_of(&MINIMAL.replace("id = \"ombre\"", "id = \"crue\""));
+        assert!(err.contains("`crue` is used twice"), "{err}");
+        let err = error_of(&format!("{MINIMAL}\n[compare]\nleft = \"crue\"\nright = \"demain\"\n"));
+        assert!(err.contains("`demain` is neither"), "{err}");
+    }
+
+    #[test]
+    fn every_key_of_the_schema_is_a_key_of_the_format_and_back() {
+        let schema: serde_json::Value = serde_json::from_str(include_str!(
+            "../../schemas/scenario.schema.json"
+        ))
+        .unwrap();
+        let keys = |v: &serde_json::Value| -> std::collections::BTreeSet<String> {
+            v["properties"].as_object().unwrap().keys().cloned().collect()
+        };
+        let top = keys(&schema);
+        let written: toml::Table = toml::from_str(&ScenarioFile::parse("s", MINIMAL).unwrap().to_toml()).unwrap();
+        for key in written.keys() {
+            assert!(top.contains(key), "the schema lacks `{key}`");
+        }
+        // Each key the schema names is accepted by the parser.
+        for key in &top {
+            if ["version", "name", "data", "terrain", "scenarios"].contains(&key.as_str()) {
+                continue;
+            }
+            let value = match key.as_str() {
+                "crs" => "\"EPSG:2154\"".to_owned(),
+                "compare" => "{ left = \"crue\", right = \"today\" }".to_owned(),
+                other => panic!("a new top-level key `{other}` needs a line in this test"),
+            };
+            let text = MINIMAL.replacen("[terrain]", &format!("{key} = {value}\n[terrain]"), 1);
+            ScenarioFile::parse("s", &text).unwrap_or_else(|e| panic!("{key}: {e}"));
+        }
+        let scenario = &schema["$defs"]["scenario"];
+        let kinds: Vec<&str> = scenario["properties"]["kind"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["flood", "shadow", "sunlight"]);
+        let mut keys_of_kinds: Vec<&str> = vec!["id", "kind", "title"];
+        for kind in [ScenarioKind::Flood, ScenarioKind::Shadow, ScenarioKind::Sunlight] {
+            keys_of_kinds.extend(kind.keys());
+        }
+        keys_of_kinds.sort_unstable();
+        let mut in_schema: Vec<String> = keys(scenario).into_iter().collect();
+        in_schema.sort_unstable();
+        assert_eq!(in_schema, keys_of_kinds);
+    }
+
+    #[test]
+    fn offsets_parse() {
+        assert_eq!(parse_offset("+01:00").unwrap().local_minus_utc(), 3600);
+        assert_eq!(parse_offset("-07:30").unwrap().local_minus_utc(), -27000);
+        assert!(parse_offset("CET").is_err());
+    }
+}
