@@ -135,6 +135,63 @@ pub enum Command {
     /// Coordinate reference systems.
     #[command(subcommand)]
     Crs(CrsCommand),
+    /// Simulation scenarios (flood, shadow, sunlight) from a scenario file.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
+    /// The sun's position (NREL SPA) at a time and place.
+    Sun {
+        /// RFC 3339 time with its offset, e.g. 2026-03-20T12:00:00+01:00.
+        #[arg(long)]
+        at: String,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+        /// Metres above sea level.
+        #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+        elevation: f64,
+        /// Air pressure, hPa (refraction).
+        #[arg(long, default_value_t = 1010.0)]
+        pressure: f64,
+        /// Air temperature, °C (refraction).
+        #[arg(long, default_value_t = 10.0, allow_hyphen_values = true)]
+        temperature: f64,
+        /// TT − UT1, seconds (default: estimated from the date).
+        #[arg(long)]
+        delta_t: Option<f64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build the terrain (DTM and DSM) from LAS/LAZ/COPC files and write them as GeoTIFF.
+    Terrain {
+        #[arg(required = true)]
+        inputs: Vec<String>,
+        /// Cell edge, metres (default 0.5 m up to 4 km², coarser beyond).
+        #[arg(long)]
+        resolution: Option<f64>,
+        /// Where to write the DTM GeoTIFF.
+        #[arg(long)]
+        dtm: Option<PathBuf>,
+        /// Where to write the DSM GeoTIFF.
+        #[arg(long)]
+        dsm: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `jumeau scenario …`.
+#[derive(Debug, Subcommand)]
+pub enum ScenarioCommand {
+    /// Run every scenario of a file and write `<id>.tif`, `buildings.csv`,
+    /// `buildings.geojson`, `summary.json` and `view.png` into the output folder.
+    Run {
+        file: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Check a scenario file (keys, types, version, dates) without running it.
+    Check { file: PathBuf },
 }
 
 /// `jumeau crs …`.
@@ -330,6 +387,113 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             let what = crate::front::opening::describe(&inputs);
             crate::front::app::run_viewer(setup, lang, Some((what, open_job(&inputs, &display))));
+            Ok(())
+        }
+        Some(Command::Scenario(ScenarioCommand::Run { file, output })) => {
+            let started = std::time::Instant::now();
+            let run = crate::scenario::run::run_file(&file)?;
+            let summary = crate::scenario::run::write_outputs(&run, &output)?;
+            for skipped in &run.territory.skipped {
+                eprintln!("note: {skipped}");
+            }
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            eprintln!(
+                "{} scenario(s) in {:.1} s: {}",
+                run.results.len(),
+                started.elapsed().as_secs_f64(),
+                output.display()
+            );
+            Ok(())
+        }
+        Some(Command::Scenario(ScenarioCommand::Check { file })) => {
+            let parsed = crate::scenario::ScenarioFile::read(&file)?;
+            println!(
+                "{}: {} scenario(s), version {}",
+                file.display(),
+                parsed.scenarios.len(),
+                parsed.version
+            );
+            Ok(())
+        }
+        Some(Command::Sun {
+            at,
+            lon,
+            lat,
+            elevation,
+            pressure,
+            temperature,
+            delta_t,
+            json,
+        }) => {
+            use crate::scenario::sun;
+            let time = sun::parse_time(&at)?;
+            let observer = sun::Observer {
+                longitude_deg: lon,
+                latitude_deg: lat,
+                elevation_m: elevation,
+                air: Some((pressure, temperature)),
+                delta_t_s: delta_t,
+            };
+            let p = sun::position(&time, &observer)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "zenith_deg": p.zenith_deg,
+                        "azimuth_deg": p.azimuth_deg,
+                        "altitude_deg": p.altitude_deg(),
+                    })
+                );
+            } else {
+                println!(
+                    "zenith {:.5}°, azimuth {:.5}° (altitude {:.5}°)",
+                    p.zenith_deg,
+                    p.azimuth_deg,
+                    p.altitude_deg()
+                );
+            }
+            Ok(())
+        }
+        Some(Command::Terrain {
+            inputs,
+            resolution,
+            dtm,
+            dsm,
+            json,
+        }) => {
+            use crate::terrain::geotiff;
+            let started = std::time::Instant::now();
+            let sources = inputs
+                .iter()
+                .map(|i| crate::io::open(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            let built = crate::terrain::build::from_sources(&sources, resolution)?;
+            let seconds = started.elapsed().as_secs_f64();
+            let territory = crate::scenario::run::Territory::new(built.models, built.crs);
+            let crs = territory.raster_crs();
+            if let Some(path) = &dtm {
+                geotiff::write_file(path, &territory.models.dtm, crs)?;
+            }
+            if let Some(path) = &dsm {
+                geotiff::write_file(path, &territory.models.dsm, crs)?;
+            }
+            let g = territory.models.grid();
+            let report = serde_json::json!({
+                "resolution_m": g.cell_m,
+                "cols": g.cols,
+                "rows": g.rows,
+                "points": built.points,
+                "buildings": territory.buildings.len(),
+                "crs": territory.crs.as_ref().map(crate::georef::Crs::label),
+                "dtm_range_m": territory.models.dtm.range(),
+                "dsm_range_m": territory.models.dsm.range(),
+                "seconds": seconds,
+            });
+            if json {
+                println!("{report}");
+            } else {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
             Ok(())
         }
         Some(Command::Render {

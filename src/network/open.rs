@@ -112,10 +112,12 @@ pub fn ground_of(sources: &[Arc<dyn ByteSource>]) -> Result<Option<Surfaces>, St
     let cell_m = (area / 4.0e6).sqrt().max(1.0);
     let roofs = GroundModel::from_class(points.iter().copied(), cell_m, BUILDING_CLASS, 1);
     // The terrain's DTM, the one ground model the scenarios read too.
-    Ok(crate::terrain::TerrainModels::from_points(&points, cell_m).map(|models| Surfaces {
-        ground: GroundModel::from_raster(&models.dtm),
-        roofs,
-    }))
+    Ok(
+        crate::terrain::TerrainModels::from_points(&points, cell_m).map(|models| Surfaces {
+            ground: GroundModel::from_raster(&models.dtm),
+            roofs,
+        }),
+    )
 }
 
 /// What the point clouds tell about the surface: the ground (class 2) and the roofs (class 6).

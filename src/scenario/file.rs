@@ -190,10 +190,11 @@ fn line_of(text: &str, offset: usize) -> usize {
 impl ScenarioFile {
     /// Reads and checks the scenario file at `path`.
     pub fn read(path: &Path) -> Result<Self, ScenarioFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioFileError::Unreadable {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScenarioFileError::Unreadable {
+                path: path.display().to_string(),
+                source,
+            })?;
         Self::parse(&path.display().to_string(), &text)
     }
 
@@ -224,7 +225,8 @@ impl ScenarioFile {
         struct Head {
             version: Option<Spanned<toml::Value>>,
         }
-        let head: Head = toml::from_str(text).map_err(|e| invalid(e.span(), e.message().to_owned()))?;
+        let head: Head =
+            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().to_owned()))?;
         let Some(version) = head.version else {
             return Err(ScenarioFileError::Semantics {
                 path: path.to_owned(),
@@ -273,9 +275,15 @@ impl ScenarioFile {
                 )));
             }
             if id == "today" || !ids.insert(id.to_owned()) {
-                return Err(semantics(format!("scenarios[{i}].id `{id}` is used twice or reserved")));
+                return Err(semantics(format!(
+                    "scenarios[{i}].id `{id}` is used twice or reserved"
+                )));
             }
-            if let Some(key) = s.keys_set().into_iter().find(|k| !s.kind.keys().contains(k)) {
+            if let Some(key) = s
+                .keys_set()
+                .into_iter()
+                .find(|k| !s.kind.keys().contains(k))
+            {
                 return Err(semantics(format!(
                     "scenarios[{i}] ({id}): `{key}` is not a key of a {} scenario (it takes {})",
                     s.kind(),
@@ -294,7 +302,12 @@ impl ScenarioFile {
                             "scenarios[{i}] ({id}): a flood needs `level_m`"
                         )));
                     };
-                    let finite = s.seeds.iter().chain(&s.river).flatten().all(|v| v.is_finite())
+                    let finite = s
+                        .seeds
+                        .iter()
+                        .chain(&s.river)
+                        .flatten()
+                        .all(|v| v.is_finite())
                         && level_m.is_finite();
                     if !finite {
                         return Err(semantics(format!(
@@ -302,7 +315,7 @@ impl ScenarioFile {
                         )));
                     }
                     if let Some([lo, hi]) = s.levels_m
-                        && !(lo < hi)
+                        && lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less)
                     {
                         return Err(semantics(format!(
                             "scenarios[{i}] ({id}).levels_m: [{lo}, {hi}] is not a rising range"
@@ -315,8 +328,9 @@ impl ScenarioFile {
                             "scenarios[{i}] ({id}): a shadow scenario needs `at`"
                         )));
                     };
-                    sun::parse_time(at.get_ref())
-                        .map_err(|e| at_line(at.span(), format!("scenarios[{i}] ({id}).at: {e}")))?;
+                    sun::parse_time(at.get_ref()).map_err(|e| {
+                        at_line(at.span(), format!("scenarios[{i}] ({id}).at: {e}"))
+                    })?;
                 }
                 ScenarioKind::Sunlight => {
                     let Some(date) = &s.date else {
@@ -335,7 +349,10 @@ impl ScenarioFile {
                     }
                     if let Some(offset) = &s.utc_offset {
                         parse_offset(offset.get_ref()).map_err(|e| {
-                            at_line(offset.span(), format!("scenarios[{i}] ({id}).utc_offset: {e}"))
+                            at_line(
+                                offset.span(),
+                                format!("scenarios[{i}] ({id}).utc_offset: {e}"),
+                            )
                         })?;
                     }
                 }
@@ -353,7 +370,9 @@ impl ScenarioFile {
         if let Some(r) = self.terrain.resolution_m
             && !(r.is_finite() && r > 0.0)
         {
-            return Err(semantics(format!("terrain.resolution_m: {r} is not a positive size")));
+            return Err(semantics(format!(
+                "terrain.resolution_m: {r} is not a positive size"
+            )));
         }
         Ok(())
     }
@@ -426,10 +445,17 @@ step_minutes = 15
         assert_eq!(file.terrain.resolution_m, Some(1.0));
         let kinds: Vec<_> = file.scenarios.iter().map(|s| (s.id(), s.kind())).collect();
         let flood = &file.scenarios[0];
-        assert_eq!((flood.seeds.as_slice(), flood.level_m), (&[[651200.0, 6861400.0]][..], Some(45.0)));
+        assert_eq!(
+            (flood.seeds.as_slice(), flood.level_m),
+            (&[[651200.0, 6861400.0]][..], Some(45.0))
+        );
         assert_eq!(
             kinds,
-            [("crue", "flood"), ("ombre", "shadow"), ("ensoleillement", "sunlight")]
+            [
+                ("crue", "flood"),
+                ("ombre", "shadow"),
+                ("ensoleillement", "sunlight")
+            ]
         );
         let back = ScenarioFile::parse("back.toml", &file.to_toml()).unwrap();
         // Spans differ between the two texts; the values do not.
@@ -445,41 +471,63 @@ step_minutes = 15
     fn unknown_keys_wrong_types_and_versions_name_file_line_and_key() {
         let typo = MINIMAL.replace("level_m = 45.0", "levle_m = 45.0");
         let err = error_of(&typo);
-        assert!(err.starts_with("s.toml: line 11:") && err.contains("levle_m"), "{err}");
+        assert!(
+            err.starts_with("s.toml: line 11:") && err.contains("levle_m"),
+            "{err}"
+        );
         let wrong_type = MINIMAL.replace("step_minutes = 15", "step_minutes = \"15\"");
         let err = error_of(&wrong_type);
-        assert!(err.starts_with("s.toml: line 22: `step_minutes`: invalid type"), "{err}");
+        assert!(
+            err.starts_with("s.toml: line 22: `step_minutes`: invalid type"),
+            "{err}"
+        );
         let err = error_of(&MINIMAL.replace("version = 1", "version = 7"));
         assert!(err.starts_with("s.toml: line 1: `version = 7`"), "{err}");
         let err = error_of(&MINIMAL.replace("version = 1\n", ""));
         assert!(err.contains("no `version` key"), "{err}");
         let err = error_of(&MINIMAL.replace("2026-03-20T12:00:00+01:00", "midi"));
-        assert!(err.starts_with("s.toml: line 16: scenarios[1] (ombre).at: `midi`"), "{err}");
+        assert!(
+            err.starts_with("s.toml: line 16: scenarios[1] (ombre).at: `midi`"),
+            "{err}"
+        );
         let err = error_of(&MINIMAL.replace("date = \"2026-03-20\"", "date = \"2026-13-01\""));
-        assert!(err.contains("line 21") && err.contains("(ensoleillement).date"), "{err}");
+        assert!(
+            err.contains("line 21") && err.contains("(ensoleillement).date"),
+            "{err}"
+        );
         let err = error_of(&MINIMAL.replace("kind = \"shadow\"", "kind = \"tsunami\""));
         assert!(err.contains("tsunami"), "{err}");
-        let err = error_of(&MINIMAL.replace("step_minutes = 15", "step_minutes = 15\nlevel_m = 3.0"));
-        assert!(err.contains("(ensoleillement): `level_m` is not a key of a sunlight"), "{err}");
+        let err =
+            error_of(&MINIMAL.replace("step_minutes = 15", "step_minutes = 15\nlevel_m = 3.0"));
+        assert!(
+            err.contains("(ensoleillement): `level_m` is not a key of a sunlight"),
+            "{err}"
+        );
         let err = error_of(&MINIMAL.replace("level_m = 45.0", ""));
         assert!(err.contains("(crue): a flood needs `level_m`"), "{err}");
         let err = error_of(&MINIMAL.replace("id = \"ombre\"", "id = \"crue\""));
         assert!(err.contains("`crue` is used twice"), "{err}");
-        let err = error_of(&format!("{MINIMAL}\n[compare]\nleft = \"crue\"\nright = \"demain\"\n"));
+        let err = error_of(&format!(
+            "{MINIMAL}\n[compare]\nleft = \"crue\"\nright = \"demain\"\n"
+        ));
         assert!(err.contains("`demain` is neither"), "{err}");
     }
 
     #[test]
     fn every_key_of_the_schema_is_a_key_of_the_format_and_back() {
-        let schema: serde_json::Value = serde_json::from_str(include_str!(
-            "../../schemas/scenario.schema.json"
-        ))
-        .unwrap();
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../schemas/scenario.schema.json")).unwrap();
         let keys = |v: &serde_json::Value| -> std::collections::BTreeSet<String> {
-            v["properties"].as_object().unwrap().keys().cloned().collect()
+            v["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect()
         };
         let top = keys(&schema);
-        let written: toml::Table = toml::from_str(&ScenarioFile::parse("s", MINIMAL).unwrap().to_toml()).unwrap();
+        let written: toml::Table =
+            toml::from_str(&ScenarioFile::parse("s", MINIMAL).unwrap().to_toml()).unwrap();
         for key in written.keys() {
             assert!(top.contains(key), "the schema lacks `{key}`");
         }
@@ -505,7 +553,11 @@ step_minutes = 15
             .collect();
         assert_eq!(kinds, ["flood", "shadow", "sunlight"]);
         let mut keys_of_kinds: Vec<&str> = vec!["id", "kind", "title"];
-        for kind in [ScenarioKind::Flood, ScenarioKind::Shadow, ScenarioKind::Sunlight] {
+        for kind in [
+            ScenarioKind::Flood,
+            ScenarioKind::Shadow,
+            ScenarioKind::Sunlight,
+        ] {
             keys_of_kinds.extend(kind.keys());
         }
         keys_of_kinds.sort_unstable();

@@ -30,7 +30,9 @@ pub enum FloodMode {
 
 /// Seeds whose cells lie outside the terrain.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("flood seed ({x:.1}, {y:.1}) lies outside the terrain ({west:.1}..{east:.1}, {south:.1}..{north:.1})")]
+#[error(
+    "flood seed ({x:.1}, {y:.1}) lies outside the terrain ({west:.1}..{east:.1}, {south:.1}..{north:.1})"
+)]
 pub struct SeedOutside {
     pub x: f64,
     pub y: f64,
@@ -78,7 +80,11 @@ pub fn seed_cells(grid: &Grid, seeds: &[Vec<DVec2>]) -> Result<Vec<usize>, SeedO
 /// Maps an `f32` to a `u32` of the same order (negative heights included).
 fn ordered(v: f32) -> u32 {
     let bits = v.to_bits();
-    if bits >> 31 == 1 { !bits } else { bits | 1 << 31 }
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 1 << 31
+    }
 }
 
 /// For each cell, the lowest water level at which it joins `seeds` over `dtm` (8-connected);
@@ -160,8 +166,14 @@ pub fn depths(dtm: &Raster, connection: &Raster, level: f32, mode: FloodMode) ->
 /// connectivity does not): 1 there, 0 elsewhere.
 pub fn disconnected_lows(dtm: &Raster, connection: &Raster, level: f32) -> Raster {
     let mut out = Raster::filled(dtm.grid, 0.0);
-    for ((o, &g), &j) in out.values.iter_mut().zip(&dtm.values).zip(&connection.values) {
-        if g < level && !(j <= level) {
+    for ((o, &g), &j) in out
+        .values
+        .iter_mut()
+        .zip(&dtm.values)
+        .zip(&connection.values)
+    {
+        // NaN (never joins) counts as not joined.
+        if g < level && j.partial_cmp(&level).is_none_or(|o| o.is_gt()) {
             *o = 1.0;
         }
     }
@@ -268,7 +280,11 @@ mod tests {
     fn seeds_outside_the_terrain_are_refused_and_polylines_walk_their_cells() {
         let (dtm, a, b) = two_bowls();
         let err = seed_cells(&dtm.grid, &[vec![DVec2::new(-5.0, 10.0)]]).unwrap_err();
-        assert!(err.to_string().contains("(-5.0, 10.0) lies outside the terrain"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("(-5.0, 10.0) lies outside the terrain"),
+            "{err}"
+        );
         let (a, b) = (a + 0.25, b + 0.25);
         let cells = seed_cells(&dtm.grid, &[vec![a, b]]).unwrap();
         // 100 m along a row of 0.5 m cells, both ends included.

@@ -4,9 +4,15 @@
 //! - [`file`]: the scenario file (TOML, `schemas/scenario.schema.json`).
 //! - [`flood`]: connection levels by priority flood, water depths at a level.
 //! - [`sun`]: the sun's position (SPA), shadows and hours of sun on the DSM.
+//! - [`buildings`]: footprints from the terrain, the per-building table (CSV, GeoJSON).
+//! - [`map`]: a result drawn over the shaded surface with its legend.
+//! - [`run`]: a scenario file's territory, each scenario's result, the files written.
 
+pub mod buildings;
 pub mod file;
 pub mod flood;
+pub mod map;
+pub mod run;
 pub mod sun;
 
 pub use file::{Scenario, ScenarioFile, ScenarioFileError, ScenarioKind};

@@ -103,7 +103,13 @@ pub fn position(at: &DateTime<FixedOffset>, observer: &Observer) -> Result<SunPo
         longitude: observer.longitude_deg,
     };
     let p = SolarPositions::new()
-        .at(at, location, observer.elevation_m, delta_t, Some(refraction))
+        .at(
+            at,
+            location,
+            observer.elevation_m,
+            delta_t,
+            Some(refraction),
+        )
         .map_err(spa)?;
     Ok(SunPosition {
         zenith_deg: p.zenith_angle(),
@@ -198,13 +204,21 @@ fn sweep(
     let half_drop = drop / 2.0;
     // A shift within rounding of a whole number of cells is that number (sin 180° is not 0).
     let rounded = shift.round();
-    let shift = if (shift - rounded).abs() < 1.0e-9 { rounded } else { shift };
+    let shift = if (shift - rounded).abs() < 1.0e-9 {
+        rounded
+    } else {
+        shift
+    };
     let whole = shift.floor() as i64;
     let t = (shift - whole as f64) as f32;
     for k in 0..lines {
         let line = if from_end { lines - 1 - k } else { k };
         let h = &heights[line * len..(line + 1) * len];
-        let next_line = if from_end { line.checked_sub(1) } else { Some(line + 1).filter(|&l| l < lines) };
+        let next_line = if from_end {
+            line.checked_sub(1)
+        } else {
+            Some(line + 1).filter(|&l| l < lines)
+        };
         let next = next_line.map(|l| &heights[l * len..(l + 1) * len]);
         let out = &mut shadow[line * len..(line + 1) * len];
         for i in 0..len {
@@ -233,9 +247,9 @@ fn sweep(
     shadow
 }
 
-/// The angle from true north to the grid's north at the twin, degrees clockwise (the
-/// meridian convergence: up to a few degrees in Lambert-93), so that sun azimuths turn into
-/// grid directions.
+/// The grid azimuth of true north at the twin, degrees clockwise from the grid's north (the
+/// meridian convergence: up to a few degrees in Lambert-93): a sun azimuth plus this is its
+/// direction on the grid.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct GridNorth(pub f64);
 
@@ -264,50 +278,70 @@ impl Day {
     }
 }
 
-/// Hours of direct sun on each cell of `surface` over `day`, seen by `observer`.
+/// Hours of direct sun on each cell of `surface` over `day`, seen by `observer`; `None` when
+/// `cancelled` turned true before the end.
 pub fn sunlight_hours(
     surface: &Surface,
     day: &Day,
     observer: &Observer,
     north: GridNorth,
-) -> Result<Raster, SunError> {
-    let positions = day
-        .steps()
-        .iter()
-        .map(|t| position(t, observer))
-        .collect::<Result<Vec<_>, _>>()?;
-    let lit: Vec<_> = positions
-        .into_iter()
-        .filter(|p| p.altitude_deg() > 0.0)
-        .collect();
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<Option<Raster>, SunError> {
+    let lit = sun_steps(day, observer)?;
     let hours_per_step = f64::from(day.step_minutes.max(1)) / 60.0;
     let n = surface.grid.len();
     let counts = lit
         .par_iter()
         .fold(
-            || vec![0u16; n],
-            |mut counts, p| {
-                let shadow = surface.shadow(p.azimuth_deg - north.0, p.altitude_deg());
+            || Some(vec![0u16; n]),
+            |counts, p| {
+                let mut counts = counts?;
+                if cancelled() {
+                    return None;
+                }
+                let shadow = surface.shadow(p.azimuth_deg + north.0, p.altitude_deg());
                 for (c, s) in counts.iter_mut().zip(shadow) {
                     *c += u16::from(!s);
                 }
-                counts
+                Some(counts)
             },
         )
         .reduce(
-            || vec![0u16; n],
-            |mut a, b| {
+            || Some(vec![0u16; n]),
+            |a, b| {
+                let (mut a, b) = (a?, b?);
                 for (x, y) in a.iter_mut().zip(b) {
                     *x += y;
                 }
-                a
+                Some(a)
             },
         );
+    let Some(counts) = counts else {
+        return Ok(None);
+    };
     let mut hours = Raster::filled(surface.grid, 0.0);
     for (h, c) in hours.values.iter_mut().zip(counts) {
         *h = (f64::from(c) * hours_per_step) as f32;
     }
-    Ok(hours)
+    Ok(Some(hours))
+}
+
+/// The sun's positions at the day's steps when it is above the horizon.
+fn sun_steps(day: &Day, observer: &Observer) -> Result<Vec<SunPosition>, SunError> {
+    let positions = day
+        .steps()
+        .iter()
+        .map(|t| position(t, observer))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(positions
+        .into_iter()
+        .filter(|p| p.altitude_deg() > 0.0)
+        .collect())
+}
+
+/// Hours the sun is up over `day`, counted in its steps (what open ground receives).
+pub fn day_length_h(day: &Day, observer: &Observer) -> Result<f64, SunError> {
+    Ok(sun_steps(day, observer)?.len() as f64 * f64::from(day.step_minutes.max(1)) / 60.0)
 }
 
 /// EN 17037's daylight-exposure thresholds, hours of direct sun on 21 March or after:
@@ -331,13 +365,20 @@ mod tests {
         };
         let p = position(&at, &observer).unwrap();
         assert!((p.zenith_deg - 50.11162).abs() < 1e-4, "{}", p.zenith_deg);
-        assert!((p.azimuth_deg - 194.34024).abs() < 1e-4, "{}", p.azimuth_deg);
+        assert!(
+            (p.azimuth_deg - 194.34024).abs() < 1e-4,
+            "{}",
+            p.azimuth_deg
+        );
     }
 
     #[test]
     fn bad_times_are_named() {
         let err = parse_time("2026-03-20 noon").unwrap_err().to_string();
-        assert!(err.contains("`2026-03-20 noon` is not a date and time"), "{err}");
+        assert!(
+            err.contains("`2026-03-20 noon` is not a date and time"),
+            "{err}"
+        );
         assert!(parse_date("2026-02-30").is_err());
     }
 
@@ -381,7 +422,13 @@ mod tests {
         let height = 15.0f32;
         let dsm = box_scene(height);
         let surface = Surface::new(&dsm);
-        for (azimuth, altitude) in [(180.0f64, 30.0f64), (90.0, 45.0), (0.0, 40.0), (225.0, 35.0), (300.0, 20.0)] {
+        for (azimuth, altitude) in [
+            (180.0f64, 30.0f64),
+            (90.0, 45.0),
+            (0.0, 40.0),
+            (225.0, 35.0),
+            (300.0, 20.0),
+        ] {
             let shadow = surface.shadow(azimuth, altitude);
             let (sin, cos) = azimuth.to_radians().sin_cos();
             let away = -DVec2::new(sin, cos);
@@ -438,7 +485,10 @@ mod tests {
             step_minutes: 15,
         };
         let paris = Observer::at(2.35, 48.85, 35.0);
-        let hours = sunlight_hours(&surface, &day, &paris, GridNorth(0.0)).unwrap();
+        let hours = sunlight_hours(&surface, &day, &paris, GridNorth(0.0), &|| false)
+            .unwrap()
+            .unwrap();
+        assert!((day_length_h(&day, &paris).unwrap() - f64::from(hours.at(10, 10))).abs() < 1e-3);
         let g = dsm.grid;
         let open = hours.at(10, 10);
         // Equinox: about 12 h 10 min of day with refraction.
@@ -448,6 +498,9 @@ mod tests {
         let (c, r) = g.cell_of(DVec2::new(100.0, 88.0)).unwrap();
         let south_side = hours.at(c, r);
         assert!(north_side < open - 4.0, "north of the box: {north_side} h");
-        assert!((south_side - open).abs() < 0.01, "south of the box: {south_side} h");
+        assert!(
+            (south_side - open).abs() < 0.01,
+            "south of the box: {south_side} h"
+        );
     }
 }

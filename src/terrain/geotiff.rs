@@ -228,7 +228,11 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<(Raster, RasterCrs), GeoTiffErro
         DecodingResult::U16(v) => v.into_iter().map(f32::from).collect(),
         DecodingResult::I32(v) => v.into_iter().map(|x| x as f32).collect(),
         DecodingResult::U8(v) => v.into_iter().map(f32::from).collect(),
-        _ => return Err(problem("sample type not supported (float, 8/16/32-bit integer)".into())),
+        _ => {
+            return Err(problem(
+                "sample type not supported (float, 8/16/32-bit integer)".into(),
+            ));
+        }
     };
     let (cols, rows) = (width as usize, height as usize);
     if values.len() < cols * rows * samples {
@@ -299,8 +303,13 @@ mod tests {
             .unwrap()
             .write_image::<Gray32Float>(2, 2, &[1.0, 2.0, 3.0, 4.0])
             .unwrap();
-        let err = read("plain.tif", &out.into_inner()).unwrap_err().to_string();
-        assert!(err.contains("plain.tif") && err.contains("ModelPixelScale"), "{err}");
+        let err = read("plain.tif", &out.into_inner())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("plain.tif") && err.contains("ModelPixelScale"),
+            "{err}"
+        );
         let err = read("junk.tif", b"not a tiff").unwrap_err().to_string();
         assert!(err.starts_with("junk.tif: not a readable TIFF"), "{err}");
     }

@@ -1,6 +1,7 @@
 //! Terrain: height models of the ground and of what stands on it, from the LiDAR or from
 //! GeoTIFF. Networks drape on them; the scenarios (flood, sun, radio) read them.
 
+pub mod build;
 pub mod dem;
 pub mod geotiff;
 pub mod ground;

@@ -84,7 +84,7 @@ impl Grid {
     pub fn cell_of(&self, xy: DVec2) -> Option<(usize, usize)> {
         let g = (xy - self.min_xy) / self.cell_m;
         let inside = g.x >= 0.0 && g.y >= 0.0 && g.x < self.cols as f64 && g.y < self.rows as f64;
-        inside.then(|| (g.x as usize, g.y as usize))
+        inside.then_some((g.x as usize, g.y as usize))
     }
 
     /// The cell holding `xy`, clamped to the grid.
@@ -210,7 +210,12 @@ fn fill_level(values: &[f32], cols: usize, rows: usize) -> Vec<f32> {
     for r in 0..crows {
         for c in 0..ccols {
             let (mut sum, mut n) = (0.0f64, 0u32);
-            for (cc, rr) in [(2 * c, 2 * r), (2 * c + 1, 2 * r), (2 * c, 2 * r + 1), (2 * c + 1, 2 * r + 1)] {
+            for (cc, rr) in [
+                (2 * c, 2 * r),
+                (2 * c + 1, 2 * r),
+                (2 * c, 2 * r + 1),
+                (2 * c + 1, 2 * r + 1),
+            ] {
                 if cc < cols && rr < rows {
                     let v = values[rr * cols + cc];
                     if v.is_finite() {

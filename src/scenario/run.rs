@@ -1,0 +1,570 @@
+//! Running scenarios headless: a scenario file's data becomes a [`Territory`] (terrain,
+//! buildings, place on Earth), each scenario a [`ScenarioResult`], and
+//! [`write_outputs`] writes what `jumeau scenario run` promises: `<id>.tif`, `buildings.csv`,
+//! `buildings.geojson`, `summary.json` and `view.png`.
+
+use super::buildings::{self, Building, Column};
+use super::file::{
+    DEFAULT_STEP_MINUTES, Scenario, ScenarioFile, ScenarioFileError, ScenarioKind, parse_offset,
+};
+use super::flood::{self, FloodMode};
+use super::map::{self, Legend};
+use super::sun::{self, Day, GridNorth, Observer, Surface};
+use crate::georef::{Crs, GeoFrame};
+use crate::terrain::build::{self, TerrainError};
+use crate::terrain::geotiff::{self, RasterCrs};
+use crate::terrain::{Raster, TerrainModels};
+use bevy::math::DVec2;
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why a scenario run failed. Its text names the file, scenario or output at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    File(#[from] ScenarioFileError),
+    #[error(transparent)]
+    Terrain(#[from] TerrainError),
+    #[error("{name}: {reason}")]
+    Data { name: String, reason: String },
+    #[error("scenario `{id}`: {reason}")]
+    Scenario { id: String, reason: String },
+    #[error("{path}: {reason}")]
+    Output { path: String, reason: String },
+    #[error("the run was cancelled")]
+    Cancelled,
+}
+
+/// What the scenarios run on.
+pub struct Territory {
+    pub models: TerrainModels,
+    pub crs: Option<Crs>,
+    pub buildings: Vec<Building>,
+    /// Where the sun is seen from (the terrain's centre), when the CRS places it on Earth.
+    pub observer: Option<Observer>,
+    pub north: GridNorth,
+    /// Points read to build the terrain (0 when it came from GeoTIFF).
+    pub points: usize,
+    /// Data the run did not use, and why.
+    pub skipped: Vec<String>,
+}
+
+impl Territory {
+    /// The territory of `models`, placed on Earth by `crs` when it is a known projection.
+    pub fn new(models: TerrainModels, crs: Option<Crs>) -> Self {
+        let buildings = buildings::buildings_of(&models);
+        let (observer, north) = crs
+            .as_ref()
+            .and_then(|c| c.horizontal_code())
+            .and_then(|code| place_on_earth(&models, code))
+            .map_or((None, GridNorth::default()), |(o, n)| (Some(o), n));
+        Self {
+            models,
+            crs,
+            buildings,
+            observer,
+            north,
+            points: 0,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// The territory a scenario file describes: its terrain GeoTIFFs, else the terrain built
+    /// from its point clouds; its `crs` where the data says none.
+    pub fn load(file: &ScenarioFile, base: &Path) -> Result<Self, RunError> {
+        let mut clouds: Vec<String> = Vec::new();
+        let mut skipped = Vec::new();
+        let mut dtm_path = file.terrain.dtm.clone();
+        for entry in &file.data {
+            let lower = entry.to_ascii_lowercase();
+            let resolved = ScenarioFile::resolve(base, entry).display().to_string();
+            if lower.ends_with(".las") || lower.ends_with(".laz") {
+                clouds.push(resolved);
+            } else if lower.ends_with(".vpc") {
+                let bytes = read_bytes(&resolved)?;
+                let tiles = crate::pointcloud::vpc::read_vpc(&bytes, &resolved).map_err(|e| {
+                    RunError::Data {
+                        name: resolved.clone(),
+                        reason: e.to_string(),
+                    }
+                })?;
+                clouds.extend(tiles.into_iter().map(|t| t.href));
+            } else if lower.ends_with(".tif") || lower.ends_with(".tiff") {
+                dtm_path.get_or_insert(entry.clone());
+            } else {
+                skipped.push(format!(
+                    "{entry}: not terrain (buildings from 3D Tiles and networks do not enter flood and sun scenarios yet; the LiDAR's building class stands in)"
+                ));
+            }
+        }
+        let declared = file
+            .crs
+            .as_deref()
+            .map(Crs::from_epsg_str)
+            .transpose()
+            .map_err(|e| RunError::Data {
+                name: "crs".into(),
+                reason: e.to_string(),
+            })?;
+        let (models, found_crs, points) = if let Some(dtm) = dtm_path {
+            let read = |p: &str| {
+                let path = ScenarioFile::resolve(base, p);
+                geotiff::read_file(&path).map_err(|source| TerrainError::GeoTiff {
+                    name: path.display().to_string(),
+                    source,
+                })
+            };
+            let (dtm, crs) = read(&dtm)?;
+            let dsm = file
+                .terrain
+                .dsm
+                .as_deref()
+                .map(read)
+                .transpose()?
+                .map(|(r, _)| r);
+            let crs = crs
+                .epsg
+                .and_then(|code| Crs::from_epsg_str(&code.to_string()).ok());
+            (TerrainModels::from_rasters(dtm, dsm), crs, 0)
+        } else {
+            let sources = clouds
+                .iter()
+                .map(|c| {
+                    crate::io::open(c).map_err(|e| RunError::Data {
+                        name: c.clone(),
+                        reason: e.to_string(),
+                    })
+                })
+                .collect::<Result<Vec<Arc<dyn crate::io::ByteSource>>, _>>()?;
+            let built = build::from_sources(&sources, file.terrain.resolution_m)?;
+            (built.models, built.crs, built.points)
+        };
+        let mut territory = Self::new(models, found_crs.or(declared));
+        territory.points = points;
+        territory.skipped = skipped;
+        Ok(territory)
+    }
+
+    /// The GeoTIFF CRS of the territory's rasters.
+    pub fn raster_crs(&self) -> RasterCrs {
+        let Some(crs) = &self.crs else {
+            return RasterCrs::default();
+        };
+        RasterCrs {
+            epsg: crs.horizontal_code().and_then(|c| u16::try_from(c).ok()),
+            geographic: false,
+            vertical_epsg: crs.vertical_epsg.and_then(|c| u16::try_from(c).ok()),
+        }
+    }
+}
+
+fn read_bytes(path: &str) -> Result<Vec<u8>, RunError> {
+    let source = crate::io::open(path).map_err(|e| RunError::Data {
+        name: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let len = source.len().map_err(|e| RunError::Data {
+        name: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    source.read_range(0, len).map_err(|e| RunError::Data {
+        name: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// The observer at the centre of the terrain and the grid azimuth of true north there.
+fn place_on_earth(models: &TerrainModels, epsg: u32) -> Option<(Observer, GridNorth)> {
+    let frame = GeoFrame::projected(epsg).ok()?;
+    let (lo, hi) = models.grid().extent();
+    let centre = (lo + hi) / 2.0;
+    let z = models.dtm.sample(centre).unwrap_or(0.0);
+    let ecef = frame.ecef_from_crs(centre.extend(z)).ok()?;
+    let (lon, lat, _) = crate::georef::geodetic_from_ecef(ecef);
+    let north_ecef = crate::georef::ecef_from_geodetic(lon, lat + 1.0e-5, 0.0);
+    let here_ecef = crate::georef::ecef_from_geodetic(lon, lat, 0.0);
+    let north = frame.crs_from_ecef(north_ecef).ok()? - frame.crs_from_ecef(here_ecef).ok()?;
+    let observer = Observer::at(lon.to_degrees(), lat.to_degrees(), z);
+    Some((observer, GridNorth(north.x.atan2(north.y).to_degrees())))
+}
+
+/// One scenario's outcome.
+#[derive(Clone, Debug)]
+pub struct ScenarioResult {
+    pub id: String,
+    pub kind: ScenarioKind,
+    pub title: String,
+    /// The result on the terrain grid (depth in m, 1/0 shadow, hours of sun).
+    pub raster: Raster,
+    pub legend: Legend,
+    /// The figures `summary.json` gives for it.
+    pub figures: Map<String, Value>,
+    /// Its columns of the per-building table.
+    pub columns: Vec<Column>,
+    /// Flood only: the connection levels, so that the viewer's slider is a threshold.
+    pub connection: Option<Arc<Raster>>,
+}
+
+/// Runs one scenario on `territory`; `cancelled` is polled between steps.
+pub fn run_scenario(
+    territory: &Territory,
+    scenario: &Scenario,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<ScenarioResult, RunError> {
+    let id = scenario.id.clone();
+    let fail = |reason: String| RunError::Scenario {
+        id: id.clone(),
+        reason,
+    };
+    if cancelled() {
+        return Err(RunError::Cancelled);
+    }
+    let models = &territory.models;
+    let grid = models.grid();
+    let mut figures = Map::new();
+    figures.insert("kind".into(), scenario.kind().into());
+    figures.insert("title".into(), scenario.title().into());
+    let mut columns = Vec::new();
+    let mut connection = None;
+    let (raster, legend) = match scenario.kind {
+        ScenarioKind::Flood => {
+            let mut lines: Vec<Vec<DVec2>> = scenario
+                .seeds
+                .iter()
+                .map(|&[x, y]| vec![DVec2::new(x, y)])
+                .collect();
+            if !scenario.river.is_empty() {
+                lines.push(
+                    scenario
+                        .river
+                        .iter()
+                        .map(|&[x, y]| DVec2::new(x, y))
+                        .collect(),
+                );
+            }
+            let seeds = flood::seed_cells(&grid, &lines).map_err(|e| fail(e.to_string()))?;
+            let levels = flood::connection_levels(&models.dtm, &seeds);
+            let level = scenario.level_m.unwrap_or_default() as f32;
+            let mode = scenario.mode.unwrap_or_default();
+            let depths = flood::depths(&models.dtm, &levels, level, mode);
+            let plane = flood::depths(&models.dtm, &levels, level, FloodMode::Plane);
+            let lows = flood::disconnected_lows(&models.dtm, &levels, level);
+            let (mut first, mut deepest) = (Vec::new(), Vec::new());
+            for b in &territory.buildings {
+                let joins = match mode {
+                    FloodMode::Connected => &levels.values,
+                    FloodMode::Plane => &models.dtm.values,
+                };
+                let at = b
+                    .cells
+                    .iter()
+                    .map(|&i| joins[i])
+                    .fold(f32::INFINITY, f32::min);
+                first.push(if at.is_finite() {
+                    f64::from(at)
+                } else {
+                    f64::NAN
+                });
+                let depth = b
+                    .cells
+                    .iter()
+                    .map(|&i| depths.values[i])
+                    .fold(0.0f32, f32::max);
+                deepest.push(f64::from(depth));
+            }
+            let affected = deepest.iter().filter(|&&d| d > 0.0).count();
+            let max_depth = depths.range().map_or(0.0, |r| r.1);
+            figures.insert("level_m".into(), json!(level));
+            figures.insert("mode".into(), json!(mode));
+            figures.insert("seed_cells".into(), json!(seeds.len()));
+            figures.insert(
+                "flooded_area_m2".into(),
+                json!(flood::flooded_area_m2(&depths).round()),
+            );
+            figures.insert("buildings_affected".into(), json!(affected));
+            figures.insert("max_depth_m".into(), json!(round2(max_depth)));
+            figures.insert(
+                "plane_flooded_area_m2".into(),
+                json!(flood::flooded_area_m2(&plane).round()),
+            );
+            let lows_m2 =
+                lows.values.iter().filter(|&&v| v > 0.0).count() as f64 * grid.cell_area_m2();
+            figures.insert("disconnected_low_area_m2".into(), json!(lows_m2.round()));
+            columns.push(Column {
+                name: format!("{id}_flood_level_m"),
+                values: first,
+            });
+            columns.push(Column {
+                name: format!("{id}_max_depth_m"),
+                values: deepest,
+            });
+            connection = Some(Arc::new(levels));
+            let legend = map::depth_legend(max_depth.max(1.0));
+            (depths, legend)
+        }
+        ScenarioKind::Shadow => {
+            let observer = territory.observer.ok_or_else(|| fail(no_place()))?;
+            let text = scenario
+                .at
+                .as_ref()
+                .map(|a| a.get_ref().as_str())
+                .unwrap_or_default();
+            let at = sun::parse_time(text).map_err(|e| fail(e.to_string()))?;
+            let p = sun::position(&at, &observer).map_err(|e| fail(e.to_string()))?;
+            let surface = Surface::new(&models.dsm);
+            let shadow = surface.shadow(p.azimuth_deg + territory.north.0, p.altitude_deg());
+            let mut raster = Raster::filled(grid, 0.0);
+            for (v, s) in raster.values.iter_mut().zip(&shadow) {
+                *v = f32::from(u8::from(*s));
+            }
+            let shaded = shadow.iter().filter(|&&s| s).count();
+            figures.insert("at".into(), json!(text));
+            figures.insert("sun_altitude_deg".into(), json!(round4(p.altitude_deg())));
+            figures.insert("sun_azimuth_deg".into(), json!(round4(p.azimuth_deg)));
+            figures.insert(
+                "shaded_fraction".into(),
+                json!(round4(shaded as f64 / grid.len() as f64)),
+            );
+            columns.push(Column {
+                name: format!("{id}_roof_shaded_fraction"),
+                values: territory
+                    .buildings
+                    .iter()
+                    .map(|b| {
+                        b.cells.iter().filter(|&&i| shadow[i]).count() as f64 / b.cells.len() as f64
+                    })
+                    .collect(),
+            });
+            (raster, map::shadow_legend())
+        }
+        ScenarioKind::Sunlight => {
+            let mut observer = territory.observer.ok_or_else(|| fail(no_place()))?;
+            observer.air = None;
+            let text = scenario
+                .date
+                .as_ref()
+                .map(|d| d.get_ref().as_str())
+                .unwrap_or_default();
+            let date = sun::parse_date(text).map_err(|e| fail(e.to_string()))?;
+            let offset = match &scenario.utc_offset {
+                Some(o) => parse_offset(o.get_ref()).map_err(|e| fail(e.to_string()))?,
+                // The solar time zone of the place: whole hours from its longitude.
+                None => chrono::FixedOffset::east_opt(
+                    (observer.longitude_deg / 15.0).round() as i32 * 3600,
+                )
+                .unwrap_or(chrono::FixedOffset::east_opt(0).ok_or_else(|| fail("offset".into()))?),
+            };
+            let day = Day {
+                date,
+                offset,
+                step_minutes: scenario.step_minutes.unwrap_or(DEFAULT_STEP_MINUTES),
+            };
+            let surface = Surface::new(&models.dsm);
+            let hours = sun::sunlight_hours(&surface, &day, &observer, territory.north, cancelled)
+                .map_err(|e| fail(e.to_string()))?
+                .ok_or(RunError::Cancelled)?;
+            let day_h = sun::day_length_h(&day, &observer).map_err(|e| fail(e.to_string()))?;
+            let mean = hours.values.iter().map(|&h| f64::from(h)).sum::<f64>() / grid.len() as f64;
+            figures.insert("date".into(), json!(text));
+            figures.insert("utc_offset".into(), json!(offset.to_string()));
+            figures.insert("step_minutes".into(), json!(day.step_minutes));
+            figures.insert("day_length_h".into(), json!(round2(day_h as f32)));
+            figures.insert("mean_hours".into(), json!(round2(mean as f32)));
+            let mut below = Map::new();
+            for threshold in sun::EN17037_HOURS {
+                let cells = hours.values.iter().filter(|&&h| h < threshold).count();
+                below.insert(
+                    threshold.to_string(),
+                    json!((cells as f64 * grid.cell_area_m2()).round()),
+                );
+            }
+            figures.insert("area_below_hours_m2".into(), Value::Object(below));
+            columns.push(Column {
+                name: format!("{id}_roof_sun_h"),
+                values: territory
+                    .buildings
+                    .iter()
+                    .map(|b| {
+                        b.cells
+                            .iter()
+                            .map(|&i| f64::from(hours.values[i]))
+                            .sum::<f64>()
+                            / b.cells.len() as f64
+                    })
+                    .collect(),
+            });
+            (hours, map::sunlight_legend())
+        }
+    };
+    Ok(ScenarioResult {
+        id: id.clone(),
+        kind: scenario.kind,
+        title: scenario.title().to_owned(),
+        raster,
+        legend,
+        figures,
+        columns,
+        connection,
+    })
+}
+
+fn no_place() -> String {
+    "the twin's CRS is unknown, so the sun's place is too: name it with `crs = \"EPSG:…\"` in the scenario file".into()
+}
+
+fn round2(v: f32) -> f64 {
+    (f64::from(v) * 100.0).round() / 100.0
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 1.0e4).round() / 1.0e4
+}
+
+/// The difference `right − left` of two results on one grid (`None`: `today`, the state
+/// without scenario, all zeros).
+pub fn difference(
+    left: Option<&ScenarioResult>,
+    right: Option<&ScenarioResult>,
+    grid_of: &Raster,
+) -> Raster {
+    let zero = Raster::filled(grid_of.grid, 0.0);
+    let l = left.map_or(&zero, |r| &r.raster);
+    let r = right.map_or(&zero, |r| &r.raster);
+    let mut out = Raster::filled(grid_of.grid, 0.0);
+    for ((o, a), b) in out.values.iter_mut().zip(&l.values).zip(&r.values) {
+        *o = b - a;
+    }
+    out
+}
+
+/// Everything one run of a scenario file made.
+pub struct Run {
+    pub file: ScenarioFile,
+    pub territory: Territory,
+    pub results: Vec<ScenarioResult>,
+    /// `compare.left`, `compare.right` and their difference.
+    pub comparison: Option<(String, String, Raster)>,
+}
+
+/// Reads the scenario file at `path` and runs each of its scenarios.
+pub fn run_file(path: &Path) -> Result<Run, RunError> {
+    let file = ScenarioFile::read(path)?;
+    let base = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let territory = Territory::load(&file, &base)?;
+    let results = file
+        .scenarios
+        .iter()
+        .map(|s| run_scenario(&territory, s, &|| false))
+        .collect::<Result<Vec<_>, _>>()?;
+    let comparison = file.compare.as_ref().map(|c| {
+        let find = |id: &str| results.iter().find(|r| r.id == id);
+        let diff = difference(find(&c.left), find(&c.right), &territory.models.dtm);
+        (c.left.clone(), c.right.clone(), diff)
+    });
+    Ok(Run {
+        file,
+        territory,
+        results,
+        comparison,
+    })
+}
+
+/// Writes a run's files into `dir` (made if missing); returns the summary written.
+pub fn write_outputs(run: &Run, dir: &Path) -> Result<Value, RunError> {
+    let out = |p: &Path, reason: String| RunError::Output {
+        path: p.display().to_string(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| out(dir, e.to_string()))?;
+    let crs = run.territory.raster_crs();
+    for r in &run.results {
+        let path = dir.join(format!("{}.tif", r.id));
+        geotiff::write_file(&path, &r.raster, crs).map_err(|e| out(&path, e.to_string()))?;
+    }
+    if let Some((_, _, diff)) = &run.comparison {
+        let path = dir.join("compare.tif");
+        geotiff::write_file(&path, diff, crs).map_err(|e| out(&path, e.to_string()))?;
+    }
+    let columns: Vec<Column> = run.results.iter().flat_map(|r| r.columns.clone()).collect();
+    let buildings = &run.territory.buildings;
+    let csv_path = dir.join("buildings.csv");
+    let csv = buildings::to_csv(buildings, &columns).map_err(|e| out(&csv_path, e.to_string()))?;
+    std::fs::write(&csv_path, csv).map_err(|e| out(&csv_path, e.to_string()))?;
+    let geojson_path = dir.join("buildings.geojson");
+    let geojson = buildings::to_geojson(buildings, &columns, crs.epsg.map(u32::from));
+    std::fs::write(&geojson_path, geojson.to_string())
+        .map_err(|e| out(&geojson_path, e.to_string()))?;
+    let summary = summary(run);
+    let summary_path = dir.join("summary.json");
+    let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
+    std::fs::write(&summary_path, text).map_err(|e| out(&summary_path, e.to_string()))?;
+    let view_path = dir.join("view.png");
+    view(run)
+        .save(&view_path)
+        .map_err(|e| out(&view_path, e.to_string()))?;
+    Ok(summary)
+}
+
+/// `summary.json`: the terrain, then each scenario's figures under its id.
+pub fn summary(run: &Run) -> Value {
+    let t = &run.territory;
+    let g = t.models.grid();
+    let mut scenarios = Map::new();
+    for r in &run.results {
+        scenarios.insert(r.id.clone(), Value::Object(r.figures.clone()));
+    }
+    let mut summary = json!({
+        "name": run.file.name,
+        "crs": t.crs.as_ref().map(Crs::label),
+        "terrain": {
+            "resolution_m": g.cell_m,
+            "cols": g.cols,
+            "rows": g.rows,
+            "west": g.min_xy.x,
+            "south": g.min_xy.y,
+            "points": t.points,
+        },
+        "buildings": t.buildings.len(),
+        "scenarios": scenarios,
+        "skipped": t.skipped,
+    });
+    if let Some((left, right, diff)) = &run.comparison {
+        let changed =
+            diff.values.iter().filter(|v| v.abs() > 1.0e-3).count() as f64 * g.cell_area_m2();
+        summary["compare"] =
+            json!({ "left": left, "right": right, "changed_area_m2": changed.round() });
+    }
+    summary
+}
+
+/// `view.png`: each scenario's map with its legend, side by side, then the comparison.
+pub fn view(run: &Run) -> image::RgbaImage {
+    let surface = &run.territory.models.dsm;
+    let mut panels: Vec<image::RgbaImage> = run
+        .results
+        .iter()
+        .map(|r| map::draw(surface, &r.raster, &r.legend))
+        .collect();
+    if let Some((_, _, diff)) = &run.comparison {
+        let max = diff.range().map_or(1.0, |(lo, hi)| lo.abs().max(hi.abs()));
+        panels.push(map::draw(surface, diff, &map::difference_legend(max)));
+    }
+    if panels.is_empty() {
+        let empty = Raster::filled(surface.grid, f32::NAN);
+        panels.push(map::draw(surface, &empty, &map::depth_legend(1.0)));
+    }
+    const GAP: u32 = 8;
+    let width = panels.iter().map(|p| p.width() + GAP).sum::<u32>() - GAP;
+    let height = panels.iter().map(|p| p.height()).max().unwrap_or(1);
+    let mut img = image::RgbaImage::from_pixel(width, height, image::Rgba([255, 255, 255, 255]));
+    let mut x = 0;
+    for p in &panels {
+        image::imageops::overlay(&mut img, p, i64::from(x), 0);
+        x += p.width() + GAP;
+    }
+    img
+}
