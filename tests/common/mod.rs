@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod snapshot;
+
 /// `../shared/data` (real files made by others, never committed): see
 /// [`jumeau::testdata::shared_data`].
 pub fn shared_data() -> Option<PathBuf> {

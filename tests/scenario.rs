@@ -1,0 +1,320 @@
+//! `jumeau scenario run` end to end on an analytic scene written as a LAS file: two bowls
+//! separated by a ridge and a box building on a plateau, in Lambert-93 near Paris. The
+//! outputs are checked against the analytic values (flooded area, shadow length, hours of sun),
+//! read back by GDAL's `gdalinfo` (the CRS, the grid, the values where the georeference says),
+//! and the view against its golden image.
+
+mod common;
+
+use common::snapshot::assert_matches_snapshot;
+use jumeau::scenario::run::{run_file, write_outputs};
+use jumeau::terrain::geotiff;
+use las::{Builder, Point, Writer, point::Classification, point::Format};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// South-west corner of the scene, Lambert-93.
+const X0: f64 = 652_000.0;
+const Y0: f64 = 6_862_000.0;
+/// Bowls: centres 100 m apart, z = 30 + min(d, 70)² / 80; the ridge between them is at
+/// 30 + 50²/80 = 61.25 m, the plateau beyond 70 m at 91.25 m.
+const BOWL_A: (f64, f64) = (60.0, 100.0);
+const BOWL_B: (f64, f64) = (160.0, 100.0);
+/// A 20 m × 20 m box, 15 m high, on the plateau.
+const BOX_CENTRE: (f64, f64) = (250.0, 100.0);
+const BOX_HEIGHT: f64 = 15.0;
+
+fn ground(x: f64, y: f64) -> f64 {
+    let d = |(cx, cy): (f64, f64)| ((x - cx).powi(2) + (y - cy).powi(2)).sqrt();
+    let d = d(BOWL_A).min(d(BOWL_B)).min(70.0);
+    30.0 + d * d / 80.0
+}
+
+fn in_box(x: f64, y: f64) -> bool {
+    (x - BOX_CENTRE.0).abs() < 10.0 && (y - BOX_CENTRE.1).abs() < 10.0
+}
+
+/// The scene as LAS 1.4 points every 0.5 m: ground (class 2), the box's roof (class 6).
+fn write_scene(path: &Path) {
+    let mut builder = Builder::from((1, 4));
+    builder.point_format = Format::new(6).unwrap();
+    builder.transforms = las::Vector {
+        x: las::Transform {
+            scale: 0.01,
+            offset: X0,
+        },
+        y: las::Transform {
+            scale: 0.01,
+            offset: Y0,
+        },
+        z: las::Transform {
+            scale: 0.01,
+            offset: 0.0,
+        },
+    };
+    let mut writer = Writer::from_path(path, builder.into_header().unwrap()).unwrap();
+    for j in 0..400 {
+        for i in 0..600 {
+            let (x, y) = (i as f64 * 0.5 + 0.25, j as f64 * 0.5 + 0.25);
+            let (z, class) = if in_box(x, y) {
+                (ground(x, y) + BOX_HEIGHT, 6)
+            } else {
+                (ground(x, y), 2)
+            };
+            writer
+                .write_point(Point {
+                    x: X0 + x,
+                    y: Y0 + y,
+                    z,
+                    classification: Classification::new(class).unwrap(),
+                    return_number: 1,
+                    number_of_returns: 1,
+                    gps_time: Some(0.0),
+                    ..Default::default()
+                })
+                .unwrap();
+        }
+    }
+    writer.close().unwrap();
+}
+
+const SCENARIO: &str = r#"version = 1
+name = "Deux cuvettes"
+data = ["scene.las"]
+crs = "EPSG:2154"
+[terrain]
+resolution_m = 0.5
+
+[[scenarios]]
+id = "crue"
+kind = "flood"
+seeds = [[652060.0, 6862100.0]]
+level_m = 40.0
+
+[[scenarios]]
+id = "plan"
+kind = "flood"
+seeds = [[652060.0, 6862100.0]]
+level_m = 40.0
+mode = "plane"
+
+[[scenarios]]
+id = "ombre"
+kind = "shadow"
+at = "2026-03-20T12:50:00+01:00"
+
+[[scenarios]]
+id = "ensoleillement"
+kind = "sunlight"
+date = "2026-03-20"
+utc_offset = "+01:00"
+
+[compare]
+left = "crue"
+right = "plan"
+"#;
+
+/// The scene, its scenario file and the run's outputs in a temporary folder.
+fn run_scene() -> (tempfile::TempDir, PathBuf, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    write_scene(&dir.path().join("scene.las"));
+    let file = dir.path().join("deux-cuvettes.toml");
+    std::fs::write(&file, SCENARIO).unwrap();
+    let out = dir.path().join("out");
+    let run = run_file(&file).unwrap();
+    let summary = write_outputs(&run, &out).unwrap();
+    (dir, out, summary)
+}
+
+#[test]
+fn scenario_run_matches_the_analytic_scene() {
+    let (_dir, out, summary) = run_scene();
+    let s = &summary["scenarios"];
+    // Flood: a disc where (r²/80) < 10 in bowl A only.
+    let analytic = std::f64::consts::PI * 800.0;
+    let area = s["crue"]["flooded_area_m2"].as_f64().unwrap();
+    assert!(
+        (area - analytic).abs() / analytic < 0.02,
+        "{area} m² against {analytic}"
+    );
+    assert_eq!(s["crue"]["buildings_affected"], 0);
+    let plane = s["plan"]["flooded_area_m2"].as_f64().unwrap();
+    assert!(
+        (plane - 2.0 * analytic).abs() / analytic < 0.04,
+        "plane: {plane} m²"
+    );
+    let lows = s["crue"]["disconnected_low_area_m2"].as_f64().unwrap();
+    assert!(
+        (lows - analytic).abs() / analytic < 0.02,
+        "bowl B: {lows} m²"
+    );
+    assert!((summary["compare"]["changed_area_m2"].as_f64().unwrap() - lows).abs() < 1.0);
+    assert_eq!(summary["buildings"], 1);
+
+    // Shadow: the box's shadow reaches height / tan(altitude) from its wall, within a cell.
+    let altitude = s["ombre"]["sun_altitude_deg"].as_f64().unwrap();
+    let azimuth = s["ombre"]["sun_azimuth_deg"].as_f64().unwrap();
+    assert!(
+        altitude > 30.0 && (azimuth - 180.0).abs() < 25.0,
+        "{altitude}° {azimuth}°"
+    );
+    let (shadow, crs) = geotiff::read_file(&out.join("ombre.tif")).unwrap();
+    assert_eq!(crs.epsg, Some(2154));
+    let away = -bevy::math::DVec2::new(azimuth.to_radians().sin(), azimuth.to_radians().cos());
+    let start = bevy::math::DVec2::new(X0 + BOX_CENTRE.0, Y0 + BOX_CENTRE.1);
+    let value = |p: bevy::math::DVec2| {
+        let (c, r) = shadow.grid.cell_of(p).unwrap();
+        shadow.at(c, r)
+    };
+    let mut p = start;
+    while in_box(p.x - X0, p.y - Y0) {
+        p += away * 0.01;
+    }
+    let wall = p;
+    while value(p) == 1.0 {
+        p += away * 0.01;
+    }
+    let length = p.distance(wall);
+    let analytic = BOX_HEIGHT / altitude.to_radians().tan();
+    assert!(
+        (length - analytic).abs() <= 0.5,
+        "shadow {length:.2} m against {analytic:.2} m"
+    );
+
+    // Sunlight: open ground gets the whole day, the roof too, the ground north of the box less.
+    let day = s["ensoleillement"]["day_length_h"].as_f64().unwrap();
+    assert!((day - 12.1).abs() < 0.3, "{day} h");
+    let (hours, _) = geotiff::read_file(&out.join("ensoleillement.tif")).unwrap();
+    let at = |x: f64, y: f64| {
+        let (c, r) = hours
+            .grid
+            .cell_of(bevy::math::DVec2::new(X0 + x, Y0 + y))
+            .unwrap();
+        f64::from(hours.at(c, r))
+    };
+    assert!((at(280.0, 30.0) - day).abs() < 1e-3);
+    assert!(at(BOX_CENTRE.0, BOX_CENTRE.1 + 11.0) < day - 4.0);
+    let csv = std::fs::read_to_string(out.join("buildings.csv")).unwrap();
+    let mut rows = csv.lines();
+    let head: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let row: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let column = |name: &str| {
+        row[head.iter().position(|h| *h == name).unwrap()]
+            .parse::<f64>()
+            .unwrap()
+    };
+    assert!((column("ensoleillement_roof_sun_h") - day).abs() < 0.01);
+    assert!((column("footprint_m2") - 400.0).abs() < 1.0);
+    assert!((column("roof_m") - (91.25 + BOX_HEIGHT)).abs() < 0.05);
+    // The box sits on the plateau: its ground floods at the plateau's level.
+    assert!((column("crue_flood_level_m") - 91.25).abs() < 0.05);
+    let geojson: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("buildings.geojson")).unwrap())
+            .unwrap();
+    assert_eq!(geojson["features"].as_array().unwrap().len(), 1);
+
+    assert_matches_snapshot(
+        "scenario_view",
+        &image::open(out.join("view.png")).unwrap().to_rgba8(),
+    );
+}
+
+/// GDAL reads what we write: the CRS, the grid, and each value where its georeference says.
+#[test]
+fn gdal_reads_the_rasters_we_write() {
+    let Ok(version) = Command::new("gdalinfo").arg("--version").output() else {
+        assert!(
+            !common::data_required(),
+            "gdalinfo (Debian gdal-bin) is missing and JUMEAU_REQUIRE_DATA=1 forbids skipping"
+        );
+        eprintln!("SKIPPED: gdalinfo (Debian gdal-bin) is not installed");
+        return;
+    };
+    assert!(version.status.success());
+    let (_dir, out, _) = run_scene();
+    let tif = out.join("crue.tif");
+    let info = Command::new("gdalinfo")
+        .arg("-json")
+        .arg(&tif)
+        .output()
+        .unwrap();
+    assert!(
+        info.status.success(),
+        "{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    let info: Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(info["size"], serde_json::json!([600, 400]));
+    let wkt = info["coordinateSystem"]["wkt"].as_str().unwrap();
+    assert!(
+        wkt.contains("Lambert-93") && wkt.contains(r#"ID["EPSG",2154]"#),
+        "{wkt}"
+    );
+    let gt: Vec<f64> = info["geoTransform"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(gt, [X0, 0.5, 0.0, Y0 + 200.0, 0.0, -0.5]);
+    // The depth at bowl A's centre is 10 m, at bowl B's 0: asked of GDAL by coordinates.
+    for ((x, y), depth) in [
+        (BOWL_A, 10.0),
+        (BOWL_B, 0.0),
+        ((BOWL_A.0 + 20.0, BOWL_A.1), 5.0),
+    ] {
+        let value = Command::new("gdallocationinfo")
+            .args(["-valonly", "-geoloc"])
+            .arg(&tif)
+            .arg(format!("{}", X0 + x + 0.25))
+            .arg(format!("{}", Y0 + y + 0.25))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&value.stdout);
+        let v: f64 = text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("gdallocationinfo said {text:?}"));
+        // Cell centres sit 0.25 m off the points asked: z = d²/80 moves by at most 0.2 m there.
+        assert!(
+            (v - depth).abs() < 0.2,
+            "depth at ({x}, {y}): {v} m, expected {depth}"
+        );
+    }
+}
+
+#[test]
+fn bad_scenario_files_name_the_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        SCENARIO.replace("level_m = 40.0\nmode", "niveau = 40.0\nmode"),
+    )
+    .unwrap();
+    let err = run_file(&file).err().unwrap().to_string();
+    assert!(
+        err.contains("bad.toml: line 18") && err.contains("niveau"),
+        "{err}"
+    );
+    // A seed off the terrain: a clear error naming the scenario and the seed.
+    write_scene(&dir.path().join("scene.las"));
+    std::fs::write(
+        &file,
+        SCENARIO.replace(
+            "seeds = [[652060.0, 6862100.0]]\nlevel_m = 40.0\n\n",
+            "seeds = [[700000.0, 6862100.0]]\nlevel_m = 40.0\n\n",
+        ),
+    )
+    .unwrap();
+    let err = run_file(&file).err().unwrap().to_string();
+    assert!(
+        err.contains("scenario `crue`") && err.contains("(700000.0, 6862100.0) lies outside"),
+        "{err}"
+    );
+    // Missing data: the file named.
+    std::fs::write(&file, SCENARIO.replace("scene.las", "absent.las")).unwrap();
+    let err = run_file(&file).err().unwrap().to_string();
+    assert!(err.contains("absent.las"), "{err}");
+}
