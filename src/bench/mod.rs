@@ -3,6 +3,7 @@
 
 pub mod network;
 pub mod render;
+pub mod scenario;
 pub mod tiles;
 pub mod vpc;
 
@@ -65,6 +66,9 @@ pub enum BenchCommand {
     /// A commune of tiles as one layer: selection CPU over a 10⁴-tile VPC, bytes fetched for
     /// the overview of a 36-tile VPC over HTTP.
     Vpc(crate::bench::vpc::VpcBench),
+    /// Scenarios: flood connection levels against a fill per level, a level change, a day of
+    /// sunlight hours against ray marching, the terrain of the IGN tile against decoding it.
+    Scenario(crate::bench::scenario::ScenarioBench),
     /// Bytes fetched over HTTP (local server) to show an overview of a COPC file.
     Stream {
         /// A COPC file.
@@ -528,6 +532,7 @@ pub fn run(command: BenchCommand) -> Result<(), Box<dyn std::error::Error>> {
         BenchCommand::Tiles(options) => crate::bench::tiles::run(&options),
         BenchCommand::Network(options) => crate::bench::network::run(&options),
         BenchCommand::Vpc(options) => crate::bench::vpc::run(options),
+        BenchCommand::Scenario(options) => crate::bench::scenario::run(&options),
         BenchCommand::Stream {
             input,
             budget,

@@ -162,6 +162,50 @@ pub fn depths(dtm: &Raster, connection: &Raster, level: f32, mode: FloodMode) ->
     out
 }
 
+/// The flood at the 3D view's texture resolution: the ground and the connection levels
+/// sampled once per seed set, so that moving the level recolours one small contiguous array.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaterDisplay {
+    pub width: u32,
+    pub height: u32,
+    /// North-up, one per texel.
+    ground: Vec<f32>,
+    joins: Vec<f32>,
+}
+
+impl WaterDisplay {
+    /// The display of `connection` over `dtm`, at most `max_side` texels a side.
+    pub fn new(dtm: &Raster, connection: &Raster, max_side: usize) -> Self {
+        let ground = super::map::OverlayImage::sample(&dtm.grid, max_side, |i| dtm.values[i]);
+        let joins = super::map::OverlayImage::sample(&dtm.grid, max_side, |i| connection.values[i]);
+        Self {
+            width: ground.0,
+            height: ground.1,
+            ground: ground.2,
+            joins: joins.2,
+        }
+    }
+
+    /// The water at `level`: depth coloured by `legend`, transparent where dry.
+    pub fn image(&self, level: f32, legend: &super::map::Legend) -> super::map::OverlayImage {
+        let mut rgba = vec![0u8; self.ground.len() * 4];
+        rgba.par_chunks_mut(1 << 14)
+            .zip(self.ground.par_chunks(1 << 12))
+            .zip(self.joins.par_chunks(1 << 12))
+            .for_each(|((out, ground), joins)| {
+                for ((texel, &g), &j) in out.chunks_exact_mut(4).zip(ground).zip(joins) {
+                    let depth = if j <= level { level - g } else { 0.0 };
+                    texel.copy_from_slice(&legend.color(depth).unwrap_or([0; 4]));
+                }
+            });
+        super::map::OverlayImage {
+            width: self.width,
+            height: self.height,
+            rgba,
+        }
+    }
+}
+
 /// Cells below `level` that the water does not reach (a plane would flood them,
 /// connectivity does not): 1 there, 0 elsewhere.
 pub fn disconnected_lows(dtm: &Raster, connection: &Raster, level: f32) -> Raster {
@@ -262,6 +306,26 @@ mod tests {
         // Its cells next to x = 100 have centres 0.25 m short of the ridge line.
         let ridge = levels.at(bc, br);
         assert!((ridge - 31.25).abs() < 0.4, "{ridge}");
+    }
+
+    #[test]
+    fn the_display_shows_water_where_the_raster_does() {
+        let (dtm, a, b) = two_bowls();
+        let seeds = seed_cells(&dtm.grid, &[vec![a]]).unwrap();
+        let levels = connection_levels(&dtm, &seeds);
+        // 400 × 200 cells shown on at most 100 texels a side: 4 cells a texel.
+        let display = WaterDisplay::new(&dtm, &levels, 100);
+        assert_eq!((display.width, display.height), (100, 50));
+        let image = display.image(10.0, &crate::scenario::map::depth_legend(10.0));
+        // North-up: texel (x, y) covers cells x*4.., rows counted from the north.
+        let texel = |p: DVec2| {
+            let (c, r) = dtm.grid.cell_of(p).unwrap();
+            let (tx, ty) = (c / 4, (dtm.grid.rows - 1 - r) / 4);
+            let i = (ty * 100 + tx) * 4;
+            image.rgba[i + 3]
+        };
+        assert!(texel(a) > 200, "water over bowl A");
+        assert_eq!(texel(b), 0, "bowl B stays clear");
     }
 
     #[test]

@@ -104,6 +104,55 @@ pub fn difference_legend(max: f32) -> Legend {
     }
 }
 
+/// Largest side of an overlay texture in the 3D view, texels.
+pub const OVERLAY_MAX_SIDE: usize = 1024;
+
+/// An overlay's texture: RGBA8, north-up, at most `max_side` texels a side (nearest cell).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OverlayImage {
+    pub width: u32,
+    pub height: u32,
+    pub rgba: Vec<u8>,
+}
+
+impl OverlayImage {
+    /// Values of a grid's cells sampled at the texels of a north-up texture of at most
+    /// `max_side` texels a side (nearest cell): (width, height, values).
+    pub fn sample<T: Send + Copy + Default>(
+        grid: &crate::terrain::Grid,
+        max_side: usize,
+        value: impl Fn(usize) -> T + Sync,
+    ) -> (u32, u32, Vec<T>) {
+        use rayon::prelude::*;
+        let step = (grid.cols.max(grid.rows) as f64 / max_side.max(1) as f64).max(1.0);
+        let width = ((grid.cols as f64 / step).ceil() as usize).max(1);
+        let height = ((grid.rows as f64 / step).ceil() as usize).max(1);
+        let mut out = vec![T::default(); width * height];
+        out.par_chunks_mut(width)
+            .enumerate()
+            .for_each(|(ty, line)| {
+                let row = grid.rows - 1 - (((ty as f64 + 0.5) * step) as usize).min(grid.rows - 1);
+                for (tx, v) in line.iter_mut().enumerate() {
+                    let col = (((tx as f64 + 0.5) * step) as usize).min(grid.cols - 1);
+                    *v = value(grid.index(col, row));
+                }
+            });
+        (width as u32, height as u32, out)
+    }
+
+    /// `raster` coloured by `legend`, transparent where the legend leaves it.
+    pub fn of_raster(raster: &Raster, legend: &Legend, max_side: usize) -> Self {
+        let (width, height, texels) = Self::sample(&raster.grid, max_side, |i| {
+            legend.color(raster.values[i]).unwrap_or([0; 4])
+        });
+        Self {
+            width,
+            height,
+            rgba: texels.concat(),
+        }
+    }
+}
+
 /// Largest side of a map, pixels.
 const MAX_SIDE_PX: u32 = 480;
 const LEGEND_PX: u32 = 54;

@@ -1,0 +1,227 @@
+//! `jumeau bench scenario`: the flood's connection levels on 10⁷ cells against a breadth-first
+//! fill per level (target ≤ 2 s), a level change (target ≤ 5 ms), a day of sunlight hours on
+//! 4 × 10⁶ cells against a per-cell ray march (target ≤ 2 s), and the terrain of the IGN tile
+//! against decoding its points (target ≤ 1 s).
+
+use crate::scenario::flood::{self, FloodMode};
+use crate::scenario::sun::{self, Day, GridNorth, Observer, Surface};
+use crate::terrain::{Grid, Raster};
+use bevy::math::DVec2;
+use serde_json::json;
+use std::time::Instant;
+
+/// Options of `jumeau bench scenario`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScenarioBench {
+    /// Cells of the flood DTM (a square).
+    #[arg(long, default_value_t = 10_000_000)]
+    pub flood_cells: usize,
+    /// Levels of the slider the breadth-first baseline fills one by one.
+    #[arg(long, default_value_t = 20)]
+    pub levels: usize,
+    /// Cells of the sunlight DSM (a square: 4 × 10⁶ = 1 km² at 0.5 m).
+    #[arg(long, default_value_t = 4_000_000)]
+    pub sun_cells: usize,
+    /// Repetitions of the quick measurements (median reported).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+}
+
+/// A rolling terrain with valleys, 0.5 m cells, deterministic.
+fn synthetic_dtm(cells: usize) -> Raster {
+    let side = (cells as f64).sqrt().round().max(2.0) as usize;
+    let grid = Grid {
+        min_xy: DVec2::new(650_000.0, 6_860_000.0),
+        cell_m: 0.5,
+        cols: side,
+        rows: side,
+    };
+    let mut dtm = Raster::filled(grid, 0.0);
+    for (i, v) in dtm.values.iter_mut().enumerate() {
+        let (c, r) = grid.col_row(i);
+        let (x, y) = (c as f64 * 0.5, r as f64 * 0.5);
+        *v = (50.0
+            + 10.0 * (x / 150.0).sin() * (y / 170.0).cos()
+            + 4.0 * (x / 37.0 + y / 53.0).sin()
+            + 0.5 * (x / 3.1).sin() * (y / 2.7).cos()) as f32;
+    }
+    dtm
+}
+
+/// A town: ground with 12 m blocks of 20 m every 50 m.
+fn synthetic_dsm(cells: usize) -> Raster {
+    let mut dsm = synthetic_dtm(cells);
+    let grid = dsm.grid;
+    for (i, v) in dsm.values.iter_mut().enumerate() {
+        let (c, r) = grid.col_row(i);
+        let (x, y) = ((c as f64 * 0.5) % 50.0, (r as f64 * 0.5) % 50.0);
+        if x > 15.0 && x < 35.0 && y > 15.0 && y < 35.0 {
+            *v += 12.0;
+        }
+    }
+    dsm
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let start = Instant::now();
+    let out = f();
+    (out, start.elapsed().as_secs_f64())
+}
+
+/// The naive shadow of one cell: march towards the sun cell by cell until the ray clears the
+/// highest surface.
+fn ray_marched_shadow(
+    dsm: &Raster,
+    top: f32,
+    (col, row): (usize, usize),
+    azimuth_deg: f64,
+    altitude_deg: f64,
+) -> bool {
+    let g = dsm.grid;
+    let (sin, cos) = azimuth_deg.to_radians().sin_cos();
+    let rise = altitude_deg.to_radians().tan() * g.cell_m;
+    let z0 = dsm.at(col, row);
+    let (mut x, mut y, mut z) = (col as f64 + 0.5, row as f64 + 0.5, f64::from(z0));
+    loop {
+        x += sin;
+        y += cos;
+        z += rise;
+        if x < 0.0 || y < 0.0 || x >= g.cols as f64 || y >= g.rows as f64 || z > f64::from(top) {
+            return false;
+        }
+        if f64::from(dsm.at(x as usize, y as usize)) > z + 0.01 {
+            return true;
+        }
+    }
+}
+
+pub fn run(options: &ScenarioBench) -> Result<(), Box<dyn std::error::Error>> {
+    let runs = options.runs.max(1);
+    // Flood: one connection-level raster against a breadth-first fill per level.
+    let dtm = synthetic_dtm(options.flood_cells);
+    let g = dtm.grid;
+    let seed = g.index(g.cols / 2, g.rows / 2);
+    let (levels, connection_s) = timed(|| flood::connection_levels(&dtm, &[seed]));
+    let (lo, hi) = dtm.range().unwrap_or((0.0, 1.0));
+    let slider: Vec<f32> = (0..options.levels)
+        .map(|k| lo + (hi - lo) * (k as f32 + 0.5) / options.levels as f32)
+        .collect();
+    let (_, bfs_s) = timed(|| {
+        for &level in &slider {
+            std::hint::black_box(flood::fill_at_level(&dtm, &[seed], level));
+        }
+    });
+    let bfs_per_level_s = bfs_s / slider.len().max(1) as f64;
+    let mid = slider[slider.len() / 2];
+    let level_change_ms = median(
+        (0..runs * 4)
+            .map(|k| {
+                let level = mid + (k % 3) as f32 * 0.1;
+                timed(|| {
+                    std::hint::black_box(flood::depths(&dtm, &levels, level, FloodMode::Connected))
+                })
+                .1 * 1e3
+            })
+            .collect(),
+    );
+
+    let legend = crate::scenario::map::depth_legend(5.0);
+    let side = crate::scenario::map::OVERLAY_MAX_SIDE;
+    let display = flood::WaterDisplay::new(&dtm, &levels, side);
+    let level_change_display_ms = median(
+        (0..runs * 4)
+            .map(|k| {
+                let level = mid + (k % 3) as f32 * 0.1;
+                timed(|| std::hint::black_box(display.image(level, &legend))).1 * 1e3
+            })
+            .collect(),
+    );
+
+    // Sunlight: a day of 15-minute steps at the equinox (48 with the sun up) in Paris.
+    let dsm = synthetic_dsm(options.sun_cells);
+    let surface = Surface::new(&dsm);
+    let day = Day {
+        date: sun::parse_date("2026-03-20")?,
+        offset: chrono::FixedOffset::east_opt(3600).ok_or("offset")?,
+        step_minutes: 15,
+    };
+    let paris = Observer::at(2.35, 48.85, 35.0);
+    let steps = (sun::day_length_h(&day, &paris)? * 4.0).round() as usize;
+    let sunlight_s = median(
+        (0..runs.min(3))
+            .map(|_| {
+                timed(|| sun::sunlight_hours(&surface, &day, &paris, GridNorth(0.0), &|| false)).1
+            })
+            .collect(),
+    );
+    let (_, sweep_s) = timed(|| std::hint::black_box(surface.shadow(200.0, 25.0)));
+    // The baseline marches a ray from a sample of cells (every 97th) and scales up.
+    let sample: Vec<usize> = (0..dsm.grid.len()).step_by(97).collect();
+    let top = dsm.range().map_or(0.0, |r| r.1);
+    let (_, march_sample_s) = timed(|| {
+        for &i in &sample {
+            std::hint::black_box(ray_marched_shadow(
+                &dsm,
+                top,
+                dsm.grid.col_row(i),
+                200.0,
+                25.0,
+            ));
+        }
+    });
+    let march_s = march_sample_s * dsm.grid.len() as f64 / sample.len() as f64;
+
+    // Terrain from the IGN tile, against decoding its points.
+    let ign = crate::testdata::shared_data("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz");
+    let terrain = match &ign {
+        Some(path) => {
+            let source = crate::io::open(&path.display().to_string())?;
+            let terrain_s = median(
+                (0..runs)
+                    .map(|_| {
+                        timed(|| crate::terrain::build::from_sources(&[source.clone()], None)).1
+                    })
+                    .collect(),
+            );
+            let file = crate::pointcloud::las::LasFile::open(source.clone())?;
+            let decode_s = median(
+                (0..runs)
+                    .map(|_| timed(|| crate::terrain::ground::las_points(&file)).1)
+                    .collect(),
+            );
+            json!({ "input": path, "terrain_s": terrain_s, "decode_s": decode_s, "ratio_to_decode": terrain_s / decode_s })
+        }
+        None => json!("the IGN tile is not in ../shared/data"),
+    };
+
+    let report = json!({
+        "flood": {
+            "cells": g.len(),
+            "connection_levels_s": connection_s,
+            "bfs_fill_per_level_s": bfs_per_level_s,
+            "connection_in_bfs_fills": connection_s / bfs_per_level_s,
+            "slider_levels": slider.len(),
+            "bfs_slider_s": bfs_s,
+            "level_change_full_raster_ms": level_change_ms,
+            "level_change_display_ms": level_change_display_ms,
+            "display_texels": crate::scenario::map::OVERLAY_MAX_SIDE.pow(2),
+        },
+        "sunlight": {
+            "cells": dsm.grid.len(),
+            "steps_with_sun": steps,
+            "day_s": sunlight_s,
+            "one_sweep_s": sweep_s,
+            "ray_march_one_step_s": march_s,
+            "sweep_speedup_over_ray_march": march_s / sweep_s,
+        },
+        "terrain_ign_tile": terrain,
+        "threads": rayon::current_num_threads(),
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
