@@ -184,7 +184,10 @@ pub fn run(options: &ScenarioBench) -> Result<(), Box<dyn std::error::Error>> {
             let terrain_s = median(
                 (0..runs)
                     .map(|_| {
-                        timed(|| crate::terrain::build::from_sources(&[source.clone()], None)).1
+                        timed(|| {
+                            crate::terrain::build::from_sources(std::slice::from_ref(&source), None)
+                        })
+                        .1
                     })
                     .collect(),
             );
