@@ -337,6 +337,36 @@ fn open_job(inputs: &[String], display: &DisplayArgs) -> crate::front::opening::
 }
 
 /// Local inputs that are not there: said at once, before a window opens on nothing.
+/// The inputs with a scenario file (`.toml`) replaced by its data, and the view that runs it.
+fn scenario_inputs(
+    inputs: Vec<String>,
+) -> Result<(Vec<String>, Option<crate::scenario::view::ScenarioView>), Box<dyn std::error::Error>>
+{
+    let mut out = Vec::new();
+    let mut view = None;
+    for input in inputs {
+        if !input.to_ascii_lowercase().ends_with(".toml") {
+            out.push(input);
+            continue;
+        }
+        let path = PathBuf::from(&input);
+        let file = crate::scenario::ScenarioFile::read(&path)?;
+        let base = path.parent().map(PathBuf::from).unwrap_or_default();
+        out.extend(
+            file.data
+                .iter()
+                .filter(|d| !d.to_ascii_lowercase().ends_with(".tif"))
+                .map(|d| {
+                    crate::scenario::ScenarioFile::resolve(&base, d)
+                        .display()
+                        .to_string()
+                }),
+        );
+        view = Some(crate::scenario::view::ScenarioView::with_file(file, base));
+    }
+    Ok((out, view))
+}
+
 fn check_local_inputs(inputs: &[String]) -> Result<(), String> {
     // Globs (`tiles/*.copc.laz`) are expanded when opened, and say there when nothing matches.
     for input in inputs
@@ -381,12 +411,19 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             display,
         }) => {
             let setup = display_setup(&display, None)?;
+            // A scenario file brings its data and its scenarios.
+            let (inputs, scenarios) = scenario_inputs(inputs)?;
             check_local_inputs(&inputs)?;
             if !crate::front::app::display_available() {
                 return Err("no display (DISPLAY / WAYLAND_DISPLAY unset): use `jumeau render` to make a PNG".into());
             }
             let what = crate::front::opening::describe(&inputs);
-            crate::front::app::run_viewer(setup, lang, Some((what, open_job(&inputs, &display))));
+            crate::front::app::run_viewer(
+                setup,
+                lang,
+                Some((what, open_job(&inputs, &display))),
+                scenarios,
+            );
             Ok(())
         }
         Some(Command::Scenario(ScenarioCommand::Run { file, output })) => {

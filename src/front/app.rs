@@ -17,6 +17,7 @@ pub fn run_viewer(
     setup: ViewerSetup,
     lang: crate::front::embed::Lang,
     opening: Option<(String, crate::front::opening::OpenJob)>,
+    scenarios: Option<crate::scenario::view::ScenarioView>,
 ) -> AppExit {
     let window = Window {
         title: "Jumeau — territorial digital twin".into(),
@@ -28,6 +29,9 @@ pub fn run_viewer(
     let mut app = viewer_app(setup, window, (1600.0 - 300.0) / 900.0, Some(lang));
     if let Some((what, job)) = opening {
         crate::front::opening::start(&mut app, what, frame_camera, job);
+    }
+    if let Some(view) = scenarios {
+        app.insert_resource(view);
     }
     app.run()
 }
@@ -143,6 +147,7 @@ pub fn run_demo_twin() -> Result<(), Box<dyn std::error::Error>> {
             setup,
             crate::front::embed::Lang::En,
             Some(("the demo twin".into(), job)),
+            None,
         );
         return Ok(());
     }

@@ -7,6 +7,8 @@
 //! - [`buildings`]: footprints from the terrain, the per-building table (CSV, GeoJSON).
 //! - [`map`]: a result drawn over the shaded surface with its legend.
 //! - [`run`]: a scenario file's territory, each scenario's result, the files written.
+//! - [`view`]: [`view::ScenarioPlugin`], the runs off the main thread and the overlays in the
+//!   3D view (Bevy; the modules above never import it).
 
 pub mod buildings;
 pub mod file;
@@ -14,5 +16,6 @@ pub mod flood;
 pub mod map;
 pub mod run;
 pub mod sun;
+pub mod view;
 
 pub use file::{Scenario, ScenarioFile, ScenarioFileError, ScenarioKind};

@@ -441,7 +441,7 @@ pub fn difference(
 /// Everything one run of a scenario file made.
 pub struct Run {
     pub file: ScenarioFile,
-    pub territory: Territory,
+    pub territory: Arc<Territory>,
     pub results: Vec<ScenarioResult>,
     /// `compare.left`, `compare.right` and their difference.
     pub comparison: Option<(String, String, Raster)>,
@@ -454,23 +454,34 @@ pub fn run_file(path: &Path) -> Result<Run, RunError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let territory = Territory::load(&file, &base)?;
+    let territory = Arc::new(Territory::load(&file, &base)?);
     let results = file
         .scenarios
         .iter()
         .map(|s| run_scenario(&territory, s, &|| false))
         .collect::<Result<Vec<_>, _>>()?;
-    let comparison = file.compare.as_ref().map(|c| {
-        let find = |id: &str| results.iter().find(|r| r.id == id);
-        let diff = difference(find(&c.left), find(&c.right), &territory.models.dtm);
-        (c.left.clone(), c.right.clone(), diff)
-    });
-    Ok(Run {
-        file,
-        territory,
-        results,
-        comparison,
-    })
+    Ok(Run::new(file, territory, results))
+}
+
+impl Run {
+    /// The run of `file`'s scenarios as `results`, with the file's comparison made.
+    pub fn new(
+        file: ScenarioFile,
+        territory: Arc<Territory>,
+        results: Vec<ScenarioResult>,
+    ) -> Self {
+        let comparison = file.compare.as_ref().map(|c| {
+            let find = |id: &str| results.iter().find(|r| r.id == id);
+            let diff = difference(find(&c.left), find(&c.right), &territory.models.dtm);
+            (c.left.clone(), c.right.clone(), diff)
+        });
+        Self {
+            file,
+            territory,
+            results,
+            comparison,
+        }
+    }
 }
 
 /// Writes a run's files into `dir` (made if missing); returns the summary written.

@@ -40,6 +40,32 @@ pub fn translate(lang: Lang, english: &str) -> &str {
 
 /// (English, French).
 const FRENCH: &[(&str, &str)] = &[
+    // Scenarios.
+    ("Scenarios", "Scénarios"),
+    ("scenario(s)", "scénario(s)"),
+    ("Cancel", "Annuler"),
+    ("Run the scenarios", "Lancer les scénarios"),
+    ("flood", "crue"),
+    ("shadow", "ombre"),
+    ("sunlight", "ensoleillement"),
+    ("water level (m)", "niveau d'eau (m)"),
+    ("cells", "cellules"),
+    ("Export to", "Exporter dans"),
+    ("written:", "écrit :"),
+    ("level_m", "niveau (m)"),
+    ("flooded_area_m2", "surface inondée (m²)"),
+    ("buildings_affected", "bâtiments touchés"),
+    ("max_depth_m", "profondeur max. (m)"),
+    ("plane_flooded_area_m2", "surface sous le plan (m²)"),
+    (
+        "disconnected_low_area_m2",
+        "zones basses non connectées (m²)",
+    ),
+    ("sun_altitude_deg", "hauteur du soleil (°)"),
+    ("sun_azimuth_deg", "azimut du soleil (°)"),
+    ("shaded_fraction", "part à l'ombre"),
+    ("day_length_h", "durée du jour (h)"),
+    ("mean_hours", "heures de soleil moyennes"),
     // Point clouds.
     ("Layers", "Couches"),
     // Opening the inputs (the stages are the progress bar's prefix and message).

@@ -4,6 +4,7 @@
 
 pub mod i18n;
 mod network;
+mod scenario;
 
 use i18n::t;
 
@@ -62,6 +63,15 @@ fn let_the_panel_take_the_pointer(
         over_panel || wants.wants_any_pointer_input() || wants.wants_any_keyboard_input();
 }
 
+/// What the panel reads besides the layers: diagnostics, the opening in progress, the data
+/// asked for, the scenarios.
+type PanelInputs<'w> = (
+    Res<'w, DiagnosticsStore>,
+    Option<Res<'w, crate::front::opening::Opening>>,
+    ResMut<'w, crate::front::opening::AddRequests>,
+    Option<ResMut<'w, crate::scenario::view::ScenarioView>>,
+);
+
 fn side_panel(
     mut contexts: EguiContexts,
     mut clouds: ResMut<PointClouds>,
@@ -72,11 +82,7 @@ fn side_panel(
         ResMut<ViewInset>,
         Option<Res<crate::front::opening::TwinFrame>>,
     ),
-    (diagnostics, opening, mut requests): (
-        Res<DiagnosticsStore>,
-        Option<Res<crate::front::opening::Opening>>,
-        ResMut<crate::front::opening::AddRequests>,
-    ),
+    (diagnostics, opening, mut requests, mut scenarios): PanelInputs<'_>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let mut root = egui::Ui::new(
@@ -112,6 +118,10 @@ fn side_panel(
                 if !networks.layers.is_empty() || networks.stats.loading > 0 {
                     ui.separator();
                     network::network_ui(ui, &mut networks);
+                }
+                if let Some(view) = scenarios.as_mut().filter(|v| v.file.is_some()) {
+                    ui.separator();
+                    scenario::scenario_ui(ui, view);
                 }
                 ui.separator();
                 stats_ui(ui, &clouds, &settings, &diagnostics);

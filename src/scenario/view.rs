@@ -1,0 +1,477 @@
+//! Scenarios in the 3D view: runs off the main thread (cancellable, with progress), the chosen
+//! result drawn as a translucent overlay (water as a flat surface at its level, shadows and
+//! hours of sun draped on the surface), the flood level as a live threshold, and the sun
+//! aimed at a shadow scenario's time so that buildings cast and receive shadows.
+
+use super::file::{ScenarioFile, ScenarioKind};
+use super::flood::WaterDisplay;
+use super::map::{OVERLAY_MAX_SIDE, OverlayImage};
+use super::run::{RunError, ScenarioResult, Territory, run_scenario};
+use crate::camera::StreamingView;
+use crate::jobs::{Task, WorkerPool};
+use bevy::asset::RenderAssetUsages;
+use bevy::math::{DVec2, DVec3};
+use bevy::mesh::{Indices, PrimitiveTopology};
+use bevy::prelude::*;
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Scenarios in the twin: add it, then insert a [`ScenarioView`] holding a file to run.
+pub struct ScenarioPlugin;
+
+impl Plugin for ScenarioPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<ScenarioView>().add_systems(
+            PostUpdate,
+            (collect_runs, show_overlay, place_overlay, aim_the_sun)
+                .chain()
+                .after(crate::camera::CameraSystems::Apply)
+                .before(bevy::transform::TransformSystems::Propagate),
+        );
+    }
+}
+
+/// A run in flight.
+pub struct Running {
+    pub cancel: Arc<AtomicBool>,
+    /// Scenarios finished.
+    pub done: Arc<AtomicUsize>,
+    pub total: usize,
+}
+
+/// The scenario file of the twin, its results and what the view shows of them.
+#[derive(Resource)]
+pub struct ScenarioView {
+    /// The file and the folder its paths are relative to.
+    pub file: Option<(ScenarioFile, PathBuf)>,
+    pub territory: Option<Arc<Territory>>,
+    /// The last run that finished; a failed or cancelled run leaves it as it was.
+    pub results: Vec<ScenarioResult>,
+    /// Index into `results` of the one shown.
+    pub selected: Option<usize>,
+    /// The flood's water level, metres (the slider).
+    pub level_m: f32,
+    pub running: Option<Running>,
+    /// The last run's error or cancellation.
+    pub message: Option<String>,
+    /// Whether the next frame starts a run (set when a file is given).
+    pub run_requested: bool,
+    pool: WorkerPool<RunTask>,
+    runs: u64,
+    /// What the overlay shows: (result index, level), and the water at the display's
+    /// resolution for a flood.
+    shown: Option<(usize, f32)>,
+    water: Option<(usize, WaterDisplay)>,
+}
+
+impl Default for ScenarioView {
+    fn default() -> Self {
+        let workers = if cfg!(target_arch = "wasm32") { 0 } else { 1 };
+        Self {
+            file: None,
+            territory: None,
+            results: Vec::new(),
+            selected: None,
+            level_m: 0.0,
+            running: None,
+            message: None,
+            run_requested: false,
+            pool: WorkerPool::new(workers, "scenario"),
+            runs: 0,
+            shown: None,
+            water: None,
+        }
+    }
+}
+
+impl ScenarioView {
+    /// A view that runs `file` (paths relative to `base`) as soon as the twin starts.
+    pub fn with_file(file: ScenarioFile, base: PathBuf) -> Self {
+        Self {
+            file: Some((file, base)),
+            run_requested: true,
+            ..Default::default()
+        }
+    }
+
+    /// Starts running every scenario of the file off the main thread (the terrain is built
+    /// first, once).
+    pub fn start_run(&mut self) {
+        let Some((file, base)) = self.file.clone() else {
+            return;
+        };
+        if self.running.is_some() {
+            return;
+        }
+        let running = Running {
+            cancel: Arc::new(AtomicBool::new(false)),
+            done: Arc::new(AtomicUsize::new(0)),
+            total: file.scenarios.len(),
+        };
+        self.runs += 1;
+        self.pool.push(vec![RunTask {
+            run: self.runs,
+            file,
+            base,
+            territory: self.territory.clone(),
+            cancel: running.cancel.clone(),
+            done: running.done.clone(),
+        }]);
+        self.running = Some(running);
+        self.message = None;
+    }
+
+    /// Asks the run in flight to stop; its results are dropped and the previous kept.
+    pub fn cancel(&self) {
+        if let Some(r) = &self.running {
+            r.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The result shown.
+    pub fn selected_result(&self) -> Option<&ScenarioResult> {
+        self.selected.and_then(|i| self.results.get(i))
+    }
+
+    /// The slider's range for the shown flood: the file's `levels_m`, else from its ground's
+    /// lowest point to 20 m above its level.
+    pub fn level_range(&self) -> (f32, f32) {
+        let ground = self
+            .territory
+            .as_ref()
+            .and_then(|t| t.models.dtm.range())
+            .map_or(0.0, |r| r.0);
+        let spec = self.selected_result().and_then(|r| {
+            self.file
+                .as_ref()
+                .and_then(|(f, _)| f.scenarios.iter().find(|s| s.id == r.id))
+        });
+        match spec.and_then(|s| s.levels_m) {
+            Some([lo, hi]) => (lo as f32, hi as f32),
+            None => {
+                let level = spec
+                    .and_then(|s| s.level_m)
+                    .map_or(ground + 5.0, |l| l as f32);
+                (ground, level.max(ground) + 20.0)
+            }
+        }
+    }
+}
+
+struct RunTask {
+    run: u64,
+    file: ScenarioFile,
+    base: PathBuf,
+    territory: Option<Arc<Territory>>,
+    cancel: Arc<AtomicBool>,
+    done: Arc<AtomicUsize>,
+}
+
+type RunOutput = Result<(Arc<Territory>, Vec<ScenarioResult>), RunError>;
+
+impl Task for RunTask {
+    type Key = u64;
+    type Output = RunOutput;
+
+    fn key(&self) -> u64 {
+        self.run
+    }
+
+    fn run(self) -> RunOutput {
+        let territory = match self.territory {
+            Some(t) => t,
+            None => Arc::new(Territory::load(&self.file, &self.base)?),
+        };
+        let cancelled = || self.cancel.load(Ordering::Relaxed);
+        let mut results = Vec::new();
+        for scenario in &self.file.scenarios {
+            results.push(run_scenario(&territory, scenario, &cancelled)?);
+            self.done.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok((territory, results))
+    }
+}
+
+fn collect_runs(mut view: ResMut<ScenarioView>) {
+    if view.run_requested {
+        view.run_requested = false;
+        view.start_run();
+    }
+    view.pool.run_inline_if_single_threaded();
+    for output in view.pool.try_results() {
+        view.running = None;
+        match output {
+            Ok((territory, results)) => {
+                view.territory = Some(territory);
+                view.results = results;
+                view.selected = (!view.results.is_empty()).then_some(0);
+                view.shown = None;
+                view.water = None;
+                if let Some(level) = view.results.first().and_then(flood_level) {
+                    view.level_m = level;
+                }
+            }
+            Err(e) => {
+                warn!("scenario run: {e}");
+                view.message = Some(e.to_string());
+            }
+        }
+    }
+}
+
+/// The level a flood result was run at.
+fn flood_level(result: &ScenarioResult) -> Option<f32> {
+    (result.kind == ScenarioKind::Flood)
+        .then(|| {
+            result
+                .figures
+                .get("level_m")
+                .and_then(serde_json::Value::as_f64)
+        })
+        .flatten()
+        .map(|l| l as f32)
+}
+
+/// The overlay entity and where it sits in the CRS.
+#[derive(Component)]
+pub struct ScenarioOverlay {
+    pub origin: DVec3,
+    image: Handle<Image>,
+}
+
+/// Height of draped overlays above the surface, metres (no z-fighting with roofs and ground).
+const DRAPE_LIFT_M: f64 = 0.4;
+/// Vertices a side of a draped overlay's mesh.
+const DRAPE_SIDE: usize = 256;
+
+fn show_overlay(
+    mut commands: Commands,
+    mut view: ResMut<ScenarioView>,
+    mut overlays: Query<(Entity, &mut ScenarioOverlay)>,
+    mut images: ResMut<Assets<Image>>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+) {
+    let wanted = view.selected.map(|i| (i, view.level_m));
+    if wanted == view.shown {
+        return;
+    }
+    let (Some((index, level)), Some(territory)) = (wanted, view.territory.clone()) else {
+        for (entity, _) in &overlays {
+            commands.entity(entity).despawn();
+        }
+        view.shown = None;
+        return;
+    };
+    let Some(result) = view.results.get(index).cloned() else {
+        return;
+    };
+    let models = &territory.models;
+    let (lo, hi) = models.grid().extent();
+    let same_flood =
+        view.shown.is_some_and(|(i, _)| i == index) && result.kind == ScenarioKind::Flood;
+    let image = if result.kind == ScenarioKind::Flood {
+        let Some(connection) = result.connection.clone() else {
+            return;
+        };
+        if view.water.as_ref().is_none_or(|(i, _)| *i != index) {
+            view.water = Some((
+                index,
+                WaterDisplay::new(&models.dtm, &connection, OVERLAY_MAX_SIDE),
+            ));
+        }
+        let Some((_, water)) = &view.water else {
+            return;
+        };
+        water.image(level, &result.legend)
+    } else {
+        OverlayImage::of_raster(&result.raster, &result.legend, OVERLAY_MAX_SIDE)
+    };
+    view.shown = wanted;
+    if same_flood && let Ok((_, mut overlay)) = overlays.single_mut() {
+        // A level change: new texels, the surface moved to the new level.
+        if let Some(mut target) = images.get_mut(&overlay.image) {
+            target.data = Some(image.rgba);
+        }
+        overlay.origin.z = f64::from(level);
+        return;
+    }
+    for (entity, _) in &overlays {
+        commands.entity(entity).despawn();
+    }
+    let texture = images.add(Image::new(
+        Extent3d {
+            width: image.width,
+            height: image.height,
+            depth_or_array_layers: 1,
+        },
+        TextureDimension::D2,
+        image.rgba,
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::RENDER_WORLD | RenderAssetUsages::MAIN_WORLD,
+    ));
+    let centre = (lo + hi) / 2.0;
+    let (mesh, origin) = if result.kind == ScenarioKind::Flood {
+        (
+            flat_mesh(lo - centre, hi - centre),
+            centre.extend(f64::from(level)),
+        )
+    } else {
+        (draped_mesh(&models.dsm, centre), centre.extend(0.0))
+    };
+    commands.spawn((
+        Mesh3d(meshes.add(mesh)),
+        MeshMaterial3d(materials.add(StandardMaterial {
+            base_color_texture: Some(texture.clone()),
+            alpha_mode: AlphaMode::Blend,
+            unlit: true,
+            double_sided: true,
+            cull_mode: None,
+            ..default()
+        })),
+        Transform::default(),
+        bevy::light::NotShadowCaster,
+        ScenarioOverlay {
+            origin,
+            image: texture,
+        },
+    ));
+}
+
+/// A horizontal rectangle from `lo` to `hi` (offsets from its origin), textured north-up.
+fn flat_mesh(lo: DVec2, hi: DVec2) -> Mesh {
+    let corners = [
+        (lo.x, lo.y, 0.0, 1.0),
+        (hi.x, lo.y, 1.0, 1.0),
+        (hi.x, hi.y, 1.0, 0.0),
+        (lo.x, hi.y, 0.0, 0.0),
+    ];
+    let positions: Vec<[f32; 3]> = corners
+        .iter()
+        .map(|&(x, y, _, _)| crate::georef::world_from_crs(DVec3::new(x, y, 0.0)))
+        .collect();
+    let uvs: Vec<[f32; 2]> = corners
+        .iter()
+        .map(|&(_, _, u, v)| [u as f32, v as f32])
+        .collect();
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::RENDER_WORLD,
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, vec![[0.0, 1.0, 0.0]; 4])
+    .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
+    .with_inserted_indices(Indices::U32(vec![0, 1, 2, 0, 2, 3]))
+}
+
+/// A grid mesh following `surface` (lifted a little), centred on `centre` in x and y.
+fn draped_mesh(surface: &crate::terrain::Raster, centre: DVec2) -> Mesh {
+    let (lo, hi) = surface.grid.extent();
+    let n = DRAPE_SIDE;
+    let mut positions = Vec::with_capacity(n * n);
+    let mut uvs = Vec::with_capacity(n * n);
+    for j in 0..n {
+        for i in 0..n {
+            let (u, v) = (i as f64 / (n - 1) as f64, j as f64 / (n - 1) as f64);
+            let xy = DVec2::new(lo.x + u * (hi.x - lo.x), hi.y - v * (hi.y - lo.y));
+            // Highest of the cells around: the overlay never dips into a roof.
+            let z = surface.sample(xy).unwrap_or(0.0) + DRAPE_LIFT_M;
+            positions.push(crate::georef::world_from_crs((xy - centre).extend(z)));
+            uvs.push([u as f32, v as f32]);
+        }
+    }
+    let mut indices = Vec::with_capacity((n - 1) * (n - 1) * 6);
+    for j in 0..n - 1 {
+        for i in 0..n - 1 {
+            let a = (j * n + i) as u32;
+            let (b, c, d) = (a + 1, a + n as u32, a + n as u32 + 1);
+            indices.extend([a, c, b, b, c, d]);
+        }
+    }
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::RENDER_WORLD,
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, vec![[0.0, 1.0, 0.0]; n * n])
+    .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
+    .with_inserted_indices(Indices::U32(indices))
+}
+
+/// The overlay follows the camera-relative frame.
+fn place_overlay(
+    view: Option<Res<StreamingView>>,
+    mut overlays: Query<(&ScenarioOverlay, &mut Transform)>,
+) {
+    let Some(view) = view else {
+        return;
+    };
+    for (overlay, mut transform) in &mut overlays {
+        let translation =
+            Vec3::from_array(crate::georef::world_from_crs(overlay.origin - view.eye));
+        if transform.translation != translation {
+            transform.translation = translation;
+        }
+    }
+}
+
+/// With a shadow scenario shown, the sun stands where the scenario puts it and casts shadows.
+fn aim_the_sun(view: Res<ScenarioView>, mut suns: Query<(&mut DirectionalLight, &mut Transform)>) {
+    if !view.is_changed() {
+        return;
+    }
+    let Some(result) = view
+        .selected_result()
+        .filter(|r| r.kind == ScenarioKind::Shadow)
+    else {
+        return;
+    };
+    let (Some(azimuth), Some(altitude)) = (
+        result
+            .figures
+            .get("sun_azimuth_deg")
+            .and_then(serde_json::Value::as_f64),
+        result
+            .figures
+            .get("sun_altitude_deg")
+            .and_then(serde_json::Value::as_f64),
+    ) else {
+        return;
+    };
+    let north = view.territory.as_ref().map_or(0.0, |t| t.north.0);
+    let (az, alt) = ((azimuth + north).to_radians(), altitude.to_radians());
+    let to_sun = DVec3::new(az.sin() * alt.cos(), az.cos() * alt.cos(), alt.sin());
+    let [x, y, z] = crate::georef::world_from_crs(to_sun);
+    for (mut light, mut transform) in &mut suns {
+        light.shadow_maps_enabled = altitude > 0.0;
+        *transform = Transform::IDENTITY.looking_to(-Vec3::new(x, y, z), Vec3::Y);
+    }
+}
+
+/// Counts of a result's values in `bins` equal bins over their range (zeros left out for
+/// floods: dry cells), for the panel's histogram: (bin start, bin width, counts).
+pub fn histogram(result: &ScenarioResult, bins: usize) -> (f32, f32, Vec<u64>) {
+    let skip_zero = result.kind == ScenarioKind::Flood;
+    let values = || {
+        result
+            .raster
+            .values
+            .iter()
+            .copied()
+            .filter(move |v| v.is_finite() && !(skip_zero && *v == 0.0))
+    };
+    let (lo, hi) = values().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if !lo.is_finite() {
+        return (0.0, 1.0, vec![0; bins]);
+    }
+    let width = ((hi - lo) / bins as f32).max(1.0e-3);
+    let mut counts = vec![0u64; bins];
+    for v in values() {
+        counts[(((v - lo) / width) as usize).min(bins - 1)] += 1;
+    }
+    (lo, width, counts)
+}
