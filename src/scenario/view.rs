@@ -475,3 +475,123 @@ pub fn histogram(result: &ScenarioResult, bins: usize) -> (f32, f32, Vec<u64>) {
     }
     (lo, width, counts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::terrain::{Grid, Raster, TerrainModels};
+
+    /// The two bowls of the flood tests (centres 100 m apart, ridge at 31.25 m).
+    fn bowls() -> Territory {
+        let grid = Grid {
+            min_xy: DVec2::ZERO,
+            cell_m: 1.0,
+            cols: 200,
+            rows: 100,
+        };
+        let mut dtm = Raster::filled(grid, 0.0);
+        for (i, v) in dtm.values.iter_mut().enumerate() {
+            let (c, r) = grid.col_row(i);
+            let p = grid.center(c, r);
+            let d = p
+                .distance(DVec2::new(50.0, 50.0))
+                .min(p.distance(DVec2::new(150.0, 50.0)));
+            *v = (d * d / 80.0) as f32;
+        }
+        Territory::new(TerrainModels::from_rasters(dtm, None), None)
+    }
+
+    const FILE: &str = r#"version = 1
+name = "bowls"
+[[scenarios]]
+id = "crue"
+kind = "flood"
+seeds = [[50.0, 50.0]]
+level_m = 10.0
+"#;
+
+    fn app() -> App {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, AssetPlugin::default()))
+            .init_asset::<Image>()
+            .init_asset::<Mesh>()
+            .init_asset::<StandardMaterial>()
+            .add_plugins(ScenarioPlugin);
+        let file = ScenarioFile::parse("bowls.toml", FILE).unwrap();
+        let mut view = ScenarioView::with_file(file, PathBuf::new());
+        view.territory = Some(Arc::new(bowls()));
+        // Runs on the main thread inside `collect_runs`: each step below is deterministic.
+        view.pool = WorkerPool::new(0, "scenario-test");
+        app.insert_resource(view);
+        app
+    }
+
+    /// Alpha of the overlay's texel over `p` (the overlay spans the 200 × 100 m grid).
+    fn alpha_at(app: &mut App, p: DVec2) -> u8 {
+        let world = app.world_mut();
+        let handle = world
+            .query::<&ScenarioOverlay>()
+            .single(world)
+            .unwrap()
+            .image
+            .clone();
+        let images = world.resource::<Assets<Image>>();
+        let image = images.get(&handle).unwrap();
+        let (w, h) = (image.width() as f64, image.height() as f64);
+        let (x, y) = (
+            (p.x / 200.0 * w) as usize,
+            ((100.0 - p.y) / 100.0 * h) as usize,
+        );
+        image.data.as_ref().unwrap()[(y * w as usize + x) * 4 + 3]
+    }
+
+    #[test]
+    fn the_flood_shows_at_its_level_and_the_slider_moves_it() {
+        let mut app = app();
+        app.update();
+        let view = app.world().resource::<ScenarioView>();
+        assert_eq!(view.results.len(), 1);
+        assert_eq!(view.level_m, 10.0);
+        let origin = |app: &mut App| {
+            let world = app.world_mut();
+            world
+                .query::<&ScenarioOverlay>()
+                .single(world)
+                .unwrap()
+                .origin
+        };
+        assert_eq!(origin(&mut app).z, 10.0);
+        let (a, b) = (DVec2::new(50.0, 50.0), DVec2::new(150.0, 50.0));
+        assert!(alpha_at(&mut app, a) > 200);
+        assert_eq!(alpha_at(&mut app, b), 0);
+        // Above the ridge the water reaches the other bowl, on the same surface entity.
+        app.world_mut().resource_mut::<ScenarioView>().level_m = 35.0;
+        app.update();
+        assert_eq!(origin(&mut app).z, 35.0);
+        assert!(alpha_at(&mut app, b) > 200);
+        let overlays = app
+            .world_mut()
+            .query::<&ScenarioOverlay>()
+            .iter(app.world())
+            .count();
+        assert_eq!(overlays, 1);
+    }
+
+    #[test]
+    fn a_cancelled_run_keeps_the_results_before_it() {
+        let mut app = app();
+        app.update();
+        {
+            let mut view = app.world_mut().resource_mut::<ScenarioView>();
+            view.level_m = 12.0;
+            view.start_run();
+            view.cancel();
+        }
+        app.update();
+        let view = app.world().resource::<ScenarioView>();
+        assert!(view.running.is_none());
+        assert_eq!(view.results.len(), 1);
+        assert_eq!(view.level_m, 12.0, "the slider stays where it was");
+        assert_eq!(view.message.as_deref(), Some("the run was cancelled"));
+    }
+}
