@@ -362,7 +362,9 @@ fn scenario_inputs(
                         .to_string()
                 }),
         );
-        view = Some(crate::scenario::view::ScenarioView::with_file(file, base));
+        let mut scenarios = crate::scenario::view::ScenarioView::with_file(file, base);
+        scenarios.cache = Some(crate::front::paths::cache_dir().join("terrain"));
+        view = Some(scenarios);
     }
     Ok((out, view))
 }
@@ -428,7 +430,8 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Some(Command::Scenario(ScenarioCommand::Run { file, output })) => {
             let started = std::time::Instant::now();
-            let run = crate::scenario::run::run_file(&file)?;
+            let cache = crate::front::paths::cache_dir().join("terrain");
+            let run = crate::scenario::run::run_file(&file, Some(&cache))?;
             let summary = crate::scenario::run::write_outputs(&run, &output)?;
             for skipped in &run.territory.skipped {
                 eprintln!("note: {skipped}");

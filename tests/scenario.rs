@@ -122,7 +122,7 @@ fn run_scene() -> (tempfile::TempDir, PathBuf, Value) {
     let file = dir.path().join("deux-cuvettes.toml");
     std::fs::write(&file, SCENARIO).unwrap();
     let out = dir.path().join("out");
-    let run = run_file(&file).unwrap();
+    let run = run_file(&file, None).unwrap();
     let summary = write_outputs(&run, &out).unwrap();
     (dir, out, summary)
 }
@@ -284,6 +284,71 @@ fn gdal_reads_the_rasters_we_write() {
     }
 }
 
+/// The terrain is built once: a second run reads it from the cache, with the same results;
+/// a changed cloud misses the cache.
+#[test]
+fn terrain_is_cached_and_rebuilt_when_the_cloud_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scene(&dir.path().join("scene.las"));
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, SCENARIO).unwrap();
+    let cache = dir.path().join("cache");
+    let first = run_file(&file, Some(&cache)).unwrap();
+    assert!(first.territory.points > 0);
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 3);
+    let second = run_file(&file, Some(&cache)).unwrap();
+    assert_eq!(second.territory.points, 0, "read from the cache");
+    assert_eq!(second.territory.models, first.territory.models);
+    assert_eq!(
+        second
+            .territory
+            .crs
+            .as_ref()
+            .and_then(|c| c.horizontal_code()),
+        Some(2154)
+    );
+    let area = |run: &jumeau::scenario::run::Run| run.results[0].figures["flooded_area_m2"].clone();
+    assert_eq!(area(&first), area(&second));
+    // Another cloud under the same name: a new entry.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let las = std::fs::read(dir.path().join("scene.las")).unwrap();
+    std::fs::write(
+        dir.path().join("scene.las"),
+        [&las[..], &[0u8; 8][..]].concat(),
+    )
+    .unwrap();
+    let third = run_file(&file, Some(&cache)).unwrap();
+    assert!(third.territory.points > 0);
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 6);
+}
+
+/// IGN publishes its DTM (MNT) as GeoTIFF: a scenario runs on one directly.
+#[test]
+fn a_dtm_geotiff_is_terrain() {
+    let (dir, out, first) = run_scene();
+    // The DTM of the first run as an "MNT" next to a new scenario file.
+    let run = run_file(&dir.path().join("deux-cuvettes.toml"), None).unwrap();
+    geotiff::write_file(
+        &dir.path().join("mnt.tif"),
+        &run.territory.models.dtm,
+        geotiff::RasterCrs::projected(2154),
+    )
+    .unwrap();
+    let text = SCENARIO.replace("data = [\"scene.las\"]", "data = [\"mnt.tif\"]");
+    std::fs::write(dir.path().join("mnt.toml"), text).unwrap();
+    let from_mnt = run_file(&dir.path().join("mnt.toml"), None).unwrap();
+    assert_eq!(from_mnt.territory.models.dtm, run.territory.models.dtm);
+    let area =
+        |r: &jumeau::scenario::run::Run| r.results[0].figures["flooded_area_m2"].as_f64().unwrap();
+    assert_eq!(
+        area(&from_mnt),
+        first["scenarios"]["crue"]["flooded_area_m2"]
+            .as_f64()
+            .unwrap()
+    );
+    drop(out);
+}
+
 #[test]
 fn bad_scenario_files_name_the_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -293,7 +358,7 @@ fn bad_scenario_files_name_the_file_line_and_key() {
         SCENARIO.replace("level_m = 40.0\nmode", "niveau = 40.0\nmode"),
     )
     .unwrap();
-    let err = run_file(&file).err().unwrap().to_string();
+    let err = run_file(&file, None).err().unwrap().to_string();
     assert!(
         err.contains("bad.toml: line 18") && err.contains("niveau"),
         "{err}"
@@ -308,13 +373,13 @@ fn bad_scenario_files_name_the_file_line_and_key() {
         ),
     )
     .unwrap();
-    let err = run_file(&file).err().unwrap().to_string();
+    let err = run_file(&file, None).err().unwrap().to_string();
     assert!(
         err.contains("scenario `crue`") && err.contains("(700000.0, 6862100.0) lies outside"),
         "{err}"
     );
     // Missing data: the file named.
     std::fs::write(&file, SCENARIO.replace("scene.las", "absent.las")).unwrap();
-    let err = run_file(&file).err().unwrap().to_string();
+    let err = run_file(&file, None).err().unwrap().to_string();
     assert!(err.contains("absent.las"), "{err}");
 }

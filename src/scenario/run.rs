@@ -71,8 +71,10 @@ impl Territory {
     }
 
     /// The territory a scenario file describes: its terrain GeoTIFFs, else the terrain built
-    /// from its point clouds; its `crs` where the data says none.
-    pub fn load(file: &ScenarioFile, base: &Path) -> Result<Self, RunError> {
+    /// from its point clouds (kept in `cache` as GeoTIFF, keyed by the clouds' paths, sizes
+    /// and dates and the resolution, when a folder is given); its `crs` where the data says
+    /// none.
+    pub fn load(file: &ScenarioFile, base: &Path, cache: Option<&Path>) -> Result<Self, RunError> {
         let mut clouds: Vec<String> = Vec::new();
         let mut skipped = Vec::new();
         let mut dtm_path = file.terrain.dtm.clone();
@@ -137,8 +139,20 @@ impl Territory {
                     })
                 })
                 .collect::<Result<Vec<Arc<dyn crate::io::ByteSource>>, _>>()?;
-            let built = build::from_sources(&sources, file.terrain.resolution_m)?;
-            (built.models, built.crs, built.points)
+            let key = cache.map(|dir| dir.join(cache_key(&clouds, file.terrain.resolution_m)));
+            match key.as_deref().and_then(read_cached) {
+                Some((models, crs)) => (models, crs, 0),
+                None => {
+                    let built = build::from_sources(&sources, file.terrain.resolution_m)?;
+                    if let Some(key) = &key {
+                        // A cache that cannot be written only costs the next run time.
+                        if let Err(e) = write_cached(key, &built.models, built.crs.as_ref()) {
+                            log::warn!("terrain cache {}: {e}", key.display());
+                        }
+                    }
+                    (built.models, built.crs, built.points)
+                }
+            }
         };
         let mut territory = Self::new(models, found_crs.or(declared));
         territory.points = points;
@@ -157,6 +171,76 @@ impl Territory {
             vertical_epsg: crs.vertical_epsg.and_then(|c| u16::try_from(c).ok()),
         }
     }
+}
+
+/// Bumped when the terrain models change, so that older cached terrain is rebuilt.
+const TERRAIN_REVISION: u32 = 1;
+
+/// The cache entry's path stem of the terrain of `clouds` at `resolution_m`: their paths,
+/// sizes and modification dates hashed.
+fn cache_key(clouds: &[String], resolution_m: Option<f64>) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    TERRAIN_REVISION.hash(&mut h);
+    resolution_m.map(f64::to_bits).hash(&mut h);
+    for c in clouds {
+        c.hash(&mut h);
+        if let Ok(meta) = std::fs::metadata(c) {
+            meta.len().hash(&mut h);
+            meta.modified().ok().hash(&mut h);
+        }
+    }
+    format!("terrain-{:016x}", h.finish())
+}
+
+/// The three rasters of a cached terrain: DTM, DSM and the classes of the DSM's top.
+fn cached_paths(key: &Path) -> [PathBuf; 3] {
+    ["dtm", "dsm", "class"].map(|k| {
+        let mut name = key.as_os_str().to_owned();
+        name.push(format!("-{k}.tif"));
+        PathBuf::from(name)
+    })
+}
+
+fn read_cached(key: &Path) -> Option<(TerrainModels, Option<Crs>)> {
+    let [dtm, dsm, class] = cached_paths(key).map(|p| geotiff::read_file(&p).ok());
+    let ((dtm, crs), (dsm, _), (class, _)) = (dtm?, dsm?, class?);
+    if dsm.grid != dtm.grid || class.grid != dtm.grid {
+        return None;
+    }
+    let crs = crs
+        .epsg
+        .and_then(|code| Crs::from_epsg_str(&code.to_string()).ok());
+    let top_class = class.values.iter().map(|&c| c as u8).collect();
+    Some((
+        TerrainModels {
+            dtm,
+            dsm,
+            top_class,
+        },
+        crs,
+    ))
+}
+
+fn write_cached(
+    key: &Path,
+    models: &TerrainModels,
+    crs: Option<&Crs>,
+) -> Result<(), geotiff::GeoTiffError> {
+    if let Some(dir) = key.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let raster_crs = crs
+        .and_then(Crs::horizontal_code)
+        .map_or(RasterCrs::default(), RasterCrs::projected);
+    let mut class = Raster::filled(models.grid(), 0.0);
+    for (v, &c) in class.values.iter_mut().zip(&models.top_class) {
+        *v = f32::from(c);
+    }
+    let [dtm, dsm, class_path] = cached_paths(key);
+    geotiff::write_file(&dtm, &models.dtm, raster_crs)?;
+    geotiff::write_file(&dsm, &models.dsm, raster_crs)?;
+    geotiff::write_file(&class_path, &class, raster_crs)
 }
 
 fn read_bytes(path: &str) -> Result<Vec<u8>, RunError> {
@@ -447,14 +531,15 @@ pub struct Run {
     pub comparison: Option<(String, String, Raster)>,
 }
 
-/// Reads the scenario file at `path` and runs each of its scenarios.
-pub fn run_file(path: &Path) -> Result<Run, RunError> {
+/// Reads the scenario file at `path` and runs each of its scenarios (the terrain kept in
+/// `cache` when given).
+pub fn run_file(path: &Path, cache: Option<&Path>) -> Result<Run, RunError> {
     let file = ScenarioFile::read(path)?;
     let base = path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let territory = Arc::new(Territory::load(&file, &base)?);
+    let territory = Arc::new(Territory::load(&file, &base, cache)?);
     let results = file
         .scenarios
         .iter()

@@ -49,7 +49,9 @@ pub struct ScenarioView {
     pub territory: Option<Arc<Territory>>,
     /// The last run that finished; a failed or cancelled run leaves it as it was.
     pub results: Vec<ScenarioResult>,
-    /// Index into `results` of the one shown.
+    /// The file's `[compare]`: the difference right − left of two results (or `today`).
+    pub comparison: Option<ScenarioResult>,
+    /// Index of the one shown: into `results`, then the comparison after them.
     pub selected: Option<usize>,
     /// The flood's water level, metres (the slider).
     pub level_m: f32,
@@ -58,6 +60,8 @@ pub struct ScenarioView {
     pub message: Option<String>,
     /// Whether the next frame starts a run (set when a file is given).
     pub run_requested: bool,
+    /// Where built terrain is kept between runs.
+    pub cache: Option<PathBuf>,
     pool: WorkerPool<RunTask>,
     runs: u64,
     /// What the overlay shows: (result index, level), and the water at the display's
@@ -73,11 +77,13 @@ impl Default for ScenarioView {
             file: None,
             territory: None,
             results: Vec::new(),
+            comparison: None,
             selected: None,
             level_m: 0.0,
             running: None,
             message: None,
             run_requested: false,
+            cache: None,
             pool: WorkerPool::new(workers, "scenario"),
             runs: 0,
             shown: None,
@@ -115,6 +121,7 @@ impl ScenarioView {
             run: self.runs,
             file,
             base,
+            cache: self.cache.clone(),
             territory: self.territory.clone(),
             cancel: running.cancel.clone(),
             done: running.done.clone(),
@@ -130,9 +137,18 @@ impl ScenarioView {
         }
     }
 
+    /// Result `index`: a scenario's, or the comparison after them.
+    pub fn result(&self, index: usize) -> Option<&ScenarioResult> {
+        self.results.get(index).or_else(|| {
+            (index == self.results.len())
+                .then_some(self.comparison.as_ref())
+                .flatten()
+        })
+    }
+
     /// The result shown.
     pub fn selected_result(&self) -> Option<&ScenarioResult> {
-        self.selected.and_then(|i| self.results.get(i))
+        self.selected.and_then(|i| self.result(i))
     }
 
     /// The slider's range for the shown flood: the file's `levels_m`, else from its ground's
@@ -164,6 +180,7 @@ struct RunTask {
     run: u64,
     file: ScenarioFile,
     base: PathBuf,
+    cache: Option<PathBuf>,
     territory: Option<Arc<Territory>>,
     cancel: Arc<AtomicBool>,
     done: Arc<AtomicUsize>,
@@ -182,7 +199,11 @@ impl Task for RunTask {
     fn run(self) -> RunOutput {
         let territory = match self.territory {
             Some(t) => t,
-            None => Arc::new(Territory::load(&self.file, &self.base)?),
+            None => Arc::new(Territory::load(
+                &self.file,
+                &self.base,
+                self.cache.as_deref(),
+            )?),
         };
         let cancelled = || self.cancel.load(Ordering::Relaxed);
         let mut results = Vec::new();
@@ -204,6 +225,10 @@ fn collect_runs(mut view: ResMut<ScenarioView>) {
         view.running = None;
         match output {
             Ok((territory, results)) => {
+                view.comparison = view
+                    .file
+                    .as_ref()
+                    .and_then(|(file, _)| comparison(file, &territory, &results));
                 view.territory = Some(territory);
                 view.results = results;
                 view.selected = (!view.results.is_empty()).then_some(0);
@@ -219,6 +244,35 @@ fn collect_runs(mut view: ResMut<ScenarioView>) {
             }
         }
     }
+}
+
+/// The file's comparison as a result to show: the difference right − left.
+fn comparison(
+    file: &ScenarioFile,
+    territory: &Territory,
+    results: &[ScenarioResult],
+) -> Option<ScenarioResult> {
+    let c = file.compare.as_ref()?;
+    let find = |id: &str| results.iter().find(|r| r.id == id);
+    let (left, right) = (find(&c.left), find(&c.right));
+    let diff = super::run::difference(left, right, &territory.models.dtm);
+    let max = diff.range().map_or(1.0, |(lo, hi)| lo.abs().max(hi.abs()));
+    let changed = diff.values.iter().filter(|v| v.abs() > 1.0e-3).count() as f64
+        * territory.models.grid().cell_area_m2();
+    let mut figures = serde_json::Map::new();
+    figures.insert("left".into(), c.left.clone().into());
+    figures.insert("right".into(), c.right.clone().into());
+    figures.insert("changed_area_m2".into(), changed.round().into());
+    Some(ScenarioResult {
+        id: format!("{}-{}", c.left, c.right),
+        kind: left.or(right).map_or(ScenarioKind::Flood, |r| r.kind),
+        title: format!("{} → {}", c.left, c.right),
+        raster: diff,
+        legend: super::map::difference_legend(max),
+        figures,
+        columns: Vec::new(),
+        connection: None,
+    })
 }
 
 /// The level a flood result was run at.
@@ -265,14 +319,15 @@ fn show_overlay(
         view.shown = None;
         return;
     };
-    let Some(result) = view.results.get(index).cloned() else {
+    let Some(result) = view.result(index).cloned() else {
         return;
     };
+    // Water is a surface at its level; anything else (a difference too) drapes.
+    let water = result.kind == ScenarioKind::Flood && result.connection.is_some();
     let models = &territory.models;
     let (lo, hi) = models.grid().extent();
-    let same_flood =
-        view.shown.is_some_and(|(i, _)| i == index) && result.kind == ScenarioKind::Flood;
-    let image = if result.kind == ScenarioKind::Flood {
+    let same_flood = view.shown.is_some_and(|(i, _)| i == index) && water;
+    let image = if water {
         let Some(connection) = result.connection.clone() else {
             return;
         };
@@ -313,7 +368,7 @@ fn show_overlay(
         RenderAssetUsages::RENDER_WORLD | RenderAssetUsages::MAIN_WORLD,
     ));
     let centre = (lo + hi) / 2.0;
-    let (mesh, origin) = if result.kind == ScenarioKind::Flood {
+    let (mesh, origin) = if water {
         (
             flat_mesh(lo - centre, hi - centre),
             centre.extend(f64::from(level)),
@@ -511,13 +566,17 @@ level_m = 10.0
 "#;
 
     fn app() -> App {
+        app_of(FILE)
+    }
+
+    fn app_of(text: &str) -> App {
         let mut app = App::new();
         app.add_plugins((MinimalPlugins, AssetPlugin::default()))
             .init_asset::<Image>()
             .init_asset::<Mesh>()
             .init_asset::<StandardMaterial>()
             .add_plugins(ScenarioPlugin);
-        let file = ScenarioFile::parse("bowls.toml", FILE).unwrap();
+        let file = ScenarioFile::parse("bowls.toml", text).unwrap();
         let mut view = ScenarioView::with_file(file, PathBuf::new());
         view.territory = Some(Arc::new(bowls()));
         // Runs on the main thread inside `collect_runs`: each step below is deterministic.
@@ -575,6 +634,35 @@ level_m = 10.0
             .iter(app.world())
             .count();
         assert_eq!(overlays, 1);
+    }
+
+    #[test]
+    fn the_comparison_shows_where_the_states_differ() {
+        let text = format!(
+            "{FILE}\n[[scenarios]]\nid = \"haute\"\nkind = \"flood\"\nseeds = [[50.0, 50.0]]\nlevel_m = 35.0\n\n[compare]\nleft = \"crue\"\nright = \"haute\"\n"
+        );
+        let mut app = app_of(&text);
+        app.update();
+        let changed = {
+            let mut view = app.world_mut().resource_mut::<ScenarioView>();
+            assert_eq!(view.results.len(), 2);
+            let comparison = view
+                .result(2)
+                .expect("the comparison follows the results")
+                .clone();
+            view.selected = Some(2);
+            comparison.figures["changed_area_m2"].as_f64().unwrap()
+        };
+        // At 35 m both bowls hold water, at 10 m one disc: far more than one disc differs.
+        assert!(changed > 2.0 * std::f64::consts::PI * 800.0, "{changed}");
+        app.update();
+        let world = app.world_mut();
+        let overlay = world.query::<&ScenarioOverlay>().single(world).unwrap();
+        assert_eq!(
+            overlay.origin.z, 0.0,
+            "a difference drapes, it is not water"
+        );
+        assert!(alpha_at(&mut app, DVec2::new(150.0, 50.0)) > 150);
     }
 
     #[test]

@@ -50,6 +50,8 @@ const FRENCH: &[(&str, &str)] = &[
     ("sunlight", "ensoleillement"),
     ("water level (m)", "niveau d'eau (m)"),
     ("cells", "cellules"),
+    ("difference", "différence"),
+    ("changed_area_m2", "surface changée (m²)"),
     ("Export to", "Exporter dans"),
     ("written:", "écrit :"),
     ("level_m", "niveau (m)"),

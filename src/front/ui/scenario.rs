@@ -34,8 +34,12 @@ pub fn scenario_ui(ui: &mut egui::Ui, view: &mut ScenarioView) {
         ui.colored_label(egui::Color32::from_rgb(230, 120, 60), message);
     }
     let mut selected = view.selected;
-    for (i, r) in view.results.iter().enumerate() {
-        let label = format!("{} ({})", r.title, t(ui, r.kind.name()));
+    for (i, r) in view.results.iter().chain(&view.comparison).enumerate() {
+        let label = if i < view.results.len() {
+            format!("{} ({})", r.title, t(ui, r.kind.name()))
+        } else {
+            format!("{} ({})", r.title, t(ui, "difference"))
+        };
         if ui.selectable_label(selected == Some(i), label).clicked() {
             selected = if selected == Some(i) { None } else { Some(i) };
         }
@@ -46,7 +50,7 @@ pub fn scenario_ui(ui: &mut egui::Ui, view: &mut ScenarioView) {
     let Some(result) = view.selected_result().cloned() else {
         return;
     };
-    if result.kind == ScenarioKind::Flood {
+    if result.kind == ScenarioKind::Flood && result.connection.is_some() {
         let (lo, hi) = view.level_range();
         let mut level = view.level_m;
         ui.add(egui::Slider::new(&mut level, lo..=hi).text(t(ui, "water level (m)")));
