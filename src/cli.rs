@@ -126,6 +126,9 @@ pub enum Command {
         /// Then time this many frames of the settled view and print their median.
         #[arg(long, default_value_t = 0)]
         timed_frames: u32,
+        /// With a scenario file among the inputs: the scenario shown (default: the first).
+        #[arg(long)]
+        scenario: Option<String>,
         #[command(flatten)]
         display: DisplayArgs,
     },
@@ -544,22 +547,27 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             camera,
             timeout_secs,
             timed_frames,
+            scenario,
             display,
         }) => {
             let mut setup = display_setup(&display, camera)?;
+            let (inputs, scenarios) = scenario_inputs(inputs)?;
             let opened = open_job(&inputs, &display)(&indicatif::ProgressBar::new(0))?;
             for warning in setup.add(opened) {
                 eprintln!("warning: {warning}");
             }
-            let report = crate::front::headless::render(
-                setup,
-                RenderOptions {
-                    width,
-                    height,
-                    timeout: std::time::Duration::from_secs(timeout_secs),
-                    timed_frames,
-                },
-            )?;
+            let options = RenderOptions {
+                width,
+                height,
+                timeout: std::time::Duration::from_secs(timeout_secs),
+                timed_frames,
+            };
+            let report = crate::front::headless::render_with(setup, options, |app| {
+                if let Some(mut view) = scenarios {
+                    view.select_id = scenario;
+                    app.insert_resource(view);
+                }
+            })?;
             report
                 .image
                 .save(&output)

@@ -383,3 +383,65 @@ fn bad_scenario_files_name_the_file_line_and_key() {
     let err = run_file(&file, None).err().unwrap().to_string();
     assert!(err.contains("absent.las"), "{err}");
 }
+
+/// The flood in the 3D view (lavapipe): water over bowl A (west of the centre), none over bowl
+/// B and the plateau (east), seen from above; the golden image is the view with its overlay.
+#[test]
+fn the_flood_shows_in_the_3d_view() {
+    use jumeau::front::headless::{RenderOptions, render_with};
+    use jumeau::front::twin::ViewerSetup;
+    use jumeau::pointcloud::PointCloudSettings;
+    use jumeau::pointcloud::style::ColorMode;
+    let dir = tempfile::tempdir().unwrap();
+    write_scene(&dir.path().join("scene.las"));
+    let file = jumeau::scenario::ScenarioFile::parse("s.toml", SCENARIO).unwrap();
+    let cache = dir.path().join("cache");
+    let inputs = vec![dir.path().join("scene.las").display().to_string()];
+    let layer = jumeau::pointcloud::open::open_layer(
+        "scene",
+        &inputs,
+        &cache,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
+    let centre = bevy::math::DVec3::new(X0 + 150.0, Y0 + 100.0, 60.0);
+    let setup = ViewerSetup {
+        layers: vec![layer],
+        settings: PointCloudSettings {
+            color_mode: ColorMode::Classification,
+            point_budget: 1_000_000,
+            budget_set_by_user: true,
+            point_size_px: 2.0,
+            ..PointCloudSettings::default()
+        },
+        camera: Some((centre + bevy::math::DVec3::new(0.0, -1.0, 330.0), centre)),
+        ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
+    };
+    let options = RenderOptions {
+        width: 320,
+        height: 240,
+        timeout: std::time::Duration::from_secs(120),
+        timed_frames: 0,
+    };
+    let report = render_with(setup, options, |app| {
+        let view = jumeau::scenario::view::ScenarioView::with_file(file, dir.path().to_path_buf());
+        app.insert_resource(view);
+    })
+    .unwrap();
+    assert!(report.settled);
+    let image = report.image;
+    let water = |x0: u32, x1: u32| {
+        (x0..x1)
+            .flat_map(|x| (0..image.height()).map(move |y| (x, y)))
+            .filter(|&(x, y)| {
+                let [r, g, b, _] = image.get_pixel(x, y).0;
+                u16::from(b) > u16::from(r) + 60 && b > g
+            })
+            .count()
+    };
+    let (west, east) = (water(0, 160), water(160, 320));
+    // Bowl A's flooded disc (2 513 m², 28 m across) covers about 1 400 pixels at this scale.
+    assert!(west > 600, "water west of the centre: {west} px");
+    assert!(east < west / 20, "water east of the centre: {east} px");
+    assert_matches_snapshot("scenario_flood_3d", &image);
+}

@@ -223,8 +223,19 @@ impl Offscreen {
 
 /// Renders one frame of `setup` once streaming has settled.
 pub fn render(setup: ViewerSetup, options: RenderOptions) -> Result<RenderReport, crate::Error> {
+    render_with(setup, options, |_| {})
+}
+
+/// [`render`] with `prepare` run on the app before its first frame (e.g. to insert a
+/// [`crate::scenario::view::ScenarioView`]).
+pub fn render_with(
+    setup: ViewerSetup,
+    options: RenderOptions,
+    prepare: impl FnOnce(&mut App),
+) -> Result<RenderReport, crate::Error> {
     let started = Instant::now();
     let mut offscreen = Offscreen::new(setup, options.width, options.height)?;
+    prepare(&mut offscreen.app);
     let (frames, settled) = offscreen.settle(options.timeout);
     let image = offscreen.capture()?;
     let seconds = started.elapsed().as_secs_f64();

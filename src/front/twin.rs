@@ -249,6 +249,9 @@ pub fn twin_settled(world: &World) -> bool {
         && world
             .get_resource::<crate::network::render::Networks>()
             .is_none_or(crate::network::render::Networks::is_settled)
+        && world
+            .get_resource::<crate::scenario::view::ScenarioView>()
+            .is_none_or(crate::scenario::view::ScenarioView::is_settled)
 }
 
 /// Turns camera input off (offscreen rendering, scripted tours).

@@ -62,12 +62,17 @@ pub struct ScenarioView {
     pub run_requested: bool,
     /// Where built terrain is kept between runs.
     pub cache: Option<PathBuf>,
+    /// The scenario to show when results arrive (default: the first).
+    pub select_id: Option<String>,
     pool: WorkerPool<RunTask>,
     runs: u64,
     /// What the overlay shows: (result index, level), and the water at the display's
     /// resolution for a flood.
     shown: Option<(usize, f32)>,
     water: Option<(usize, WaterDisplay)>,
+    /// Eye-dome lighting as it was before an overlay turned it off (it reads depth from the
+    /// target's alpha, which a translucent overlay blends).
+    edl_before: Option<bool>,
 }
 
 impl Default for ScenarioView {
@@ -84,10 +89,12 @@ impl Default for ScenarioView {
             message: None,
             run_requested: false,
             cache: None,
+            select_id: None,
             pool: WorkerPool::new(workers, "scenario"),
             runs: 0,
             shown: None,
             water: None,
+            edl_before: None,
         }
     }
 }
@@ -128,6 +135,14 @@ impl ScenarioView {
         }]);
         self.running = Some(running);
         self.message = None;
+    }
+
+    /// Whether nothing is left to run or show: no run asked for or in flight, the overlay up
+    /// to date.
+    pub fn is_settled(&self) -> bool {
+        !self.run_requested
+            && self.running.is_none()
+            && self.selected.map(|i| (i, self.level_m)) == self.shown
     }
 
     /// Asks the run in flight to stop; its results are dropped and the previous kept.
@@ -231,10 +246,14 @@ fn collect_runs(mut view: ResMut<ScenarioView>) {
                     .and_then(|(file, _)| comparison(file, &territory, &results));
                 view.territory = Some(territory);
                 view.results = results;
-                view.selected = (!view.results.is_empty()).then_some(0);
+                let wanted = view
+                    .select_id
+                    .as_ref()
+                    .and_then(|id| view.results.iter().position(|r| &r.id == id));
+                view.selected = wanted.or((!view.results.is_empty()).then_some(0));
                 view.shown = None;
                 view.water = None;
-                if let Some(level) = view.results.first().and_then(flood_level) {
+                if let Some(level) = view.selected_result().and_then(flood_level) {
                     view.level_m = level;
                 }
             }
@@ -303,6 +322,7 @@ const DRAPE_SIDE: usize = 256;
 fn show_overlay(
     mut commands: Commands,
     mut view: ResMut<ScenarioView>,
+    mut point_settings: Option<ResMut<crate::pointcloud::PointCloudSettings>>,
     mut overlays: Query<(Entity, &mut ScenarioOverlay)>,
     mut images: ResMut<Assets<Image>>,
     mut meshes: ResMut<Assets<Mesh>>,
@@ -317,6 +337,9 @@ fn show_overlay(
             commands.entity(entity).despawn();
         }
         view.shown = None;
+        if let (Some(edl), Some(settings)) = (view.edl_before.take(), point_settings.as_mut()) {
+            settings.edl = edl;
+        }
         return;
     };
     let Some(result) = view.result(index).cloned() else {
@@ -355,6 +378,12 @@ fn show_overlay(
     }
     for (entity, _) in &overlays {
         commands.entity(entity).despawn();
+    }
+    if let Some(settings) = point_settings.as_mut()
+        && view.edl_before.is_none()
+    {
+        view.edl_before = Some(settings.edl);
+        settings.edl = false;
     }
     let texture = images.add(Image::new(
         Extent3d {
