@@ -7,6 +7,7 @@
 //! take the mean of their filled neighbours for a few passes. [`GroundModel::height_at`]
 //! interpolates bilinearly between cell centres. The same raster of class 6 points models roofs.
 
+use super::raster::{Grid, Raster};
 use crate::io::ByteSource;
 use crate::pointcloud::copc::CopcReader;
 use crate::pointcloud::las::{self, LasError, LasFile};
@@ -21,20 +22,11 @@ pub const GROUND_CLASS: u8 = 2;
 /// cells across (a building footprint at 1–2 m cells) are bridged, larger ones stay empty.
 const FILL_PASSES: usize = 12;
 
-/// Refuse rasters above this many cells (a stray point kilometres away would otherwise
-/// allocate gigabytes).
-const MAX_CELLS: usize = 1 << 28;
-
 /// A digital terrain model: ground heights on a regular grid in the twin CRS.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroundModel {
-    /// South-west corner of cell (0, 0).
-    min_xy: DVec2,
-    cell_m: f64,
-    cols: usize,
-    rows: usize,
-    /// Row-major (south to north), `NaN` where no ground point fell and filling did not reach.
-    heights: Vec<f64>,
+    /// Heights, `NaN` where no ground point fell and filling did not reach.
+    raster: Raster,
 }
 
 impl GroundModel {
@@ -52,9 +44,6 @@ impl GroundModel {
         class: u8,
         fill_passes: usize,
     ) -> Option<Self> {
-        if !(cell_m.is_finite() && cell_m > 0.0) {
-            return None;
-        }
         let ground: Vec<DVec3> = points
             .filter(|&(p, c)| c == class && p.is_finite())
             .map(|(p, _)| p)
@@ -64,31 +53,21 @@ impl GroundModel {
             Some((lo, hi)) => Some((p.min(lo), p.max(hi))),
         })?;
         // Snapped to multiples of the cell size, so that models of adjacent tiles line up.
-        let min_xy = (lo.truncate() / cell_m).floor() * cell_m;
-        let cols = ((hi.x - min_xy.x) / cell_m).floor() as usize + 1;
-        let rows = ((hi.y - min_xy.y) / cell_m).floor() as usize + 1;
-        if cols.checked_mul(rows).is_none_or(|n| n > MAX_CELLS) {
-            return None;
-        }
-        let mut model = Self {
-            min_xy,
-            cell_m,
-            cols,
-            rows,
-            heights: vec![f64::NAN; cols * rows],
-        };
-        let mut sums = vec![(0.0, 0u32); cols * rows];
+        let grid = Grid::covering(lo.truncate(), hi.truncate(), cell_m)?;
+        let mut sums = vec![(0.0, 0u32); grid.len()];
         for p in &ground {
-            let (col, row) = model.cell_of(p.truncate());
-            let sum = &mut sums[row * cols + col];
+            let (col, row) = grid.clamped_cell_of(p.truncate());
+            let sum = &mut sums[grid.index(col, row)];
             sum.0 += p.z;
             sum.1 += 1;
         }
-        for (height, (sum, count)) in model.heights.iter_mut().zip(sums) {
+        let mut raster = Raster::filled(grid, f32::NAN);
+        for (height, (sum, count)) in raster.values.iter_mut().zip(sums) {
             if count > 0 {
-                *height = sum / f64::from(count);
+                *height = (sum / f64::from(count)) as f32;
             }
         }
+        let mut model = Self { raster };
         model.fill_gaps(fill_passes);
         Some(model)
     }
@@ -103,93 +82,50 @@ impl GroundModel {
     }
 
     /// The ground model of a DTM raster (the terrain's, [`super::TerrainModels::dtm`]).
-    pub fn from_raster(dtm: &super::Raster) -> Self {
-        let g = dtm.grid;
+    pub fn from_raster(dtm: &Raster) -> Self {
         Self {
-            min_xy: g.min_xy,
-            cell_m: g.cell_m,
-            cols: g.cols,
-            rows: g.rows,
-            heights: dtm.values.iter().map(|&v| f64::from(v)).collect(),
+            raster: dtm.clone(),
         }
     }
 
     /// Edge length of a cell, metres.
     pub fn cell_m(&self) -> f64 {
-        self.cell_m
+        self.raster.grid.cell_m
     }
 
     /// Axis-aligned extent (south-west, north-east corners) where [`GroundModel::height_at`]
     /// may answer.
     pub fn extent(&self) -> (DVec2, DVec2) {
-        let size = DVec2::new(self.cols as f64, self.rows as f64) * self.cell_m;
-        (self.min_xy, self.min_xy + size)
+        self.raster.grid.extent()
     }
 
     /// Ground height at (x, y), interpolated bilinearly between cell centres; `None` outside
     /// the extent or where the cells around are empty.
     pub fn height_at(&self, x: f64, y: f64) -> Option<f64> {
-        let (lo, hi) = self.extent();
-        if !(x >= lo.x && x <= hi.x && y >= lo.y && y <= hi.y) {
-            return None;
-        }
-        // Grid coordinates of the point relative to cell centres, clamped so the half cell
-        // along the border takes the border cell's height.
-        let gx = ((x - lo.x) / self.cell_m - 0.5).clamp(0.0, (self.cols - 1) as f64);
-        let gy = ((y - lo.y) / self.cell_m - 0.5).clamp(0.0, (self.rows - 1) as f64);
-        let (c0, r0) = (gx.floor() as usize, gy.floor() as usize);
-        let (c1, r1) = ((c0 + 1).min(self.cols - 1), (r0 + 1).min(self.rows - 1));
-        let (tx, ty) = (gx - c0 as f64, gy - r0 as f64);
-        let corners = [
-            (c0, r0, (1.0 - tx) * (1.0 - ty)),
-            (c1, r0, tx * (1.0 - ty)),
-            (c0, r1, (1.0 - tx) * ty),
-            (c1, r1, tx * ty),
-        ];
-        // An empty corner drops out and the others share its weight, so a point next to a
-        // gap still gets a height from the ground beside it.
-        let (sum, weight) = corners
-            .iter()
-            .map(|&(c, r, w)| (self.heights[r * self.cols + c], w))
-            .filter(|(h, w)| h.is_finite() && *w > 0.0)
-            .fold((0.0, 0.0), |(s, tw), (h, w)| (s + h * w, tw + w));
-        (weight > 0.0).then(|| sum / weight)
-    }
-
-    /// Column and row of the cell holding `xy`, clamped to the grid.
-    fn cell_of(&self, xy: DVec2) -> (usize, usize) {
-        let g = (xy - self.min_xy) / self.cell_m;
-        let col = (g.x.max(0.0) as usize).min(self.cols - 1);
-        let row = (g.y.max(0.0) as usize).min(self.rows - 1);
-        (col, row)
+        self.raster.sample(DVec2::new(x, y))
     }
 
     /// Gives each empty cell with filled 8-neighbours their mean, `passes` times (each pass
     /// reads the previous one, so fills grow one ring per pass from every side).
     fn fill_gaps(&mut self, passes: usize) {
-        let (cols, rows) = (self.cols, self.rows);
+        let grid = self.raster.grid;
         for _ in 0..passes {
-            let before = self.heights.clone();
+            let before = self.raster.values.clone();
             let mut filled_any = false;
-            for row in 0..rows {
-                for col in 0..cols {
-                    if before[row * cols + col].is_finite() {
-                        continue;
+            for (i, height) in self.raster.values.iter_mut().enumerate() {
+                if before[i].is_finite() {
+                    continue;
+                }
+                let (mut sum, mut count) = (0.0f64, 0u32);
+                for n in grid.neighbours(i) {
+                    if before[n].is_finite() {
+                        sum += f64::from(before[n]);
+                        count += 1;
                     }
-                    let (mut sum, mut count) = (0.0, 0u32);
-                    for r in row.saturating_sub(1)..=(row + 1).min(rows - 1) {
-                        for c in col.saturating_sub(1)..=(col + 1).min(cols - 1) {
-                            let h = before[r * cols + c];
-                            if h.is_finite() {
-                                sum += h;
-                                count += 1;
-                            }
-                        }
-                    }
-                    if count > 0 {
-                        self.heights[row * cols + col] = sum / f64::from(count);
-                        filled_any = true;
-                    }
+                }
+                if count > 0 {
+                    *height = (sum / f64::from(count)) as f32;
+                    filled_any = true;
                 }
             }
             if !filled_any {
