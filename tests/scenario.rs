@@ -384,17 +384,15 @@ fn bad_scenario_files_name_the_file_line_and_key() {
     assert!(err.contains("absent.las"), "{err}");
 }
 
-/// The flood in the 3D view (lavapipe): water over bowl A (west of the centre), none over bowl
-/// B and the plateau (east), seen from above; the golden image is the view with its overlay.
-#[test]
-fn the_flood_shows_in_the_3d_view() {
+/// Renders the analytic scene seen from above with the scenarios of `scenario` (lavapipe).
+fn render_scene(scenario: &str) -> image::RgbaImage {
     use jumeau::front::headless::{RenderOptions, render_with};
     use jumeau::front::twin::ViewerSetup;
     use jumeau::pointcloud::PointCloudSettings;
     use jumeau::pointcloud::style::ColorMode;
     let dir = tempfile::tempdir().unwrap();
     write_scene(&dir.path().join("scene.las"));
-    let file = jumeau::scenario::ScenarioFile::parse("s.toml", SCENARIO).unwrap();
+    let file = jumeau::scenario::ScenarioFile::parse("s.toml", scenario).unwrap();
     let cache = dir.path().join("cache");
     let inputs = vec![dir.path().join("scene.las").display().to_string()];
     let layer = jumeau::pointcloud::open::open_layer(
@@ -429,19 +427,41 @@ fn the_flood_shows_in_the_3d_view() {
     })
     .unwrap();
     assert!(report.settled);
-    let image = report.image;
-    let water = |x0: u32, x1: u32| {
-        (x0..x1)
-            .flat_map(|x| (0..image.height()).map(move |y| (x, y)))
-            .filter(|&(x, y)| {
-                let [r, g, b, _] = image.get_pixel(x, y).0;
-                u16::from(b) > u16::from(r) + 60 && b > g
-            })
-            .count()
-    };
-    let (west, east) = (water(0, 160), water(160, 320));
+    report.image
+}
+
+/// Water-blue pixels of `image` in columns `x0..x1`.
+fn water_pixels(image: &image::RgbaImage, x0: u32, x1: u32) -> usize {
+    (x0..x1)
+        .flat_map(|x| (0..image.height()).map(move |y| (x, y)))
+        .filter(|&(x, y)| {
+            let [r, g, b, _] = image.get_pixel(x, y).0;
+            u16::from(b) > u16::from(r) + 60 && b > g
+        })
+        .count()
+}
+
+/// The flood in the 3D view: water over bowl A (west of the centre), none over bowl B and
+/// the plateau (east), seen from above; the golden image is the view with its overlay.
+#[test]
+fn the_flood_shows_in_the_3d_view() {
+    let without_compare = &SCENARIO[..SCENARIO.find("[compare]").unwrap()];
+    let image = render_scene(without_compare);
+    let (west, east) = (water_pixels(&image, 0, 160), water_pixels(&image, 160, 320));
     // Bowl A's flooded disc (2 513 m², 28 m across) covers about 1 400 pixels at this scale.
     assert!(west > 600, "water west of the centre: {west} px");
     assert!(east < west / 20, "water east of the centre: {east} px");
     assert_matches_snapshot("scenario_flood_3d", &image);
+}
+
+/// The file's comparison opens as a split view under one camera: the connected flood left
+/// of the divider (bowl A), the plane's right of it (bowl B, which the connected flood leaves
+/// dry).
+#[test]
+fn the_comparison_splits_the_3d_view() {
+    let image = render_scene(SCENARIO);
+    let (west, east) = (water_pixels(&image, 0, 160), water_pixels(&image, 160, 320));
+    assert!(west > 600, "connected flood on the left: {west} px");
+    assert!(east > 600, "the plane's water on the right: {east} px");
+    assert_matches_snapshot("scenario_split_3d", &image);
 }

@@ -383,7 +383,12 @@ pub fn run_scenario(
                 name: format!("{id}_max_depth_m"),
                 values: deepest,
             });
-            connection = Some(Arc::new(levels));
+            // What the slider thresholds: the level at which each cell floods, which for the
+            // plane is its own ground.
+            connection = Some(Arc::new(match mode {
+                FloodMode::Connected => levels,
+                FloodMode::Plane => models.dtm.clone(),
+            }));
             let legend = map::depth_legend(max_depth.max(1.0));
             (depths, legend)
         }

@@ -13,7 +13,7 @@ use bevy::asset::RenderAssetUsages;
 use bevy::math::{DVec2, DVec3};
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
-use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
+use bevy::render::render_resource::{AsBindGroup, Extent3d, TextureDimension, TextureFormat};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -23,6 +23,18 @@ pub struct ScenarioPlugin;
 
 impl Plugin for ScenarioPlugin {
     fn build(&self, app: &mut App) {
+        if app.is_plugin_added::<bevy::render::RenderPlugin>() {
+            crate::pointcloud::render::register_shader(
+                app,
+                &SPLIT_SHADER,
+                include_str!("../../shaders/scenario/split.wgsl"),
+                "shaders/scenario/split.wgsl",
+            );
+            app.add_plugins(MaterialPlugin::<OverlayMaterial>::default());
+        } else {
+            // Without rendering (tests, tools) the overlays are still made, as assets only.
+            app.init_asset::<OverlayMaterial>();
+        }
         app.init_resource::<ScenarioView>().add_systems(
             PostUpdate,
             (collect_runs, show_overlay, place_overlay, aim_the_sun)
@@ -66,10 +78,12 @@ pub struct ScenarioView {
     pub select_id: Option<String>,
     pool: WorkerPool<RunTask>,
     runs: u64,
-    /// What the overlay shows: (result index, level), and the water at the display's
-    /// resolution for a flood.
-    shown: Option<(usize, f32)>,
-    water: Option<(usize, WaterDisplay)>,
+    /// Two results side by side, under one camera.
+    pub split: Option<Split>,
+    /// What the overlays show: (result index, side), at a level; the water at the display's
+    /// resolution for each flood shown.
+    shown: Option<(Vec<(usize, f32)>, f32)>,
+    water: Vec<(usize, WaterDisplay)>,
     /// Eye-dome lighting as it was before an overlay turned it off (it reads depth from the
     /// target's alpha, which a translucent overlay blends).
     edl_before: Option<bool>,
@@ -92,8 +106,9 @@ impl Default for ScenarioView {
             select_id: None,
             pool: WorkerPool::new(workers, "scenario"),
             runs: 0,
+            split: None,
             shown: None,
-            water: None,
+            water: Vec::new(),
             edl_before: None,
         }
     }
@@ -140,9 +155,18 @@ impl ScenarioView {
     /// Whether nothing is left to run or show: no run asked for or in flight, the overlay up
     /// to date.
     pub fn is_settled(&self) -> bool {
-        !self.run_requested
-            && self.running.is_none()
-            && self.selected.map(|i| (i, self.level_m)) == self.shown
+        !self.run_requested && self.running.is_none() && self.wanted() == self.shown
+    }
+
+    /// What the overlays should show: the selected result across the view, or the split's two
+    /// results each on its side (−1 left, +1 right), at the level.
+    fn wanted(&self) -> Option<(Vec<(usize, f32)>, f32)> {
+        let sides = match (&self.split, self.selected) {
+            (Some(split), _) => vec![(split.left, -1.0), (split.right, 1.0)],
+            (None, Some(i)) => vec![(i, 0.0)],
+            (None, None) => return None,
+        };
+        Some((sides, self.level_m))
     }
 
     /// Asks the run in flight to stop; its results are dropped and the previous kept.
@@ -252,7 +276,16 @@ fn collect_runs(mut view: ResMut<ScenarioView>) {
                     .and_then(|id| view.results.iter().position(|r| &r.id == id));
                 view.selected = wanted.or((!view.results.is_empty()).then_some(0));
                 view.shown = None;
-                view.water = None;
+                view.water.clear();
+                view.split = view.file.as_ref().and_then(|(file, _)| {
+                    let c = file.compare.as_ref()?;
+                    let at = |id: &str| view.results.iter().position(|r| r.id == id);
+                    Some(Split {
+                        left: at(&c.left)?,
+                        right: at(&c.right)?,
+                        divider: 0.5,
+                    })
+                });
                 if let Some(level) = view.selected_result().and_then(flood_level) {
                     view.level_m = level;
                 }
@@ -307,12 +340,46 @@ fn flood_level(result: &ScenarioResult) -> Option<f32> {
         .map(|l| l as f32)
 }
 
-/// The overlay entity and where it sits in the CRS.
+/// Two results side by side: `left` and `right` index the view's results (the comparison
+/// after them); `divider` is where the halves meet, as a fraction of the free view's width.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Split {
+    pub left: usize,
+    pub right: usize,
+    pub divider: f32,
+}
+
+/// An overlay entity: where it sits in the CRS, the result it shows and its side of the split.
 #[derive(Component)]
 pub struct ScenarioOverlay {
     pub origin: DVec3,
+    pub index: usize,
+    /// −1 left of the divider, +1 right, 0 the whole view.
+    pub side: f32,
     image: Handle<Image>,
+    material: Handle<OverlayMaterial>,
 }
+
+/// The overlays' material: unlit, translucent, clipped to its side of the divider.
+pub type OverlayMaterial = bevy::pbr::ExtendedMaterial<StandardMaterial, SplitClip>;
+
+/// The divider's plane for one overlay. Must match `SplitClip` in
+/// `shaders/scenario/split.wgsl`.
+#[derive(Asset, AsBindGroup, Reflect, Debug, Clone, Default)]
+pub struct SplitClip {
+    #[uniform(100)]
+    pub plane: Vec4,
+}
+
+impl bevy::pbr::MaterialExtension for SplitClip {
+    fn fragment_shader() -> bevy::shader::ShaderRef {
+        bevy::shader::ShaderRef::Handle(SPLIT_SHADER)
+    }
+}
+
+/// The split shader, embedded.
+pub const SPLIT_SHADER: Handle<Shader> =
+    bevy::asset::uuid_handle!("5b8e2c41-7d3a-4f09-9e61-2a4c8d7f1b35");
 
 /// Height of draped overlays above the surface, metres (no z-fighting with roofs and ground).
 const DRAPE_LIFT_M: f64 = 0.4;
@@ -326,13 +393,13 @@ fn show_overlay(
     mut overlays: Query<(Entity, &mut ScenarioOverlay)>,
     mut images: ResMut<Assets<Image>>,
     mut meshes: ResMut<Assets<Mesh>>,
-    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut materials: ResMut<Assets<OverlayMaterial>>,
 ) {
-    let wanted = view.selected.map(|i| (i, view.level_m));
+    let wanted = view.wanted();
     if wanted == view.shown {
         return;
     }
-    let (Some((index, level)), Some(territory)) = (wanted, view.territory.clone()) else {
+    let (Some((sides, level)), Some(territory)) = (wanted.clone(), view.territory.clone()) else {
         for (entity, _) in &overlays {
             commands.entity(entity).despawn();
         }
@@ -342,38 +409,55 @@ fn show_overlay(
         }
         return;
     };
-    let Some(result) = view.result(index).cloned() else {
+    let Some(results) = sides
+        .iter()
+        .map(|&(i, _)| view.result(i).cloned())
+        .collect::<Option<Vec<_>>>()
+    else {
         return;
     };
-    // Water is a surface at its level; anything else (a difference too) drapes.
-    let water = result.kind == ScenarioKind::Flood && result.connection.is_some();
     let models = &territory.models;
-    let (lo, hi) = models.grid().extent();
-    let same_flood = view.shown.is_some_and(|(i, _)| i == index) && water;
-    let image = if water {
-        let Some(connection) = result.connection.clone() else {
-            return;
-        };
-        if view.water.as_ref().is_none_or(|(i, _)| *i != index) {
-            view.water = Some((
-                index,
-                WaterDisplay::new(&models.dtm, &connection, OVERLAY_MAX_SIDE),
-            ));
-        }
-        let Some((_, water)) = &view.water else {
-            return;
-        };
-        water.image(level, &result.legend)
-    } else {
-        OverlayImage::of_raster(&result.raster, &result.legend, OVERLAY_MAX_SIDE)
-    };
+    // Water is a surface at its level; anything else (a difference too) drapes.
+    let is_water = |r: &ScenarioResult| r.kind == ScenarioKind::Flood && r.connection.is_some();
+    let images_now: Vec<OverlayImage> = sides
+        .iter()
+        .zip(&results)
+        .map(|(&(index, _), result)| match &result.connection {
+            Some(connection) if is_water(result) => {
+                if !view.water.iter().any(|(i, _)| *i == index) {
+                    let display = WaterDisplay::new(&models.dtm, connection, OVERLAY_MAX_SIDE);
+                    view.water.push((index, display));
+                }
+                view.water
+                    .iter()
+                    .find(|(i, _)| *i == index)
+                    .map(|(_, w)| w.image(level, &result.legend))
+                    .unwrap_or_else(|| OverlayImage::of_raster(&result.raster, &result.legend, 1))
+            }
+            _ => OverlayImage::of_raster(&result.raster, &result.legend, OVERLAY_MAX_SIDE),
+        })
+        .collect();
+    let same_overlays = view
+        .shown
+        .as_ref()
+        .is_some_and(|(shown, _)| *shown == sides);
     view.shown = wanted;
-    if same_flood && let Ok((_, mut overlay)) = overlays.single_mut() {
-        // A level change: new texels, the surface moved to the new level.
-        if let Some(mut target) = images.get_mut(&overlay.image) {
-            target.data = Some(image.rgba);
+    if same_overlays {
+        // A level change: new texels, water surfaces moved to the new level.
+        for (_, mut overlay) in &mut overlays {
+            let Some(k) = sides
+                .iter()
+                .position(|&(i, side)| i == overlay.index && side == overlay.side)
+            else {
+                continue;
+            };
+            if is_water(&results[k]) {
+                if let Some(mut target) = images.get_mut(&overlay.image) {
+                    target.data = Some(images_now[k].rgba.clone());
+                }
+                overlay.origin.z = f64::from(level);
+            }
         }
-        overlay.origin.z = f64::from(level);
         return;
     }
     for (entity, _) in &overlays {
@@ -385,43 +469,55 @@ fn show_overlay(
         view.edl_before = Some(settings.edl);
         settings.edl = false;
     }
-    let texture = images.add(Image::new(
-        Extent3d {
-            width: image.width,
-            height: image.height,
-            depth_or_array_layers: 1,
-        },
-        TextureDimension::D2,
-        image.rgba,
-        TextureFormat::Rgba8UnormSrgb,
-        RenderAssetUsages::RENDER_WORLD | RenderAssetUsages::MAIN_WORLD,
-    ));
+    let (lo, hi) = models.grid().extent();
     let centre = (lo + hi) / 2.0;
-    let (mesh, origin) = if water {
-        (
-            flat_mesh(lo - centre, hi - centre),
-            centre.extend(f64::from(level)),
-        )
-    } else {
-        (draped_mesh(&models.dsm, centre), centre.extend(0.0))
-    };
-    commands.spawn((
-        Mesh3d(meshes.add(mesh)),
-        MeshMaterial3d(materials.add(StandardMaterial {
-            base_color_texture: Some(texture.clone()),
-            alpha_mode: AlphaMode::Blend,
-            unlit: true,
-            double_sided: true,
-            cull_mode: None,
-            ..default()
-        })),
-        Transform::default(),
-        bevy::light::NotShadowCaster,
-        ScenarioOverlay {
-            origin,
-            image: texture,
-        },
-    ));
+    for ((&(index, side), result), image) in sides.iter().zip(&results).zip(images_now) {
+        let texture = images.add(Image::new(
+            Extent3d {
+                width: image.width,
+                height: image.height,
+                depth_or_array_layers: 1,
+            },
+            TextureDimension::D2,
+            image.rgba,
+            TextureFormat::Rgba8UnormSrgb,
+            RenderAssetUsages::RENDER_WORLD | RenderAssetUsages::MAIN_WORLD,
+        ));
+        let (mesh, origin) = if is_water(result) {
+            (
+                flat_mesh(lo - centre, hi - centre),
+                centre.extend(f64::from(level)),
+            )
+        } else {
+            (draped_mesh(&models.dsm, centre), centre.extend(0.0))
+        };
+        let material = materials.add(OverlayMaterial {
+            base: StandardMaterial {
+                base_color_texture: Some(texture.clone()),
+                alpha_mode: AlphaMode::Blend,
+                unlit: true,
+                double_sided: true,
+                cull_mode: None,
+                ..default()
+            },
+            extension: SplitClip {
+                plane: Vec4::new(1.0, 0.0, 0.0, side),
+            },
+        });
+        commands.spawn((
+            Mesh3d(meshes.add(mesh)),
+            MeshMaterial3d(material.clone()),
+            Transform::default(),
+            bevy::light::NotShadowCaster,
+            ScenarioOverlay {
+                origin,
+                index,
+                side,
+                image: texture,
+                material,
+            },
+        ));
+    }
 }
 
 /// A horizontal rectangle from `lo` to `hi` (offsets from its origin), textured north-up.
@@ -487,16 +583,41 @@ fn draped_mesh(surface: &crate::terrain::Raster, centre: DVec2) -> Mesh {
 /// The overlay follows the camera-relative frame.
 fn place_overlay(
     view: Option<Res<StreamingView>>,
+    scenarios: Res<ScenarioView>,
+    inset: Option<Res<crate::camera::ViewInset>>,
+    cameras: Query<(&Camera, &GlobalTransform), With<crate::camera::ViewerCamera>>,
     mut overlays: Query<(&ScenarioOverlay, &mut Transform)>,
+    mut materials: ResMut<Assets<OverlayMaterial>>,
 ) {
     let Some(view) = view else {
         return;
     };
+    // The divider's plane: through the eye (the render frame's origin) and the ray under the
+    // divider, upright, so that it projects onto the screen as a vertical line.
+    let normal = scenarios.split.and_then(|split| {
+        let (camera, transform) = cameras.iter().next()?;
+        let size = camera.logical_viewport_size()?;
+        let left = inset.as_ref().map_or(0.0, |i| i.left_px)
+            / camera.target_scaling_factor().unwrap_or(1.0);
+        let x = left + split.divider.clamp(0.0, 1.0) * (size.x - left);
+        let ray = camera
+            .viewport_to_world(transform, Vec2::new(x, size.y / 2.0))
+            .ok()?;
+        Some(ray.direction.cross(Vec3::Y).normalize_or_zero())
+    });
     for (overlay, mut transform) in &mut overlays {
         let translation =
             Vec3::from_array(crate::georef::world_from_crs(overlay.origin - view.eye));
         if transform.translation != translation {
             transform.translation = translation;
+        }
+        let plane = normal.unwrap_or(Vec3::X).extend(overlay.side);
+        if materials
+            .get(&overlay.material)
+            .is_some_and(|m| m.extension.plane != plane)
+            && let Some(mut material) = materials.get_mut(&overlay.material)
+        {
+            material.extension.plane = plane;
         }
     }
 }
@@ -672,9 +793,23 @@ level_m = 10.0
         );
         let mut app = app_of(&text);
         app.update();
+        // The file's comparison opens as a split view: crue on the left, haute on the right.
+        let sides = |app: &mut App| {
+            let world = app.world_mut();
+            let mut sides: Vec<(usize, f32)> = world
+                .query::<&ScenarioOverlay>()
+                .iter(world)
+                .map(|o| (o.index, o.side))
+                .collect();
+            sides.sort_by(|a, b| a.1.total_cmp(&b.1));
+            sides
+        };
+        assert_eq!(sides(&mut app), [(0, -1.0), (1, 1.0)]);
+        // Without the split, the difference alone.
         let changed = {
             let mut view = app.world_mut().resource_mut::<ScenarioView>();
             assert_eq!(view.results.len(), 2);
+            view.split = None;
             let comparison = view
                 .result(2)
                 .expect("the comparison follows the results")

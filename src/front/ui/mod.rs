@@ -142,6 +142,9 @@ fn side_panel(
         });
     let left_px = panel.response.rect.width() * ctx.pixels_per_point();
     network::draw_labels(ctx, &networks, f64::from(left_px));
+    if let Some(view) = scenarios.as_mut() {
+        scenario::divider_ui(ctx, view, left_px);
+    }
     if (inset.left_px - left_px).abs() > 0.5 {
         inset.left_px = left_px;
     }

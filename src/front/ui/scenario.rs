@@ -47,6 +47,7 @@ pub fn scenario_ui(ui: &mut egui::Ui, view: &mut ScenarioView) {
     if selected != view.selected {
         view.selected = selected;
     }
+    split_ui(ui, view);
     let Some(result) = view.selected_result().cloned() else {
         return;
     };
@@ -109,6 +110,77 @@ pub fn scenario_ui(ui: &mut egui::Ui, view: &mut ScenarioView) {
     }
     #[cfg(target_arch = "wasm32")]
     let _ = base;
+}
+
+/// The split view: two results side by side under one camera, the divider dragged on the
+/// view or set here.
+fn split_ui(ui: &mut egui::Ui, view: &mut ScenarioView) {
+    let count = view.results.len() + usize::from(view.comparison.is_some());
+    if count < 2 {
+        return;
+    }
+    let mut on = view.split.is_some();
+    ui.checkbox(&mut on, t(ui, "split view"));
+    let mut split = match (on, view.split) {
+        (false, _) => {
+            if view.split.is_some() {
+                view.split = None;
+            }
+            return;
+        }
+        (true, Some(split)) => split,
+        (true, None) => crate::scenario::view::Split {
+            left: 0,
+            right: 1,
+            divider: 0.5,
+        },
+    };
+    let title = |i: usize| view.result(i).map_or(String::new(), |r| r.title.clone());
+    for (label, index) in [
+        (t(ui, "left"), &mut split.left),
+        (t(ui, "right"), &mut split.right),
+    ] {
+        egui::ComboBox::from_label(label)
+            .selected_text(title(*index))
+            .show_ui(ui, |ui| {
+                for i in 0..count {
+                    ui.selectable_value(index, i, title(i));
+                }
+            });
+    }
+    ui.add(egui::Slider::new(&mut split.divider, 0.05..=0.95).text(t(ui, "divider")));
+    if view.split != Some(split) {
+        view.split = Some(split);
+    }
+}
+
+/// The split view's divider drawn over the 3D view, right of the panel (`left_px`, physical
+/// pixels); dragging it moves it.
+pub fn divider_ui(ctx: &egui::Context, view: &mut ScenarioView, left_px: f32) {
+    let Some(mut split) = view.split else {
+        return;
+    };
+    let rect = ctx.content_rect();
+    let left = left_px / ctx.pixels_per_point();
+    let x = left + split.divider * (rect.width() - left);
+    let response = egui::Area::new("split_divider".into())
+        .fixed_pos(egui::pos2(x - 6.0, rect.top()))
+        .show(ctx, |ui| {
+            let (handle, response) =
+                ui.allocate_exact_size(egui::vec2(12.0, rect.height()), egui::Sense::drag());
+            let stroke = egui::Stroke::new(2.0, egui::Color32::WHITE);
+            ui.painter()
+                .vline(handle.center().x, handle.y_range(), stroke);
+            ui.painter()
+                .circle_filled(handle.center(), 7.0, egui::Color32::WHITE);
+            response
+        })
+        .inner;
+    if response.dragged() {
+        let width = (rect.width() - left).max(1.0);
+        split.divider = (split.divider + response.drag_delta().x / width).clamp(0.05, 0.95);
+        view.split = Some(split);
+    }
 }
 
 /// A file-name-safe form of a scenario file's name.
