@@ -465,3 +465,77 @@ fn the_comparison_splits_the_3d_view() {
     assert!(east > 600, "the plane's water on the right: {east} px");
     assert_matches_snapshot("scenario_split_3d", &image);
 }
+
+/// At the size users bring, 1 km² at 0.5 m (4 × 10⁶ cells): the connection levels agree with
+/// a breadth-first fill at several levels, cell for cell, and GDAL finds our values where the
+/// georeference says, at the corners and inside.
+#[test]
+fn a_square_kilometre_at_half_a_metre_keeps_its_invariants() {
+    use bevy::math::DVec2;
+    use jumeau::scenario::flood;
+    use jumeau::terrain::{Grid, Raster};
+    let grid = Grid {
+        min_xy: DVec2::new(X0, Y0),
+        cell_m: 0.5,
+        cols: 2000,
+        rows: 2000,
+    };
+    let mut dtm = Raster::filled(grid, 0.0);
+    for (i, v) in dtm.values.iter_mut().enumerate() {
+        let (c, r) = grid.col_row(i);
+        let (x, y) = (c as f64 * 0.5, r as f64 * 0.5);
+        *v = (40.0
+            + 8.0 * (x / 140.0).sin() * (y / 170.0).cos()
+            + 3.0 * (x / 37.0 + y / 53.0).sin()) as f32;
+    }
+    let seed = grid.index(1000, 1000);
+    let levels = flood::connection_levels(&dtm, &[seed]);
+    for level in [38.0f32, 41.0, 44.0, 47.0] {
+        let wet = flood::fill_at_level(&dtm, &[seed], level);
+        let differ = wet
+            .iter()
+            .zip(&levels.values)
+            .filter(|(w, j)| **w != (**j <= level))
+            .count();
+        assert_eq!(differ, 0, "level {level}: {differ} cells differ");
+    }
+    let Ok(_) = Command::new("gdallocationinfo").arg("--version").output() else {
+        assert!(
+            !common::data_required(),
+            "gdallocationinfo (gdal-bin) is missing and JUMEAU_REQUIRE_DATA=1 forbids skipping"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tif = dir.path().join("levels.tif");
+    geotiff::write_file(&tif, &levels, geotiff::RasterCrs::projected(2154)).unwrap();
+    for (c, r) in [
+        (0, 0),
+        (1999, 0),
+        (0, 1999),
+        (1999, 1999),
+        (1234, 567),
+        (17, 1888),
+    ] {
+        let p = grid.center(c, r);
+        let out = Command::new("gdallocationinfo")
+            .args(["-valonly", "-geoloc"])
+            .arg(&tif)
+            .arg(format!("{:.3}", p.x))
+            .arg(format!("{:.3}", p.y))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v: f32 = text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("gdallocationinfo said {text:?}"));
+        assert_eq!(
+            v,
+            levels.at(c, r),
+            "cell ({c}, {r}) at ({:.2}, {:.2})",
+            p.x,
+            p.y
+        );
+    }
+}
