@@ -88,9 +88,12 @@ pub fn sunlight_legend() -> Legend {
     }
 }
 
-/// A difference, −`max` to +`max`: red below, blue above.
-pub fn difference_legend(max: f32) -> Legend {
-    let max = max.max(0.1);
+/// A difference, from minus to plus its largest magnitude: red below, blue above.
+pub fn difference_legend(diff: &Raster) -> Legend {
+    let max = diff
+        .range()
+        .map_or(1.0, |(lo, hi)| lo.abs().max(hi.abs()))
+        .max(0.1);
     Legend {
         title: "DIFFERENCE".into(),
         stops: vec![

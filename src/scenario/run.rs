@@ -428,8 +428,7 @@ pub fn run_scenario(
             (raster, map::shadow_legend())
         }
         ScenarioKind::Sunlight => {
-            let mut observer = territory.observer.ok_or_else(|| fail(no_place()))?;
-            observer.air = None;
+            let observer = territory.observer.ok_or_else(|| fail(no_place()))?;
             let text = scenario
                 .date
                 .as_ref()
@@ -553,6 +552,21 @@ pub fn run_file(path: &Path, cache: Option<&Path>) -> Result<Run, RunError> {
     Ok(Run::new(file, territory, results))
 }
 
+/// The difference `right − left` a comparison names, among `results` (`today`: zeros).
+pub fn compared(
+    c: &super::file::Comparison,
+    results: &[ScenarioResult],
+    grid_of: &Raster,
+) -> Raster {
+    let find = |id: &str| results.iter().find(|r| r.id == id);
+    difference(find(&c.left), find(&c.right), grid_of)
+}
+
+/// Area where a difference is not zero (beyond a millimetre or a thousandth), square metres.
+pub fn changed_area_m2(diff: &Raster) -> f64 {
+    diff.values.iter().filter(|v| v.abs() > 1.0e-3).count() as f64 * diff.grid.cell_area_m2()
+}
+
 impl Run {
     /// The run of `file`'s scenarios as `results`, with the file's comparison made.
     pub fn new(
@@ -561,8 +575,7 @@ impl Run {
         results: Vec<ScenarioResult>,
     ) -> Self {
         let comparison = file.compare.as_ref().map(|c| {
-            let find = |id: &str| results.iter().find(|r| r.id == id);
-            let diff = difference(find(&c.left), find(&c.right), &territory.models.dtm);
+            let diff = compared(c, &results, &territory.models.dtm);
             (c.left.clone(), c.right.clone(), diff)
         });
         Self {
@@ -634,8 +647,7 @@ pub fn summary(run: &Run) -> Value {
         "skipped": t.skipped,
     });
     if let Some((left, right, diff)) = &run.comparison {
-        let changed =
-            diff.values.iter().filter(|v| v.abs() > 1.0e-3).count() as f64 * g.cell_area_m2();
+        let changed = changed_area_m2(diff);
         summary["compare"] =
             json!({ "left": left, "right": right, "changed_area_m2": changed.round() });
     }
@@ -651,8 +663,7 @@ pub fn view(run: &Run) -> image::RgbaImage {
         .map(|r| map::draw(surface, &r.raster, &r.legend))
         .collect();
     if let Some((_, _, diff)) = &run.comparison {
-        let max = diff.range().map_or(1.0, |(lo, hi)| lo.abs().max(hi.abs()));
-        panels.push(map::draw(surface, diff, &map::difference_legend(max)));
+        panels.push(map::draw(surface, diff, &map::difference_legend(diff)));
     }
     if panels.is_empty() {
         let empty = Raster::filled(surface.grid, f32::NAN);

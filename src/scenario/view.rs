@@ -305,22 +305,22 @@ fn comparison(
     results: &[ScenarioResult],
 ) -> Option<ScenarioResult> {
     let c = file.compare.as_ref()?;
+    let diff = super::run::compared(c, results, &territory.models.dtm);
+    let changed = super::run::changed_area_m2(&diff);
+    let legend = super::map::difference_legend(&diff);
     let find = |id: &str| results.iter().find(|r| r.id == id);
-    let (left, right) = (find(&c.left), find(&c.right));
-    let diff = super::run::difference(left, right, &territory.models.dtm);
-    let max = diff.range().map_or(1.0, |(lo, hi)| lo.abs().max(hi.abs()));
-    let changed = diff.values.iter().filter(|v| v.abs() > 1.0e-3).count() as f64
-        * territory.models.grid().cell_area_m2();
     let mut figures = serde_json::Map::new();
     figures.insert("left".into(), c.left.clone().into());
     figures.insert("right".into(), c.right.clone().into());
     figures.insert("changed_area_m2".into(), changed.round().into());
     Some(ScenarioResult {
         id: format!("{}-{}", c.left, c.right),
-        kind: left.or(right).map_or(ScenarioKind::Flood, |r| r.kind),
+        kind: find(&c.left)
+            .or(find(&c.right))
+            .map_or(ScenarioKind::Flood, |r| r.kind),
         title: format!("{} → {}", c.left, c.right),
         raster: diff,
-        legend: super::map::difference_legend(max),
+        legend,
         figures,
         columns: Vec::new(),
         connection: None,
