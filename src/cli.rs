@@ -436,8 +436,8 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let cache = crate::front::paths::cache_dir().join("terrain");
             let run = crate::scenario::run::run_file(&file, Some(&cache))?;
             let summary = crate::scenario::run::write_outputs(&run, &output)?;
-            for skipped in &run.territory.skipped {
-                eprintln!("note: {skipped}");
+            for note in run.territory.skipped.iter().chain(&run.territory.notes) {
+                eprintln!("note: {note}");
             }
             println!("{}", serde_json::to_string_pretty(&summary)?);
             eprintln!(

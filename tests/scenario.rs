@@ -384,6 +384,210 @@ fn bad_scenario_files_name_the_file_line_and_key() {
     assert!(err.contains("absent.las"), "{err}");
 }
 
+/// Three box buildings as a 3D Tiles 1.1 tileset in ECEF (one GLB, feature IDs and a
+/// `usage_1` column as IGN's BD TOPO has): two in bowl A, one in bowl B, each 6 m high from
+/// its lowest ground. The tileset's root adds a second content that does not exist.
+fn write_tileset(dir: &Path) {
+    use bevy::math::{DMat4, DVec3};
+    use jumeau::buildings::model::{
+        Model, Primitive, PropertyColumn, PropertyTable, PropertyValue,
+    };
+    use jumeau::georef::{GeoFrame, VerticalDatum};
+    let frame = GeoFrame::projected(2154)
+        .unwrap()
+        .with_vertical(VerticalDatum::Ign69);
+    let ecef = |x: f64, y: f64, z: f64| frame.ecef_from_crs(DVec3::new(X0 + x, Y0 + y, z)).unwrap();
+    let anchor = ecef(BOWL_A.0, BOWL_A.1, 30.0);
+    let mut positions = Vec::new();
+    let mut indices = Vec::new();
+    let mut feature_ids = Vec::new();
+    for (feature, &(cx, cy, half)) in HOUSES.iter().enumerate() {
+        let bottom = ground(cx + half, cy + half).max(ground(cx - half, cy - half)) - 1.0;
+        let top = house_roof(feature);
+        let base = positions.len() as u32;
+        for i in 0..8 {
+            let x = cx + if i & 1 == 0 { -half } else { half };
+            let y = cy + if i & 2 == 0 { -half } else { half };
+            let z = if i & 4 == 0 { bottom } else { top };
+            // Z-up tile frame to the glTF's Y-up: (x, y, z) -> (x, z, -y).
+            let d = ecef(x, y, z) - anchor;
+            positions.push([d.x as f32, d.z as f32, -d.y as f32]);
+            feature_ids.push(feature as u32);
+        }
+        for q in [
+            [0, 2, 3, 1],
+            [4, 5, 7, 6],
+            [0, 1, 5, 4],
+            [2, 6, 7, 3],
+            [0, 4, 6, 2],
+            [1, 3, 7, 5],
+        ] {
+            indices.extend([q[0], q[1], q[2], q[0], q[2], q[3]].map(|k| base + k));
+        }
+    }
+    let uses = ["Résidentiel", "Commercial et services", "Résidentiel"];
+    let model = Model {
+        primitives: vec![Primitive {
+            model_from_mesh: DMat4::from_translation(DVec3::new(anchor.x, anchor.z, -anchor.y)),
+            positions,
+            indices,
+            feature_ids: Some(feature_ids),
+            ..Default::default()
+        }],
+        properties: Some(PropertyTable {
+            class: "batiment".into(),
+            count: 3,
+            columns: vec![PropertyColumn {
+                name: "usage_1".into(),
+                values: uses
+                    .iter()
+                    .map(|u| PropertyValue::Text((*u).into()))
+                    .collect(),
+            }],
+        }),
+        ..Default::default()
+    };
+    let glb = jumeau::buildings::gltf::write::write_glb(&model).unwrap();
+    std::fs::write(dir.join("houses.glb"), glb).unwrap();
+    let centre = anchor;
+    let tileset = serde_json::json!({
+        "asset": { "version": "1.1" },
+        "geometricError": 50.0,
+        "root": {
+            "boundingVolume": { "sphere": [centre.x, centre.y, centre.z, 300.0] },
+            "geometricError": 10.0,
+            "refine": "ADD",
+            "content": { "uri": "houses.glb" },
+            "children": [{
+                "boundingVolume": { "sphere": [centre.x, centre.y, centre.z, 300.0] },
+                "geometricError": 0.0,
+                "content": { "uri": "missing.glb" }
+            }]
+        }
+    });
+    std::fs::write(dir.join("tileset.json"), tileset.to_string()).unwrap();
+}
+
+/// The houses of [`write_tileset`]: centre and half width, scene metres.
+const HOUSES: [(f64, f64, f64); 3] = [
+    (BOWL_A.0, BOWL_A.1, 6.0),
+    (BOWL_A.0, BOWL_A.1 + 25.0, 5.0),
+    (BOWL_B.0, BOWL_B.1, 6.0),
+];
+
+/// Roof height of house `i`: 6 m over the ground at its centre.
+fn house_roof(i: usize) -> f64 {
+    ground(HOUSES[i].0, HOUSES[i].1) + 6.0
+}
+
+/// Buildings of a 3D Tiles tileset enter the surface model: their roofs and footprints come
+/// out of the mesh, their use from the tileset's attributes, and the flood counts them by use.
+#[test]
+fn tileset_buildings_enter_the_surface_with_their_use() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scene(&dir.path().join("scene.las"));
+    write_tileset(dir.path());
+    let file = dir.path().join("maisons.toml");
+    let scenario = r#"version = 1
+name = "Maisons"
+data = ["scene.las", "tileset.json"]
+crs = "EPSG:2154"
+[terrain]
+resolution_m = 0.5
+
+[[scenarios]]
+id = "crue"
+kind = "flood"
+seeds = [[652060.0, 6862100.0]]
+level_m = 40.0
+
+[[scenarios]]
+id = "plan"
+kind = "flood"
+seeds = [[652060.0, 6862100.0]]
+level_m = 40.0
+mode = "plane"
+"#;
+    std::fs::write(&file, scenario).unwrap();
+    let run = run_file(&file, None).unwrap();
+    let out = dir.path().join("out");
+    let summary = write_outputs(&run, &out).unwrap();
+    // The LiDAR's box and the three houses.
+    assert_eq!(summary["buildings"], 4, "{summary:#}");
+    let notes = summary["notes"].to_string();
+    assert!(
+        notes.contains("1 content(s), 36 triangles") && notes.contains("missing.glb"),
+        "{notes}"
+    );
+    let s = &summary["scenarios"];
+    // Connected: bowl A's two houses are reached, bowl B's is not; the plane floods all three.
+    assert_eq!(s["crue"]["buildings_affected"], 2);
+    assert_eq!(
+        s["crue"]["buildings_affected_by_use"],
+        serde_json::json!({"Résidentiel": 1, "Commercial et services": 1})
+    );
+    assert_eq!(
+        s["plan"]["buildings_affected_by_use"],
+        serde_json::json!({"Résidentiel": 2, "Commercial et services": 1})
+    );
+    let csv = std::fs::read_to_string(out.join("buildings.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let head = rows.headers().unwrap().clone();
+    let at = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    for (i, &(cx, cy, half)) in HOUSES.iter().enumerate() {
+        let row = rows
+            .iter()
+            .find(|r| {
+                let x: f64 = r[at("x")].parse().unwrap();
+                let y: f64 = r[at("y")].parse().unwrap();
+                (x - X0 - cx).abs() < 1.0 && (y - Y0 - cy).abs() < 1.0
+            })
+            .unwrap_or_else(|| panic!("house {i} not in {csv}"));
+        let roof: f64 = row[at("roof_m")].parse().unwrap();
+        assert!(
+            (roof - house_roof(i)).abs() < 0.01,
+            "house {i}: roof {roof}"
+        );
+        let footprint: f64 = row[at("footprint_m2")].parse().unwrap();
+        assert_eq!(footprint, (2.0 * half).powi(2), "house {i}");
+        let expected = if i == 1 {
+            "Commercial et services"
+        } else {
+            "Résidentiel"
+        };
+        assert_eq!(&row[at("use")], expected);
+    }
+    // The LiDAR's box has no model, so no use.
+    assert_eq!(rows.iter().filter(|r| r[at("use")].is_empty()).count(), 1);
+    // The DSM carries the roofs: what the sun and the radio see.
+    let dsm = &run.territory.models.dsm;
+    let (c, r) = dsm
+        .grid
+        .cell_of(bevy::math::DVec2::new(
+            X0 + BOWL_B.0 + 0.25,
+            Y0 + BOWL_B.1 + 0.25,
+        ))
+        .unwrap();
+    assert!((f64::from(dsm.at(c, r)) - house_roof(2)).abs() < 0.01);
+
+    // An Earth-centred tileset in a twin whose CRS is unknown, a tileset that is not there:
+    // errors naming the input.
+    std::fs::write(&file, scenario.replace("crs = \"EPSG:2154\"\n", "")).unwrap();
+    let err = run_file(&file, None).err().unwrap().to_string();
+    assert!(
+        err.contains("tileset.json") && err.contains("needs a frame"),
+        "{err}"
+    );
+    std::fs::write(
+        &file,
+        scenario.replace("\"tileset.json\"", "\"nothing/tileset.json\""),
+    )
+    .unwrap();
+    let err = run_file(&file, None).err().unwrap().to_string();
+    assert!(err.contains("nothing/tileset.json"), "{err}");
+}
+
 /// Renders the analytic scene seen from above with the scenarios of `scenario` (lavapipe).
 fn render_scene(scenario: &str) -> image::RgbaImage {
     use jumeau::front::headless::{RenderOptions, render_with};

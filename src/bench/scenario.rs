@@ -1,7 +1,8 @@
 //! `jumeau bench scenario`: the flood's connection levels on 10⁷ cells against a breadth-first
 //! fill per level (target ≤ 2 s), a level change (target ≤ 5 ms), a day of sunlight hours on
 //! 4 × 10⁶ cells against a per-cell ray march (target ≤ 2 s), and the terrain of the IGN tile
-//! against decoding its points (target ≤ 1 s).
+//! against decoding its points (target ≤ 1 s), and a real building tile (3DBAG, 51 062
+//! triangles) rasterised into the surface model against reading and baking it.
 
 use crate::scenario::flood::{self, FloodMode};
 use crate::scenario::sun::{self, Day, GridNorth, Observer, Surface};
@@ -25,6 +26,72 @@ pub struct ScenarioBench {
     /// Repetitions of the quick measurements (median reported).
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
+}
+
+/// Rasterising a tileset's finest contents on a 0.5 m grid, against reading and baking them.
+fn bench_building_raster(
+    input: &str,
+    runs: usize,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    use crate::buildings::contents::for_each_finest_content;
+    use crate::buildings::open::{choose_frame, open_buildings};
+    use crate::terrain::mesh::MeshSurface;
+    let load = || -> Result<_, Box<dyn std::error::Error>> {
+        let opened = open_buildings(input)?;
+        let frame = choose_frame(None, None, &[opened.centre()])?;
+        let (mut layer, _) = opened.into_layer(frame.as_ref(), None, None)?;
+        let mut contents = Vec::new();
+        let walk = for_each_finest_content(&mut layer, 100_000, &mut |b| contents.push(b.clone()));
+        Ok((walk, contents))
+    };
+    let mut load_s = Vec::new();
+    let mut loaded = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        loaded = Some(load()?);
+        load_s.push(started.elapsed().as_secs_f64());
+    }
+    let (walk, contents) = loaded.ok_or("no run")?;
+    let (mut lo, mut hi) = (DVec2::INFINITY, DVec2::NEG_INFINITY);
+    for c in &contents {
+        for p in c.parts.iter().flat_map(|p| &p.positions) {
+            let xy = c.origin.truncate() + DVec2::new(f64::from(p[0]), f64::from(p[1]));
+            (lo, hi) = (lo.min(xy), hi.max(xy));
+        }
+    }
+    let grid = Grid::covering(lo, hi, 0.5).ok_or("the tile's grid")?;
+    let mut covered = 0;
+    let raster_s = median(
+        (0..runs)
+            .map(|_| {
+                timed(|| {
+                    let mut surface = MeshSurface::new(grid);
+                    let mut uses = Vec::new();
+                    for c in &contents {
+                        crate::scenario::meshes::add_content(&mut surface, &mut uses, c);
+                    }
+                    covered = surface.covered();
+                })
+                .1
+            })
+            .collect(),
+    );
+    let load_s = median(load_s);
+    let allocate_s = median(
+        (0..runs)
+            .map(|_| timed(|| std::hint::black_box(MeshSurface::new(grid))).1)
+            .collect(),
+    );
+    Ok(json!({
+        "input": input,
+        "triangles": walk.triangles,
+        "cells": grid.len(),
+        "cells_covered": covered,
+        "rasterise_s": raster_s,
+        "of_which_allocating_the_grid_s": allocate_s,
+        "read_and_bake_s": load_s,
+        "ratio_to_read_and_bake": raster_s / load_s,
+    }))
 }
 
 /// A rolling terrain with valleys, 0.5 m cells, deterministic.
@@ -202,6 +269,11 @@ pub fn run(options: &ScenarioBench) -> Result<(), Box<dyn std::error::Error>> {
         None => json!("the IGN tile is not in ../shared/data"),
     };
 
+    let buildings = match crate::testdata::shared_data("3dtiles/3dbag_tile_128/tileset.json") {
+        Some(path) => bench_building_raster(&path.display().to_string(), runs)?,
+        None => json!("the 3DBAG tile is not in ../shared/data"),
+    };
+
     let report = json!({
         "flood": {
             "cells": g.len(),
@@ -223,6 +295,7 @@ pub fn run(options: &ScenarioBench) -> Result<(), Box<dyn std::error::Error>> {
             "sweep_speedup_over_ray_march": march_s / sweep_s,
         },
         "terrain_ign_tile": terrain,
+        "buildings_into_dsm": buildings,
         "threads": rayon::current_num_threads(),
     });
     println!("{}", serde_json::to_string_pretty(&report)?);

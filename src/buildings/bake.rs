@@ -207,11 +207,17 @@ pub fn bake(model: Model, pose: ModelPose, placement: &Placement) -> Result<Bake
     } else {
         0.0
     };
-    let crs_affine =
-        placement.crs_from_frame_affine(frame_from_model.transform_point3(DVec3::ZERO))?;
     let mut parts = Vec::with_capacity(primitives.len());
     for (primitive, points) in primitives.into_iter().zip(crs_positions) {
-        let linear = DMat3::from_mat4(crs_affine * frame_from_model * primitive.model_from_mesh);
+        // Linearised where the primitive is: its node may carry the whole Earth-centred
+        // offset, so the model's own origin can be the Earth's centre.
+        let frame_from_mesh = frame_from_model * primitive.model_from_mesh;
+        let at = primitive
+            .positions
+            .first()
+            .map_or(DVec3::ZERO, |p| DVec3::from(p.map(f64::from)));
+        let crs_affine = placement.crs_from_frame_affine(frame_from_mesh.transform_point3(at))?;
+        let linear = DMat3::from_mat4(crs_affine * frame_from_mesh);
         let normal_matrix = linear.inverse().transpose();
         let mut indices = primitive.indices;
         if linear.determinant() < 0.0 {

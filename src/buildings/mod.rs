@@ -8,6 +8,7 @@
 //! | engine | [`BuildingsPlugin`]: [`streaming`] systems, click-to-pick |
 
 pub mod bake;
+pub mod contents;
 pub mod gltf;
 pub mod layer;
 pub mod model;

@@ -3,11 +3,11 @@
 //! off the main thread); an LRU under the memory budget shared with the point clouds; parents
 //! kept on screen until their children are ready.
 
-use super::bake::{BakedContent, ModelPose, Placement, bake, z_up_from_y_up};
+use super::bake::{BakedContent, ModelPose, Placement, bake};
+use super::contents::{content_model, content_up_axis};
 pub use super::layer::*;
-use super::model::Model;
-use super::tiles3d::content::{InstanceModel, TileContent, parse_content};
-use super::tiles3d::tileset::{Tile, TileUri, Tileset, UpAxis};
+use super::tiles3d::content::{TileContent, parse_content};
+use super::tiles3d::tileset::TileUri;
 use super::tiles3d::traverse::{self, ContentKey, RequestKind};
 use crate::camera::StreamingView;
 use crate::georef::world_from_crs_f32;
@@ -17,7 +17,7 @@ use crate::spatial::Aabb as CrsAabb;
 use crate::spatial::Failure;
 use crate::spatial::LruCache;
 use bevy::asset::RenderAssetUsages;
-use bevy::math::{DMat4, DVec3};
+use bevy::math::DVec3;
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
@@ -374,114 +374,6 @@ fn prepare_points(
     })
 }
 
-/// The model a tile content draws, with the pose to bake it with: b3dm/glb as they are, i3dm
-/// instances expanded (one copy of the model per instance, its batch ID as feature ID), the
-/// models of a composite merged.
-fn content_model(
-    content: TileContent,
-    pose: ModelPose,
-    uri: &TileUri,
-    depth: u32,
-) -> Result<(Model, ModelPose), String> {
-    match content {
-        TileContent::Model {
-            glb,
-            rtc_center,
-            batch,
-            ..
-        } => {
-            let mut model = super::gltf::decode_glb(&glb).map_err(|e| e.to_string())?;
-            if model.rtc_center.is_none() {
-                model.rtc_center = rtc_center;
-            }
-            if model.properties.is_none() {
-                model.properties = batch;
-            }
-            Ok((model, pose))
-        }
-        TileContent::Instances {
-            model,
-            instances,
-            batch,
-        } => {
-            let glb = match model {
-                InstanceModel::Embedded(glb) => glb,
-                InstanceModel::Uri(reference) => {
-                    let model_uri = uri.join(&reference).map_err(|e| e.to_string())?;
-                    fetch(&model_uri)?
-                }
-            };
-            let model = super::gltf::decode_glb(&glb).map_err(|e| e.to_string())?;
-            let instance_from_model = pose.tile_from_model(model.rtc_center);
-            let mut expanded = Model {
-                materials: model.materials.clone(),
-                textures: model.textures.clone(),
-                properties: batch,
-                ..Model::default()
-            };
-            for (index, instance) in instances.iter().enumerate() {
-                let tile_from_instance = DMat4::from_scale_rotation_translation(
-                    DVec3::from_array(instance.scale),
-                    instance.rotation,
-                    DVec3::from_array(instance.position),
-                );
-                let feature = instance.batch_id.unwrap_or(index as u32);
-                for primitive in &model.primitives {
-                    let mut copy = primitive.clone();
-                    copy.model_from_mesh =
-                        tile_from_instance * instance_from_model * primitive.model_from_mesh;
-                    copy.feature_ids = Some(vec![feature; copy.positions.len()]);
-                    expanded.primitives.push(copy);
-                }
-            }
-            let pose = ModelPose {
-                frame_from_tile: pose.frame_from_tile,
-                tile_from_gltf: DMat4::IDENTITY,
-            };
-            Ok((expanded, pose))
-        }
-        TileContent::Points { positions, .. } => Err(format!(
-            "pnts point tiles inside composite tiles ({} points) are not drawn yet",
-            positions.len()
-        )),
-        TileContent::Composite(inner) => {
-            if depth > 8 {
-                return Err("composite tiles nested too deep".into());
-            }
-            let mut merged = Model::default();
-            let tile_pose = ModelPose {
-                frame_from_tile: pose.frame_from_tile,
-                tile_from_gltf: DMat4::IDENTITY,
-            };
-            for content in inner {
-                let (model, inner_pose) = content_model(content, pose, uri, depth + 1)?;
-                // Bring each inner model into the tile frame, so one pose fits them all.
-                let tile_from_model = inner_pose.tile_from_model(model.rtc_center);
-                let (materials, textures) = (merged.materials.len(), merged.textures.len());
-                // One property table per model: the first one wins, later features go without.
-                let keeps_features = merged.properties.is_none() || model.properties.is_none();
-                merged.properties = merged.properties.or(model.properties);
-                merged.textures.extend(model.textures);
-                merged
-                    .materials
-                    .extend(model.materials.into_iter().map(|mut m| {
-                        m.base_color_texture = m.base_color_texture.map(|t| t + textures);
-                        m
-                    }));
-                for mut primitive in model.primitives {
-                    primitive.model_from_mesh = tile_from_model * primitive.model_from_mesh;
-                    primitive.material = primitive.material.map(|m| m + materials);
-                    if !keeps_features {
-                        primitive.feature_ids = None;
-                    }
-                    merged.primitives.push(primitive);
-                }
-            }
-            Ok((merged, tile_pose))
-        }
-    }
-}
-
 /// The Bevy mesh of a baked part (render axes). Parts without normals get flat ones.
 fn part_mesh(part: &super::bake::BakedPart) -> Mesh {
     let positions: Vec<[f32; 3]> = part
@@ -544,25 +436,6 @@ pub(crate) fn plugin(app: &mut App) {
             (place_building_contents, style_buildings).in_set(BuildingSystems::Place),
         ),
     );
-}
-
-/// Turns a content's glTF into the tileset's Z-up frame. glTF is Y-up; only 3D Tiles 1.0
-/// tilesets may say otherwise (`asset.gltfUpAxis`, deprecated in 1.1, where real tilesets such
-/// as 3DBAG's write "Z" over Y-up content).
-fn content_up_axis(tileset: &Tileset, tile: &Tile, content: u32) -> DMat4 {
-    let version_1_0 = tileset
-        .documents()
-        .get(tile.document as usize)
-        .is_some_and(|d| d.asset.version.starts_with("1.0") || d.asset.version == "0.0");
-    let axis = tile
-        .contents
-        .get(content as usize)
-        .map_or(UpAxis::Y, |c| c.up_axis);
-    match (version_1_0, axis) {
-        (true, UpAxis::Z) => DMat4::IDENTITY,
-        (true, UpAxis::X) => DMat4::from_rotation_z(std::f64::consts::FRAC_PI_2),
-        _ => z_up_from_y_up(),
-    }
 }
 
 /// One memory budget for points and buildings: each cache may use what the other leaves.
@@ -978,10 +851,13 @@ fn style_buildings(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::buildings::model::Primitive;
+    use crate::buildings::bake::z_up_from_y_up;
+    use crate::buildings::model::{Model, Primitive};
+    use crate::buildings::tiles3d::content::InstanceModel;
     use crate::buildings::tiles3d::content::{
         BinaryValues, FeatureTableWriter, write_cmpt, write_i3dm,
     };
+    use bevy::math::DMat4;
 
     /// A 2 m Y-up box as a GLB.
     fn box_glb() -> Vec<u8> {

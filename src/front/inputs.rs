@@ -100,7 +100,7 @@ pub fn open_inputs_into(
         None => {
             let (datum, note) = match network.vertical_datum {
                 Some(datum) => (datum, None),
-                None => vertical_datum_of(cloud_crs.as_ref()),
+                None => VerticalDatum::of_crs(cloud_crs.as_ref()),
             };
             // Information, not a problem: the panel shows the frame with its datum.
             if let Some(note) = note {
@@ -207,28 +207,6 @@ impl Default for OpenOptions {
             vertical_datum: None,
         }
     }
-}
-
-/// The vertical datum of a twin whose point clouds are in `crs` (see [`OpenOptions`]), with a
-/// note for the panel when it is assumed rather than declared.
-pub fn vertical_datum_of(crs: Option<&crate::georef::Crs>) -> (VerticalDatum, Option<String>) {
-    let Some(crs) = crs else {
-        return (VerticalDatum::Ellipsoidal, None);
-    };
-    if let Some(datum) = crs.vertical_epsg.and_then(VerticalDatum::of_epsg) {
-        return (datum, None);
-    }
-    if crs.horizontal_code() == Some(2154) && crs.vertical_epsg.is_none() {
-        return (
-            VerticalDatum::Ign69,
-            Some(
-                "the point clouds declare Lambert-93 without a vertical CRS: their heights are \
-                 taken as NGF-IGN69 altitudes, as in IGN's LiDAR HD (--vertical-datum overrides)"
-                    .into(),
-            ),
-        );
-    }
-    (VerticalDatum::Ellipsoidal, None)
 }
 
 /// The twin's frame when networks are all there is: the file's projected CRS, else the UTM

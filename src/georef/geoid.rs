@@ -26,6 +26,28 @@ pub enum VerticalDatum {
 }
 
 impl VerticalDatum {
+    /// The vertical datum of a twin whose point clouds are in `crs`, with a note for the
+    /// panel when it is assumed rather than declared.
+    pub fn of_crs(crs: Option<&super::Crs>) -> (Self, Option<String>) {
+        let Some(crs) = crs else {
+            return (VerticalDatum::Ellipsoidal, None);
+        };
+        if let Some(datum) = crs.vertical_epsg.and_then(VerticalDatum::of_epsg) {
+            return (datum, None);
+        }
+        if crs.horizontal_code() == Some(2154) && crs.vertical_epsg.is_none() {
+            return (
+                VerticalDatum::Ign69,
+                Some(
+                    "the point clouds declare Lambert-93 without a vertical CRS: their heights are \
+                     taken as NGF-IGN69 altitudes, as in IGN's LiDAR HD (--vertical-datum overrides)"
+                        .into(),
+                ),
+            );
+        }
+        (VerticalDatum::Ellipsoidal, None)
+    }
+
     /// The datum of a vertical CRS's EPSG code, when Jumeau knows it.
     pub fn of_epsg(code: u32) -> Option<Self> {
         match code {

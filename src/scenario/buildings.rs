@@ -2,6 +2,7 @@
 //! cells, and the per-building table written as CSV and GeoJSON.
 
 use crate::terrain::ground::BUILDING_CLASS;
+use crate::terrain::mesh::NO_FEATURE;
 use crate::terrain::{Grid, TerrainModels};
 use bevy::math::DVec2;
 
@@ -23,11 +24,54 @@ pub struct Building {
     pub roof_m: f32,
     /// Convex hull of its cells' corners, counter-clockwise, twin CRS.
     pub outline: Vec<DVec2>,
+    /// What it is used for, when its building model says (see [`USE_ATTRIBUTES`]).
+    pub usage: Option<String>,
+}
+
+/// Which building model's feature makes each terrain cell, and each feature's use: what 3D
+/// Tiles and glTF buildings add to the LiDAR's building class.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CellFeatures {
+    /// Per cell: an index into `uses`, or [`NO_FEATURE`].
+    pub cell: Vec<u32>,
+    pub uses: Vec<Option<String>>,
+}
+
+/// Attribute names that say what a building is used for, in order of preference: IGN's BD
+/// TOPO (`usage_1`, `nature`), CityGML (`function`, `usage`), OpenStreetMap (`building`) and
+/// the Dutch BAG (`gebruiksdoel`). Matched without regard to case.
+pub const USE_ATTRIBUTES: [&str; 8] = [
+    "usage_1",
+    "usage1",
+    "usage",
+    "use",
+    "function",
+    "gebruiksdoel",
+    "nature",
+    "building",
+];
+
+/// The use a feature's attributes give, by [`USE_ATTRIBUTES`]; empty texts are no use.
+pub fn use_of(table: &crate::buildings::model::PropertyTable, feature: usize) -> Option<String> {
+    use crate::buildings::model::PropertyValue;
+    USE_ATTRIBUTES.iter().find_map(|name| {
+        let column = table
+            .columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))?;
+        match column.values.get(feature)? {
+            PropertyValue::Text(t) if !t.trim().is_empty() => Some(t.trim().to_owned()),
+            PropertyValue::Int(i) => Some(i.to_string()),
+            _ => None,
+        }
+    })
 }
 
 /// The buildings of a terrain: 8-connected groups of building cells (class 6 on top of the
-/// DSM) of at least [`MIN_FOOTPRINT_M2`].
-pub fn buildings_of(models: &TerrainModels) -> Vec<Building> {
+/// DSM) of at least [`MIN_FOOTPRINT_M2`]. With `features`, cells of two different building
+/// models stay apart even where they touch, and each building takes the use of the model
+/// that covers most of it.
+pub fn buildings_of(models: &TerrainModels, features: Option<&CellFeatures>) -> Vec<Building> {
     let grid = models.grid();
     let is_building: Vec<bool> = models
         .top_class
@@ -37,6 +81,12 @@ pub fn buildings_of(models: &TerrainModels) -> Vec<Building> {
     let mut seen = vec![false; grid.len()];
     let mut out = Vec::new();
     let min_cells = (MIN_FOOTPRINT_M2 / grid.cell_area_m2()).ceil() as usize;
+    let label = |i: usize| {
+        features
+            .and_then(|f| f.cell.get(i).copied())
+            .unwrap_or(NO_FEATURE)
+    };
+    let joins = |a: u32, b: u32| a == b || a == NO_FEATURE || b == NO_FEATURE;
     for start in 0..grid.len() {
         if !is_building[start] || seen[start] {
             continue;
@@ -45,8 +95,9 @@ pub fn buildings_of(models: &TerrainModels) -> Vec<Building> {
         let mut cells = vec![start];
         let mut k = 0;
         while k < cells.len() {
+            let here = label(cells[k]);
             for n in grid.neighbours(cells[k]) {
-                if is_building[n] && !seen[n] {
+                if is_building[n] && !seen[n] && joins(here, label(n)) {
                     seen[n] = true;
                     cells.push(n);
                 }
@@ -73,6 +124,16 @@ pub fn buildings_of(models: &TerrainModels) -> Vec<Building> {
             .iter()
             .map(|&i| models.dsm.values[i])
             .fold(f32::NEG_INFINITY, f32::max);
+        let usage = features.and_then(|f| {
+            let mut counts = std::collections::BTreeMap::new();
+            for &i in &cells {
+                if let Some(Some(usage)) = f.cell.get(i).and_then(|&l| f.uses.get(l as usize)) {
+                    *counts.entry(usage.as_str()).or_insert(0usize) += 1;
+                }
+            }
+            let best = counts.iter().max_by_key(|(_, n)| **n)?;
+            Some(best.0.to_string())
+        });
         out.push(Building {
             id: out.len() as u32 + 1,
             footprint_m2: cells.len() as f64 * grid.cell_area_m2(),
@@ -81,6 +142,7 @@ pub fn buildings_of(models: &TerrainModels) -> Vec<Building> {
             centroid,
             ground_m,
             roof_m,
+            usage,
         });
     }
     out
@@ -134,6 +196,10 @@ pub struct Column {
 pub fn to_csv(buildings: &[Building], columns: &[Column]) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut head = vec!["building", "x", "y", "footprint_m2", "ground_m", "roof_m"];
+    let uses = buildings.iter().any(|b| b.usage.is_some());
+    if uses {
+        head.push("use");
+    }
     head.extend(columns.iter().map(|c| c.name.as_str()));
     w.write_record(&head)?;
     for (k, b) in buildings.iter().enumerate() {
@@ -145,6 +211,9 @@ pub fn to_csv(buildings: &[Building], columns: &[Column]) -> Result<String, csv:
             format!("{:.2}", b.ground_m),
             format!("{:.2}", b.roof_m),
         ];
+        if uses {
+            row.push(b.usage.clone().unwrap_or_default());
+        }
         row.extend(columns.iter().map(|c| number(c.values[k])));
         w.write_record(&row)?;
     }
@@ -180,6 +249,9 @@ pub fn to_geojson(
             props.insert("footprint_m2".into(), round(b.footprint_m2, 1));
             props.insert("ground_m".into(), round(f64::from(b.ground_m), 2));
             props.insert("roof_m".into(), round(f64::from(b.roof_m), 2));
+            if let Some(usage) = &b.usage {
+                props.insert("use".into(), usage.clone().into());
+            }
             for c in columns {
                 props.insert(c.name.clone(), round(c.values[k], 3));
             }
@@ -236,7 +308,7 @@ mod tests {
         models.add_building(&block(12, 2, 2, 2), 13.0);
         models.add_building(&block(18, 5, 8, 3), 16.0);
         models.add_building(&block(18, 8, 3, 6), 19.0);
-        let found = buildings_of(&models);
+        let found = buildings_of(&models, None);
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].footprint_m2, 24.0);
         assert_eq!(found[0].roof_m, 22.0);
@@ -268,5 +340,63 @@ mod tests {
             geojson["crs"]["properties"]["name"],
             "urn:ogc:def:crs:EPSG::2154"
         );
+    }
+
+    #[test]
+    fn touching_models_stay_apart_and_carry_their_use() {
+        use crate::buildings::model::{PropertyColumn, PropertyTable, PropertyValue};
+        let grid = Grid {
+            min_xy: DVec2::ZERO,
+            cell_m: 1.0,
+            cols: 20,
+            rows: 10,
+        };
+        let mut models = TerrainModels {
+            dtm: Raster::filled(grid, 10.0),
+            dsm: Raster::filled(grid, 10.0),
+            top_class: vec![2; grid.len()],
+        };
+        // Two 5 × 4 m models wall to wall (features 0 and 1), and a LiDAR-only annex (no
+        // feature) on the second one's east side.
+        let block = |c0: usize, w: usize| -> Vec<usize> {
+            (2..6)
+                .flat_map(|r| (c0..c0 + w).map(move |c| r * 20 + c))
+                .collect()
+        };
+        let mut cell = vec![NO_FEATURE; grid.len()];
+        for (feature, c0) in [(0u32, 2usize), (1, 7)] {
+            models.add_building(&block(c0, 5), 20.0);
+            for i in block(c0, 5) {
+                cell[i] = feature;
+            }
+        }
+        models.add_building(&block(12, 3), 15.0);
+        let table = PropertyTable {
+            class: "b".into(),
+            count: 2,
+            columns: vec![PropertyColumn {
+                name: "USAGE_1".into(),
+                values: vec![
+                    PropertyValue::Text("Résidentiel".into()),
+                    PropertyValue::Null,
+                ],
+            }],
+        };
+        let uses = (0..2).map(|f| use_of(&table, f)).collect();
+        assert_eq!(
+            buildings_of(&models, None).len(),
+            1,
+            "one block without models"
+        );
+        let found = buildings_of(&models, Some(&CellFeatures { cell, uses }));
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].footprint_m2, 20.0);
+        assert_eq!(found[0].usage.as_deref(), Some("Résidentiel"));
+        // The annex joins the model it touches; that model says no use.
+        assert_eq!(found[1].footprint_m2, 32.0);
+        assert_eq!(found[1].usage, None);
+        let csv = to_csv(&found, &[]).unwrap();
+        assert!(csv.starts_with("building,x,y,footprint_m2,ground_m,roof_m,use\n"));
+        assert!(csv.lines().nth(1).unwrap().ends_with(",Résidentiel"));
     }
 }

@@ -5,6 +5,7 @@
 //! - [`flood`]: connection levels by priority flood, water depths at a level.
 //! - [`sun`]: the sun's position (SPA), shadows and hours of sun on the DSM.
 //! - [`buildings`]: footprints from the terrain, the per-building table (CSV, GeoJSON).
+//! - [`meshes`]: building tilesets and models rasterised into the terrain's surface.
 //! - [`map`]: a result drawn over the shaded surface with its legend.
 //! - [`run`]: a scenario file's territory, each scenario's result, the files written.
 //! - [`view`]: [`view::ScenarioPlugin`], the runs off the main thread and the overlays in the
@@ -14,6 +15,7 @@ pub mod buildings;
 pub mod file;
 pub mod flood;
 pub mod map;
+pub mod meshes;
 pub mod run;
 pub mod sun;
 pub mod view;

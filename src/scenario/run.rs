@@ -48,12 +48,23 @@ pub struct Territory {
     pub points: usize,
     /// Data the run did not use, and why.
     pub skipped: Vec<String>,
+    /// What the building models brought to the surface, and what of them could not be read.
+    pub notes: Vec<String>,
 }
 
 impl Territory {
     /// The territory of `models`, placed on Earth by `crs` when it is a known projection.
     pub fn new(models: TerrainModels, crs: Option<Crs>) -> Self {
-        let buildings = buildings::buildings_of(&models);
+        Self::with_features(models, crs, None)
+    }
+
+    /// [`Territory::new`], with the building models' feature of each cell.
+    pub fn with_features(
+        models: TerrainModels,
+        crs: Option<Crs>,
+        features: Option<&buildings::CellFeatures>,
+    ) -> Self {
+        let buildings = buildings::buildings_of(&models, features);
         let (observer, north) = crs
             .as_ref()
             .and_then(|c| c.horizontal_code())
@@ -67,15 +78,17 @@ impl Territory {
             north,
             points: 0,
             skipped: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
     /// The territory a scenario file describes: its terrain GeoTIFFs, else the terrain built
     /// from its point clouds (kept in `cache` as GeoTIFF, keyed by the clouds' paths, sizes
-    /// and dates and the resolution, when a folder is given); its `crs` where the data says
-    /// none.
+    /// and dates and the resolution, when a folder is given), with its building tilesets and
+    /// models rasterised into the surface; its `crs` where the data says none.
     pub fn load(file: &ScenarioFile, base: &Path, cache: Option<&Path>) -> Result<Self, RunError> {
         let mut clouds: Vec<String> = Vec::new();
+        let mut building_inputs: Vec<String> = Vec::new();
         let mut skipped = Vec::new();
         let mut dtm_path = file.terrain.dtm.clone();
         for entry in &file.data {
@@ -94,9 +107,11 @@ impl Territory {
                 clouds.extend(tiles.into_iter().map(|t| t.href));
             } else if lower.ends_with(".tif") || lower.ends_with(".tiff") {
                 dtm_path.get_or_insert(entry.clone());
+            } else if crate::buildings::open::is_building_input(&lower) {
+                building_inputs.push(resolved);
             } else {
                 skipped.push(format!(
-                    "{entry}: not terrain (buildings from 3D Tiles and networks do not enter flood and sun scenarios yet; the LiDAR's building class stands in)"
+                    "{entry}: neither terrain nor buildings (networks do not enter flood and sun scenarios)"
                 ));
             }
         }
@@ -154,9 +169,14 @@ impl Territory {
                 }
             }
         };
-        let mut territory = Self::new(models, found_crs.or(declared));
+        let crs = found_crs.or(declared);
+        let mut models = models;
+        let raised = super::meshes::raise_buildings(&mut models, crs.as_ref(), &building_inputs)
+            .map_err(|(name, reason)| RunError::Data { name, reason })?;
+        let mut territory = Self::with_features(models, crs, Some(&raised.features));
         territory.points = points;
         territory.skipped = skipped;
+        territory.notes = raised.notes;
         Ok(territory)
     }
 
@@ -358,6 +378,17 @@ pub fn run_scenario(
                 deepest.push(f64::from(depth));
             }
             let affected = deepest.iter().filter(|&&d| d > 0.0).count();
+            if territory.buildings.iter().any(|b| b.usage.is_some()) {
+                let mut by_use = Map::new();
+                for (b, d) in territory.buildings.iter().zip(&deepest) {
+                    if *d > 0.0 {
+                        let usage = b.usage.as_deref().unwrap_or("unknown");
+                        let n = by_use.get(usage).and_then(Value::as_u64).unwrap_or(0);
+                        by_use.insert(usage.to_owned(), json!(n + 1));
+                    }
+                }
+                figures.insert("buildings_affected_by_use".into(), Value::Object(by_use));
+            }
             let max_depth = depths.range().map_or(0.0, |r| r.1);
             figures.insert("level_m".into(), json!(level));
             figures.insert("mode".into(), json!(mode));
@@ -645,6 +676,7 @@ pub fn summary(run: &Run) -> Value {
         "buildings": t.buildings.len(),
         "scenarios": scenarios,
         "skipped": t.skipped,
+        "notes": t.notes,
     });
     if let Some((left, right, diff)) = &run.comparison {
         let changed = changed_area_m2(diff);
