@@ -355,16 +355,7 @@ fn scenario_inputs(
         let path = PathBuf::from(&input);
         let file = crate::scenario::ScenarioFile::read(&path)?;
         let base = path.parent().map(PathBuf::from).unwrap_or_default();
-        out.extend(
-            file.data
-                .iter()
-                .filter(|d| !d.to_ascii_lowercase().ends_with(".tif"))
-                .map(|d| {
-                    crate::scenario::ScenarioFile::resolve(&base, d)
-                        .display()
-                        .to_string()
-                }),
-        );
+        out.extend(file.view_inputs(&base));
         let mut scenarios = crate::scenario::view::ScenarioView::with_file(file, base);
         scenarios.cache = Some(crate::front::paths::cache_dir().join("terrain"));
         view = Some(scenarios);

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `data`, `copc`, `vpc`, `tileset`, `geojson` | a data URL (repeatable; attributes take a space-separated list). The kind is told by the URL as on the command line: a `.vpc` is one layer of tiles, each fetched when the view reaches it |
 //! | `project` | URL of a JSON object with any of these keys (lists as arrays) |
+//! | `scenario` | URL of a scenario file (TOML): its data opens, its scenarios run and show in the panel |
 //! | `camera` | `X,Y,Z,TX,TY,TZ` in the twin's CRS |
 //! | `color` | `rgb`, `intensity`, `elevation`, `classification` |
 //! | `color-buildings-by` | a building attribute |
@@ -27,6 +28,8 @@ pub struct EmbedConfig {
     /// Data URLs as given (relative ones are resolved against the page by the caller).
     pub inputs: Vec<String>,
     pub project: Option<String>,
+    /// A scenario file's URL.
+    pub scenario: Option<String>,
     pub camera: Option<(DVec3, DVec3)>,
     pub color: Option<ColorMode>,
     pub color_buildings_by: Option<String>,
@@ -46,6 +49,7 @@ impl Default for EmbedConfig {
         Self {
             inputs: Vec::new(),
             project: None,
+            scenario: None,
             camera: None,
             color: None,
             color_buildings_by: None,
@@ -82,13 +86,14 @@ impl Lang {
 const DATA_KEYS: [&str; 5] = ["data", "copc", "vpc", "tileset", "geojson"];
 
 /// Every key a page may set (the `data-*` attributes read from the canvas).
-pub const KEYS: [&str; 15] = [
+pub const KEYS: [&str; 16] = [
     "data",
     "copc",
     "vpc",
     "tileset",
     "geojson",
     "project",
+    "scenario",
     "camera",
     "color",
     "color-buildings-by",
@@ -119,6 +124,7 @@ impl EmbedConfig {
                     .extend(value.split_whitespace().map(str::to_owned));
             }
             "project" => self.project = Some(value.to_owned()),
+            "scenario" => self.scenario = Some(value.to_owned()),
             "camera" => self.camera = Some(crate::front::inputs::parse_camera(value)?),
             "color" => {
                 self.color = Some(ColorMode::from_str(value, true).map_err(|_| {

@@ -383,6 +383,19 @@ impl ScenarioFile {
     }
 
     /// `path` of the file's data resolved against the file's folder (URLs stay as they are).
+    /// The data the viewer opens for this file: every `data` entry but the GeoTIFF terrain
+    /// (which only the scenarios read), resolved against `base`.
+    pub fn view_inputs(&self, base: &Path) -> Vec<String> {
+        self.data
+            .iter()
+            .filter(|d| {
+                let lower = d.to_ascii_lowercase();
+                !(lower.ends_with(".tif") || lower.ends_with(".tiff"))
+            })
+            .map(|d| Self::resolve(base, d).display().to_string())
+            .collect()
+    }
+
     pub fn resolve(base: &Path, path: &str) -> PathBuf {
         if path.contains("://") || Path::new(path).is_absolute() {
             PathBuf::from(path)

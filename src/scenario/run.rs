@@ -125,11 +125,15 @@ impl Territory {
                 reason: e.to_string(),
             })?;
         let (models, found_crs, points) = if let Some(dtm) = dtm_path {
-            let read = |p: &str| {
-                let path = ScenarioFile::resolve(base, p);
-                geotiff::read_file(&path).map_err(|source| TerrainError::GeoTiff {
-                    name: path.display().to_string(),
-                    source,
+            // Through the byte sources, so that a page reads its GeoTIFF over HTTP.
+            let read = |p: &str| -> Result<(Raster, RasterCrs), RunError> {
+                let path = ScenarioFile::resolve(base, p).display().to_string();
+                let bytes = read_bytes(&path)?;
+                geotiff::read(&path, &bytes).map_err(|source| {
+                    RunError::from(TerrainError::GeoTiff {
+                        name: path.clone(),
+                        source,
+                    })
                 })
             };
             let (dtm, crs) = read(&dtm)?;

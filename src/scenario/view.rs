@@ -124,6 +124,13 @@ impl ScenarioView {
         }
     }
 
+    /// The same view with its territory already loaded (the web page builds it while it can
+    /// still wait for requests): the runs go straight to the scenarios.
+    pub fn with_territory(mut self, territory: Arc<Territory>) -> Self {
+        self.territory = Some(territory);
+        self
+    }
+
     /// Starts running every scenario of the file off the main thread (the terrain is built
     /// first, once).
     pub fn start_run(&mut self) {

@@ -54,6 +54,14 @@ const scenarios = [
     query: "vpc=/data/tiles/tiles.vpc&color=rgb&embed=minimal",
     native: "vpc.png",
   },
+  {
+    // A scenario file from the page's query: its data opens, its flood runs in the page and
+    // its water shows as in the native render.
+    name: "scenario",
+    query: "scenario=/data/crue.toml&color=classification&camera=292400,6832600,1400,292400,6832601,50&embed=minimal",
+    native: "scenario.png",
+    expect: (status) => (status?.scenarios ?? []).includes("crue") || `no scenario result: ${JSON.stringify(status?.scenarios)}`,
+  },
 ];
 
 mkdirSync(args.out, { recursive: true });
@@ -109,6 +117,8 @@ for (const scenario of scenarios) {
   const errors = run.console.filter((m) => m.type === "error" || m.type === "pageerror");
   if (errors.length) problems.push(`console errors: ${JSON.stringify(errors.slice(0, 5))}`);
   if (run.status?.errors?.length) problems.push(`twin errors: ${run.status.errors.join("; ")}`);
+  const expected = scenario.expect?.(run.status);
+  if (typeof expected === "string") problems.push(expected);
   // Frame time once settled: frames the page ran over two seconds.
   const frames = await run.page.evaluate(
     () =>

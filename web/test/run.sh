@@ -46,6 +46,21 @@ export WGPU_BACKEND=${WGPU_BACKEND:-vulkan} XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/
 "$jumeau" render "$out/data/street.copc.laz" --color rgb --budget 400000 \
     --camera=350020,6788086,45.96,350220,6788086,43.96 --width 320 --height 240 -o "$out/native/street.png"
 "$jumeau" render "$out/data/tiles/tiles.vpc" --color rgb --width 320 --height 240 -o "$out/native/vpc.png"
+# A flood over the tile's lowest corner (its DTM reaches 43.3 m there), run in the page from
+# its scenario file (?scenario=) and natively.
+cat > "$out/data/crue.toml" <<'TOML'
+version = 1
+name = "Crue"
+data = ["ign.copc.laz"]
+
+[[scenarios]]
+id = "crue"
+kind = "flood"
+seeds = [[292097.0, 6832967.0]]
+level_m = 48.0
+TOML
+"$jumeau" render "$out/data/crue.toml" --scenario crue --color classification \
+    --camera=292400,6832600,1400,292400,6832601,50 --width 320 --height 240 -o "$out/native/scenario.png"
 
 (cd web/test && npm ci --no-audit --no-fund --loglevel=error)
 node web/test/browser.mjs --bundle "$out/bundle" --data "$out/data" --native "$out/native" --out "$out"

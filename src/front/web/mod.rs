@@ -4,7 +4,8 @@
 //!
 //! The page learns how the twin is doing from `window.jumeau` (a plain object updated every
 //! frame): `frames`, `firstFrameMs`, `firstPointsMs`, `settled`, `settledMs`, `pointsShown`,
-//! `nodesShown`, `bytesFetched`, `frameMs`, `backend` and `errors` (what failed, in words).
+//! `nodesShown`, `bytesFetched`, `frameMs`, `backend`, `scenarios` (the ids of the scenario
+//! results shown, with `?scenario=`) and `errors` (what failed, in words).
 //! The page's loader (`web/jumeau.js`) shows the errors over the canvas.
 
 use crate::buildings::streaming::BuildingColor;
@@ -46,6 +47,8 @@ struct PageStatus {
     bytes_fetched: u64,
     frame_ms: Option<f64>,
     backend: &'static str,
+    /// Ids of the scenario results the panel holds.
+    scenarios: Vec<String>,
     /// Errors of opening, then of streaming (newest last).
     errors: Vec<String>,
     #[serde(skip)]
@@ -128,6 +131,28 @@ async fn read_config(canvas: &str) -> Result<EmbedConfig, String> {
     Ok(config)
 }
 
+/// The scenario file at `url` (`?scenario=`): its view, with the territory built here, where
+/// the page can still wait for requests (the runs then go straight to the scenarios), and its
+/// data URLs for the twin to open.
+async fn open_scenario(
+    url: &str,
+) -> Result<(crate::scenario::view::ScenarioView, Vec<String>), String> {
+    use crate::scenario::{ScenarioFile, run::Territory, view::ScenarioView};
+    let url = resolve(url)?;
+    let bytes = retry_fetched(|| crate::io::open(&url).and_then(|s| s.read_all()))
+        .await
+        .map_err(|e| format!("scenario file: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{url}: not UTF-8 text"))?;
+    let file = ScenarioFile::parse(&url, &text).map_err(|e| e.to_string())?;
+    let base = std::path::PathBuf::from(url.rsplit_once('/').map_or("", |(dir, _)| dir));
+    let data = file.view_inputs(&base);
+    let territory = retry_fetched(|| Territory::load(&file, &base, None))
+        .await
+        .map_err(|e| e.to_string())?;
+    let view = ScenarioView::with_file(file, base).with_territory(std::sync::Arc::new(territory));
+    Ok((view, data))
+}
+
 /// A URL relative to the page made absolute.
 fn resolve(url: &str) -> Result<String, String> {
     let base = web_sys::window()
@@ -160,6 +185,16 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
         .opening_errors
         .extend(config.warnings.iter().cloned());
     let mut inputs = Vec::new();
+    let mut scenarios = None;
+    if let Some(scenario) = &config.scenario {
+        match open_scenario(scenario).await {
+            Ok((view, data)) => {
+                inputs.extend(data);
+                scenarios = Some(view);
+            }
+            Err(error) => status.opening_errors.push(error),
+        }
+    }
     for input in &config.inputs {
         match resolve(input) {
             Ok(url) => inputs.push(url),
@@ -254,6 +289,9 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
     let mut app = viewer_app(setup, window, free_width / height.max(1.0), panel);
     app.insert_resource(status.clone())
         .add_systems(Last, publish_status);
+    if let Some(view) = scenarios {
+        app.insert_resource(view);
+    }
     // On the web the event loop is spawned and this returns at once.
     app.run();
     Ok(())
@@ -282,6 +320,13 @@ const CALM_FRAMES: u32 = 3;
 fn publish_status(world: &mut World) {
     let settled_now = crate::front::twin::twin_settled(world);
     let delta_ms = world.resource::<Time<Real>>().delta_secs_f64() * 1e3;
+    let (scenarios, scenario_error) = world
+        .get_resource::<crate::scenario::view::ScenarioView>()
+        .map(|v| {
+            let ids = v.results.iter().map(|r| r.id.clone()).collect();
+            (ids, v.message.clone())
+        })
+        .unwrap_or_default();
     let (points, nodes, fetched, streaming_errors) = {
         let clouds = world.resource::<PointClouds>();
         let buildings = world.get_resource::<crate::buildings::streaming::Buildings>();
@@ -333,7 +378,9 @@ fn publish_status(world: &mut World) {
         web_sys::console::error_1(&JsValue::from_str(error));
     }
     status.streaming_errors_logged = streaming_errors.len();
+    status.scenarios = scenarios;
     status.errors = status.opening_errors.clone();
     status.errors.extend(streaming_errors);
+    status.errors.extend(scenario_error);
     status.publish();
 }
