@@ -16,6 +16,7 @@ pub mod file;
 pub mod flood;
 pub mod map;
 pub mod meshes;
+pub mod radio;
 pub mod run;
 pub mod sun;
 pub mod view;
