@@ -588,6 +588,128 @@ mode = "plane"
     assert!(err.contains("nothing/tileset.json"), "{err}");
 }
 
+/// A mast west of the box (from a network file) and an inline omnidirectional site: the
+/// raster in dBm, free space where the view is clear, the box's radio shadow behind it, the
+/// buildings counted per level, and bad antennas named.
+#[test]
+fn coverage_runs_from_a_network_and_inline_sites() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scene(&dir.path().join("scene.las"));
+    // On the plateau west of the box (ground 91.25 m), facing east at it.
+    let mast = (205.0, 100.0);
+    let network = serde_json::json!({
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2154"}},
+        "features": [{
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [X0 + mast.0, Y0 + mast.1]},
+            "properties": {"id": "ANT-1", "type": "antenne", "hauteur": 12.0, "bande": "n78",
+                           "pire_dbm": 60.0, "azimut": 90.0, "tilt": 0.0}
+        }, {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [X0 + 20.0, Y0 + 20.0]},
+            "properties": {"id": "ANT-2", "type": "antenna", "height_m": 10.0,
+                           "frequency_mhz": 800.0, "eirp_dbm": 55.0}
+        }]
+    });
+    std::fs::write(dir.path().join("reseau.geojson"), network.to_string()).unwrap();
+    let scenario = r#"version = 1
+name = "Couverture"
+data = ["scene.las", "reseau.geojson"]
+crs = "EPSG:2154"
+[terrain]
+resolution_m = 0.5
+
+[[scenarios]]
+id = "couverture"
+kind = "coverage"
+resolution_m = 1.0
+sites = "reseau.geojson"
+exclude = ["ANT-2"]
+
+[[scenarios.site]]
+id = "omni"
+position = [652020.0, 6862180.0]
+height_m = 5.0
+frequency_mhz = 700.0
+eirp_dbm = 30.0
+"#;
+    let file = dir.path().join("couverture.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let run = run_file(&file, None).unwrap();
+    let out = dir.path().join("out");
+    let summary = write_outputs(&run, &out).unwrap();
+    let c = &summary["scenarios"]["couverture"];
+    assert_eq!(c["antennas"], 2, "{c:#}");
+    assert!(
+        c["caveat"]
+            .as_str()
+            .unwrap()
+            .contains("not an operator or ARCEP map")
+    );
+    let per_level: u64 = c["buildings_per_level"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(per_level, 1);
+    let (dbm, crs) = geotiff::read_file(&out.join("couverture.tif")).unwrap();
+    assert_eq!(crs.epsg, Some(2154));
+    let at = |x: f64, y: f64| {
+        let (c, r) = dbm
+            .grid
+            .cell_of(bevy::math::DVec2::new(X0 + x, Y0 + y))
+            .unwrap();
+        f64::from(dbm.at(c, r))
+    };
+    // In the open, on the boresight across the plateau's flat top, 20 m from the mast: free
+    // space (the receiver 1.5 m up, the antenna 12 m up: 10.5 m below it).
+    use jumeau::scenario::radio::{Antenna, free_space_received_dbm};
+    let ant = Antenna {
+        id: "ANT-1".into(),
+        position: bevy::math::DVec2::new(X0 + mast.0, Y0 + mast.1),
+        height_m: 12.0,
+        frequency_mhz: 3550.0,
+        eirp_dbm: 60.0,
+        azimuth_deg: Some(90.0),
+        beamwidth_deg: 65.0,
+        tilt_deg: 0.0,
+        vertical_beamwidth_deg: 10.0,
+    };
+    let (x, y) = (mast.0 + 0.5, mast.1 + 20.0);
+    let open = free_space_received_dbm(&ant, 1.5, bevy::math::DVec2::new(X0 + x, Y0 + y));
+    assert!((at(x, y) - open).abs() < 1.0, "{} vs {open}", at(x, y));
+    // Behind the box (15 m high, the mast 12 m up): at least 15 dB under the open ground
+    // beside it at the same distance.
+    let behind = at(BOX_CENTRE.0 + 20.0, BOX_CENTRE.1);
+    let beside = at(BOX_CENTRE.0 + 20.0, BOX_CENTRE.1 + 45.0);
+    assert!(
+        behind < beside - 15.0,
+        "behind {behind} dBm, beside {beside} dBm"
+    );
+
+    // Bad input: an antenna without its power, a site off the terrain.
+    let mut broken = network.clone();
+    broken["features"][0]["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("pire_dbm");
+    std::fs::write(dir.path().join("reseau.geojson"), broken.to_string()).unwrap();
+    let err = run_file(&file, None).err().unwrap().to_string();
+    assert!(
+        err.contains("scenario `couverture`") && err.contains("antenna `ANT-1` has no EIRP"),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("reseau.geojson"), network.to_string()).unwrap();
+    std::fs::write(&file, scenario.replace("652020.0", "660000.0")).unwrap();
+    let err = run_file(&file, None).err().unwrap().to_string();
+    assert!(
+        err.contains("site `omni` at (660000.0, 6862180.0) lies outside the terrain"),
+        "{err}"
+    );
+}
+
 /// Renders the analytic scene seen from above with the scenarios of `scenario` (lavapipe).
 fn render_scene(scenario: &str) -> image::RgbaImage {
     use jumeau::front::headless::{RenderOptions, render_with};

@@ -2,7 +2,9 @@
 //! fill per level (target ≤ 2 s), a level change (target ≤ 5 ms), a day of sunlight hours on
 //! 4 × 10⁶ cells against a per-cell ray march (target ≤ 2 s), and the terrain of the IGN tile
 //! against decoding its points (target ≤ 1 s), and a real building tile (3DBAG, 51 062
-//! triangles) rasterised into the surface model against reading and baking it.
+//! triangles) rasterised into the surface model against reading and baking it; radio: line of
+//! sight of one site over 1 km² at 1 m (target ≤ 50 ms), coverage of a three-sector mast over
+//! 1 km² at 2 m against a per-cell profile walk (target ≤ 2 s), and moving one site.
 
 use crate::scenario::flood::{self, FloodMode};
 use crate::scenario::sun::{self, Day, GridNorth, Observer, Surface};
@@ -26,6 +28,91 @@ pub struct ScenarioBench {
     /// Repetitions of the quick measurements (median reported).
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
+}
+
+/// Radio over the synthetic town of `cells` half-metre cells (1 km² by default).
+fn bench_radio(cells: usize, runs: usize) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    use crate::scenario::radio::{
+        Antenna, Coverage, CoverageSpec, Diffraction, RadioTerrain, line_of_sight, mast_loss,
+        mast_loss_per_cell,
+    };
+    let dtm = synthetic_dtm(cells);
+    let dsm = synthetic_dsm(cells);
+    let top_class = dsm
+        .values
+        .iter()
+        .zip(&dtm.values)
+        .map(|(s, g)| if s > g { 6 } else { 2 })
+        .collect();
+    let models = crate::terrain::TerrainModels {
+        dtm,
+        dsm,
+        top_class,
+    };
+    let (lo, hi) = models.grid().extent();
+    let centre = (lo + hi) / 2.0 + DVec2::new(1.0, 1.0);
+    let (at_1m, resample_1m_s) = timed(|| RadioTerrain::new(&models, 1.0));
+    let los_s = median(
+        (0..runs)
+            .map(|_| timed(|| std::hint::black_box(line_of_sight(&at_1m, centre, 30.0, 1.5))).1)
+            .collect(),
+    );
+    let (at_2m, resample_2m_s) = timed(|| RadioTerrain::new(&models, 2.0));
+    let spec = CoverageSpec {
+        resolution_m: 2.0,
+        receiver_height_m: 1.5,
+        method: Diffraction::Deygout,
+        indoor_loss_db: 0.0,
+    };
+    let sector = |azimuth: f64, position: DVec2| Antenna {
+        id: format!("s{azimuth}"),
+        position,
+        height_m: 30.0,
+        frequency_mhz: 3500.0,
+        eirp_dbm: 60.0,
+        azimuth_deg: Some(azimuth),
+        beamwidth_deg: 65.0,
+        tilt_deg: 4.0,
+        vertical_beamwidth_deg: 10.0,
+    };
+    let sectors: Vec<Antenna> = [0.0, 120.0, 240.0].map(|a| sector(a, centre)).to_vec();
+    let full_s = median(
+        (0..runs.min(3))
+            .map(|_| timed(|| Coverage::new(at_2m.clone(), spec.clone(), sectors.clone())).1)
+            .collect(),
+    );
+    let mast_s = median(
+        (0..runs.min(3))
+            .map(|_| {
+                timed(|| std::hint::black_box(mast_loss(&at_2m, &spec, centre, 30.0, 3500.0))).1
+            })
+            .collect(),
+    );
+    let (_, per_cell_s) =
+        timed(|| std::hint::black_box(mast_loss_per_cell(&at_2m, &spec, centre, 30.0, 3500.0)));
+    // A second mast, then one of the first mast's sectors moved next to it.
+    let mut with_two = sectors.clone();
+    with_two.push(sector(45.0, lo + DVec2::new(200.0, 200.0)));
+    let (two, full_two_s) = timed(|| Coverage::new(at_2m.clone(), spec.clone(), with_two));
+    let mut coverage = two?;
+    let moved = sector(0.0, lo + DVec2::new(700.0, 300.0));
+    let (moved, move_s) = timed(|| coverage.replace_site(0, moved));
+    moved?;
+    Ok(json!({
+        "cells_1m": at_1m.grid().len(),
+        "cells_2m": at_2m.grid().len(),
+        "resample_1m_s": resample_1m_s,
+        "resample_2m_s": resample_2m_s,
+        "line_of_sight_1km2_1m_s": los_s,
+        "coverage_3_sectors_1km2_2m_s": full_s,
+        "one_mast_path_loss_s": mast_s,
+        "per_cell_walk_one_mast_s": per_cell_s,
+        "shared_profiles_speedup": per_cell_s / mast_s,
+        "coverage_two_masts_4_antennas_s": full_two_s,
+        "move_one_site_s": move_s,
+        "move_in_full_two_mast_runs": move_s / full_two_s,
+        "threads": rayon::current_num_threads(),
+    }))
 }
 
 /// Rasterising a tileset's finest contents on a 0.5 m grid, against reading and baking them.
@@ -274,6 +361,8 @@ pub fn run(options: &ScenarioBench) -> Result<(), Box<dyn std::error::Error>> {
         None => json!("the 3DBAG tile is not in ../shared/data"),
     };
 
+    let radio = bench_radio(options.sun_cells, runs)?;
+
     let report = json!({
         "flood": {
             "cells": g.len(),
@@ -296,6 +385,7 @@ pub fn run(options: &ScenarioBench) -> Result<(), Box<dyn std::error::Error>> {
         },
         "terrain_ign_tile": terrain,
         "buildings_into_dsm": buildings,
+        "radio": radio,
         "threads": rayon::current_num_threads(),
     });
     println!("{}", serde_json::to_string_pretty(&report)?);

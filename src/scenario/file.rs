@@ -62,6 +62,8 @@ pub enum ScenarioKind {
     Shadow,
     /// Hours of direct sun over a day.
     Sunlight,
+    /// Received radio power of the best server.
+    Coverage,
 }
 
 impl ScenarioKind {
@@ -71,6 +73,7 @@ impl ScenarioKind {
             Self::Flood => "flood",
             Self::Shadow => "shadow",
             Self::Sunlight => "sunlight",
+            Self::Coverage => "coverage",
         }
     }
 
@@ -80,6 +83,16 @@ impl ScenarioKind {
             Self::Flood => &["seeds", "river", "level_m", "levels_m", "mode"],
             Self::Shadow => &["at"],
             Self::Sunlight => &["date", "step_minutes", "utc_offset"],
+            Self::Coverage => &[
+                "resolution_m",
+                "receiver_height_m",
+                "sites",
+                "site",
+                "exclude",
+                "method",
+                "indoor_loss_db",
+                "thresholds_dbm",
+            ],
         }
     }
 }
@@ -120,6 +133,54 @@ pub struct Scenario {
     /// Sunlight: offset of the day's clock (`+01:00`); default: the twin's solar time zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utc_offset: Option<Spanned<String>>,
+    /// Coverage: cell edge of the coverage raster, metres (default 2; never finer than the
+    /// terrain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_m: Option<f64>,
+    /// Coverage: receiver above the ground, metres (default 1.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiver_height_m: Option<f64>,
+    /// Coverage: a network file of `data` whose antennas transmit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sites: Option<String>,
+    /// Coverage: antennas written in the file (`[[scenarios.site]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub site: Vec<SiteSpec>,
+    /// Coverage: ids of the network's antennas left out (what if they were removed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// Coverage: `deygout` (default) or `bullington`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<super::radio::Diffraction>,
+    /// Coverage: building entry loss, dB (0: receivers on the roofs of buildings, outdoor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indoor_loss_db: Option<f64>,
+    /// Coverage: lower bounds of the good, fair and poor levels, dBm, falling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds_dbm: Option<[f64; 3]>,
+}
+
+/// An antenna written in a coverage scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Twin CRS.
+    pub position: [f64; 2],
+    /// Above the ground, metres.
+    pub height_m: f64,
+    pub frequency_mhz: f64,
+    pub eirp_dbm: f64,
+    /// Boresight, degrees clockwise from north; omitted: omnidirectional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azimuth_deg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beamwidth_deg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tilt_deg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vertical_beamwidth_deg: Option<f64>,
 }
 
 impl Scenario {
@@ -148,6 +209,14 @@ impl Scenario {
             ("date", self.date.is_some()),
             ("step_minutes", self.step_minutes.is_some()),
             ("utc_offset", self.utc_offset.is_some()),
+            ("resolution_m", self.resolution_m.is_some()),
+            ("receiver_height_m", self.receiver_height_m.is_some()),
+            ("sites", self.sites.is_some()),
+            ("site", !self.site.is_empty()),
+            ("exclude", !self.exclude.is_empty()),
+            ("method", self.method.is_some()),
+            ("indoor_loss_db", self.indoor_loss_db.is_some()),
+            ("thresholds_dbm", self.thresholds_dbm.is_some()),
         ];
         set.iter().filter(|(_, on)| *on).map(|(k, _)| *k).collect()
     }
@@ -354,6 +423,26 @@ impl ScenarioFile {
                                 format!("scenarios[{i}] ({id}).utc_offset: {e}"),
                             )
                         })?;
+                    }
+                }
+                ScenarioKind::Coverage => {
+                    if s.sites.is_none() && s.site.is_empty() {
+                        return Err(semantics(format!(
+                            "scenarios[{i}] ({id}): a coverage scenario needs `sites` (a network file) or `[[scenarios.site]]`"
+                        )));
+                    }
+                    let positive = |v: Option<f64>| v.is_none_or(|v| v.is_finite() && v > 0.0);
+                    if !positive(s.resolution_m) || !positive(s.receiver_height_m) {
+                        return Err(semantics(format!(
+                            "scenarios[{i}] ({id}): resolution_m and receiver_height_m must be positive"
+                        )));
+                    }
+                    if let Some([good, fair, poor]) = s.thresholds_dbm
+                        && !(good > fair && fair > poor)
+                    {
+                        return Err(semantics(format!(
+                            "scenarios[{i}] ({id}).thresholds_dbm: [{good}, {fair}, {poor}] must fall"
+                        )));
                     }
                 }
             }
@@ -564,12 +653,13 @@ step_minutes = 15
             .iter()
             .map(|k| k.as_str().unwrap())
             .collect();
-        assert_eq!(kinds, ["flood", "shadow", "sunlight"]);
+        assert_eq!(kinds, ["flood", "shadow", "sunlight", "coverage"]);
         let mut keys_of_kinds: Vec<&str> = vec!["id", "kind", "title"];
         for kind in [
             ScenarioKind::Flood,
             ScenarioKind::Shadow,
             ScenarioKind::Sunlight,
+            ScenarioKind::Coverage,
         ] {
             keys_of_kinds.extend(kind.keys());
         }

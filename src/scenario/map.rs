@@ -16,6 +16,8 @@ pub struct Legend {
     pub transparent_below: Option<f32>,
     /// Unit written after the stop values.
     pub unit: &'static str,
+    /// Names of the classes, one per stop (English; the panel translates them).
+    pub labels: Vec<&'static str>,
 }
 
 impl Legend {
@@ -57,6 +59,7 @@ pub fn depth_legend(max_m: f32) -> Legend {
         classes: false,
         transparent_below: Some(1.0e-3),
         unit: "",
+        labels: Vec::new(),
     }
 }
 
@@ -68,6 +71,7 @@ pub fn shadow_legend() -> Legend {
         classes: true,
         transparent_below: None,
         unit: "",
+        labels: Vec::new(),
     }
 }
 
@@ -85,6 +89,26 @@ pub fn sunlight_legend() -> Legend {
         classes: true,
         transparent_below: None,
         unit: "H",
+        labels: Vec::new(),
+    }
+}
+
+/// Received power in four classes (none, fair, good, very good) above the `thresholds`
+/// (lower bounds of very good, good and fair, dBm, falling).
+pub fn coverage_legend(thresholds: [f64; 3]) -> Legend {
+    let [good, fair, poor] = thresholds.map(|t| t as f32);
+    Legend {
+        title: "DBM INDICATIVE".into(),
+        stops: vec![
+            (poor - 20.0, [150, 150, 150, 150]),
+            (poor, [230, 120, 40, 190]),
+            (fair, [240, 210, 60, 190]),
+            (good, [40, 150, 70, 200]),
+        ],
+        classes: true,
+        transparent_below: None,
+        unit: "",
+        labels: vec!["none", "fair", "good", "very good"],
     }
 }
 
@@ -104,6 +128,7 @@ pub fn difference_legend(diff: &Raster) -> Legend {
         classes: false,
         transparent_below: None,
         unit: "",
+        labels: Vec::new(),
     }
 }
 

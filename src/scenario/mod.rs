@@ -6,6 +6,7 @@
 //! - [`sun`]: the sun's position (SPA), shadows and hours of sun on the DSM.
 //! - [`buildings`]: footprints from the terrain, the per-building table (CSV, GeoJSON).
 //! - [`meshes`]: building tilesets and models rasterised into the terrain's surface.
+//! - [`radio`], [`sites`]: radio coverage (P.525, P.526, TR 36.814) and its antennas.
 //! - [`map`]: a result drawn over the shaded surface with its legend.
 //! - [`run`]: a scenario file's territory, each scenario's result, the files written.
 //! - [`view`]: [`view::ScenarioPlugin`], the runs off the main thread and the overlays in the
@@ -18,6 +19,7 @@ pub mod map;
 pub mod meshes;
 pub mod radio;
 pub mod run;
+pub mod sites;
 pub mod sun;
 pub mod view;
 

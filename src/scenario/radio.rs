@@ -334,7 +334,8 @@ fn profile_points(d: f64, step_m: f64) -> usize {
 /// The profiles of one mast: rays fanning out from it, the DSM sampled along each.
 struct Fan {
     origin: DVec2,
-    rays: usize,
+    /// Rays per side of the square they aim at (four sides).
+    per_side: usize,
     step_m: f64,
     /// `rays × samples`, sample `k` at `(k + 1) × step_m`.
     heights: Vec<f32>,
@@ -343,6 +344,11 @@ struct Fan {
 
 impl Fan {
     fn new(terrain: &RadioTerrain, origin: DVec2) -> Self {
+        Self::new_with(terrain, origin, |_| {})
+    }
+
+    /// The fan, each ray passed to `then` as soon as it is sampled (while it is in cache).
+    fn new_with(terrain: &RadioTerrain, origin: DVec2, then: impl Fn(&mut [f32]) + Sync) -> Self {
         let grid = terrain.grid();
         let (lo, hi) = grid.extent();
         let reach = [lo, DVec2::new(hi.x, lo.y), hi, DVec2::new(lo.x, hi.y)]
@@ -351,24 +357,38 @@ impl Fan {
             .fold(0.0, f64::max);
         let step_m = grid.cell_m;
         let samples = (reach / step_m).ceil() as usize + 1;
-        let rays = ((std::f64::consts::TAU * reach / step_m).ceil() as usize).max(8);
+        // Rays aim at points one step apart on the smallest square around the origin that
+        // holds the grid (closer in, they are closer together): a cell finds its ray by a
+        // division, no trigonometry.
+        let half = (origin - lo).max(hi - origin).max_element();
+        let per_side = ((2.0 * half / step_m).ceil() as usize).max(2);
+        let rays = 4 * per_side;
         let mut heights = vec![f32::NEG_INFINITY; rays * samples];
         heights
             .par_chunks_mut(samples)
             .enumerate()
             .for_each(|(r, ray)| {
-                let angle = r as f64 * std::f64::consts::TAU / rays as f64;
-                let dir = DVec2::new(angle.sin(), angle.cos());
+                let t = -1.0 + 2.0 * (r % per_side) as f64 / per_side as f64;
+                let dir = match r / per_side {
+                    0 => DVec2::new(1.0, t),
+                    1 => DVec2::new(-t, 1.0),
+                    2 => DVec2::new(-1.0, -t),
+                    _ => DVec2::new(t, -1.0),
+                }
+                .normalize();
                 for (k, h) in ray.iter_mut().enumerate() {
                     let p = origin + dir * ((k + 1) as f64 * step_m);
-                    if let Some((c, row)) = grid.cell_of(p) {
-                        *h = terrain.surface.at(c, row);
-                    }
+                    // The origin is inside the grid: once out, the ray stays out.
+                    let Some((c, row)) = grid.cell_of(p) else {
+                        break;
+                    };
+                    *h = terrain.surface.at(c, row);
                 }
+                then(ray);
             });
         Self {
             origin,
-            rays,
+            per_side,
             step_m,
             heights,
             samples,
@@ -379,8 +399,19 @@ impl Fan {
     fn profile_to(&self, to: DVec2) -> (usize, usize, f64) {
         let v = to - self.origin;
         let d = v.length();
-        let angle = v.x.atan2(v.y).rem_euclid(std::f64::consts::TAU);
-        let ray = (angle / std::f64::consts::TAU * self.rays as f64).round() as usize % self.rays;
+        let (ax, ay) = (v.x.abs(), v.y.abs());
+        // The side of the square the direction meets, and where along it (−1 to 1).
+        let (side, t) = if v.x >= ay {
+            (0, v.y / ax.max(1e-12))
+        } else if v.y >= ax {
+            (1, -v.x / ay)
+        } else if -v.x >= ay {
+            (2, -v.y / ax)
+        } else {
+            (3, v.x / ay.max(1e-12))
+        };
+        let along = ((t + 1.0) * 0.5 * self.per_side as f64).round() as usize;
+        let ray = (side * self.per_side + along) % (4 * self.per_side);
         (ray, profile_points(d, self.step_m).min(self.samples), d)
     }
 
@@ -711,35 +742,35 @@ pub fn line_of_sight(
     receiver_height_m: f64,
 ) -> Vec<bool> {
     let grid = terrain.grid();
-    let fan = Fan::new(terrain, position);
     let tx = grid
         .cell_of(position)
         .map_or(0.0, |(c, r)| f64::from(terrain.ground.at(c, r)))
         + height_m;
-    // Per ray, the steepest slope from the mast up to each sample (its horizon).
-    let mut horizon = vec![f32::NEG_INFINITY; fan.heights.len()];
-    horizon
-        .par_chunks_mut(fan.samples)
-        .zip(fan.heights.par_chunks(fan.samples))
-        .for_each(|(out, ray)| {
-            let mut steepest = f64::NEG_INFINITY;
-            for (k, (o, &h)) in out.iter_mut().zip(ray).enumerate() {
-                let d = (k + 1) as f64 * fan.step_m;
-                steepest = steepest.max((f64::from(h) - tx) / d);
-                *o = steepest as f32;
+    // Each ray becomes its horizon: the steepest slope from the mast up to each sample.
+    let step_m = grid.cell_m;
+    let fan = Fan::new_with(terrain, position, |ray| {
+        let mut steepest = f32::NEG_INFINITY;
+        for (k, h) in ray.iter_mut().enumerate() {
+            let d = (k + 1) as f64 * step_m;
+            steepest = steepest.max(((f64::from(*h) - tx) / d) as f32);
+            *h = steepest;
+        }
+    });
+    let horizon = &fan.heights;
+    let mut seen = vec![false; grid.len()];
+    seen.par_chunks_mut(grid.cols)
+        .enumerate()
+        .for_each(|(row, out)| {
+            for (col, o) in out.iter_mut().enumerate() {
+                let i = grid.index(col, row);
+                let to = grid.center(col, row);
+                let (ray, n, d) = fan.profile_to(to);
+                let rx = f64::from(terrain.ground.values[i]) + receiver_height_m;
+                let slope = (rx - tx) / d.max(1e-9);
+                *o = n == 0 || f64::from(horizon[ray * fan.samples + n - 1]) <= slope;
             }
         });
-    (0..grid.len())
-        .into_par_iter()
-        .map(|i| {
-            let (c, r) = grid.col_row(i);
-            let to = grid.center(c, r);
-            let (ray, n, d) = fan.profile_to(to);
-            let rx = f64::from(terrain.ground.values[i]) + receiver_height_m;
-            let slope = (rx - tx) / d.max(1e-9);
-            n == 0 || f64::from(horizon[ray * fan.samples + n - 1]) <= slope
-        })
-        .collect()
+    seen
 }
 
 /// The received power at `to` over flat open ground (free space and the pattern, nothing in

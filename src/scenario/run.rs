@@ -50,6 +50,8 @@ pub struct Territory {
     pub skipped: Vec<String>,
     /// What the building models brought to the surface, and what of them could not be read.
     pub notes: Vec<String>,
+    /// The sites of the network files of `data`, under their entry as written.
+    pub networks: Vec<(String, Vec<crate::network::model::Site>)>,
 }
 
 impl Territory {
@@ -79,6 +81,7 @@ impl Territory {
             points: 0,
             skipped: Vec::new(),
             notes: Vec::new(),
+            networks: Vec::new(),
         }
     }
 
@@ -89,6 +92,7 @@ impl Territory {
     pub fn load(file: &ScenarioFile, base: &Path, cache: Option<&Path>) -> Result<Self, RunError> {
         let mut clouds: Vec<String> = Vec::new();
         let mut building_inputs: Vec<String> = Vec::new();
+        let mut network_inputs: Vec<(String, String)> = Vec::new();
         let mut skipped = Vec::new();
         let mut dtm_path = file.terrain.dtm.clone();
         for entry in &file.data {
@@ -107,12 +111,12 @@ impl Territory {
                 clouds.extend(tiles.into_iter().map(|t| t.href));
             } else if lower.ends_with(".tif") || lower.ends_with(".tiff") {
                 dtm_path.get_or_insert(entry.clone());
+            } else if crate::network::open::is_network_input(&resolved) {
+                network_inputs.push((entry.clone(), resolved));
             } else if crate::buildings::open::is_building_input(&lower) {
                 building_inputs.push(resolved);
             } else {
-                skipped.push(format!(
-                    "{entry}: neither terrain nor buildings (networks do not enter flood and sun scenarios)"
-                ));
+                skipped.push(format!("{entry}: neither terrain, buildings nor a network"));
             }
         }
         let declared = file
@@ -181,6 +185,17 @@ impl Territory {
         territory.points = points;
         territory.skipped = skipped;
         territory.notes = raised.notes;
+        territory.networks = network_inputs
+            .iter()
+            .map(|(entry, path)| {
+                read_network(path, territory.crs.as_ref())
+                    .map(|sites| (entry.clone(), sites))
+                    .map_err(|reason| RunError::Data {
+                        name: path.clone(),
+                        reason,
+                    })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(territory)
     }
 
@@ -265,6 +280,22 @@ fn write_cached(
     geotiff::write_file(&dtm, &models.dtm, raster_crs)?;
     geotiff::write_file(&dsm, &models.dsm, raster_crs)?;
     geotiff::write_file(&class_path, &class, raster_crs)
+}
+
+/// The sites of a network file, placed in the twin through its CRS.
+fn read_network(path: &str, crs: Option<&Crs>) -> Result<Vec<crate::network::model::Site>, String> {
+    use crate::network::open::{Ground, NetworkTarget, open_network};
+    let code = crs
+        .and_then(Crs::horizontal_code)
+        .ok_or("a network needs the twin's CRS: name it with `crs = \"EPSG:…\"`")?;
+    let target = NetworkTarget {
+        frame: GeoFrame::projected(code).map_err(|e| e.to_string())?,
+        ground: Ground::new(Vec::new()),
+        extent: None,
+        drape: Default::default(),
+    };
+    let layer = open_network(path, &target, None).map_err(|e| e.to_string())?;
+    Ok(layer.network.sites)
 }
 
 fn read_bytes(path: &str) -> Result<Vec<u8>, RunError> {
@@ -519,6 +550,11 @@ pub fn run_scenario(
             });
             (hours, map::sunlight_legend())
         }
+        ScenarioKind::Coverage => {
+            let (raster, legend) =
+                run_coverage(territory, scenario, &mut figures, &mut columns).map_err(fail)?;
+            (raster, legend)
+        }
     };
     Ok(ScenarioResult {
         id: id.clone(),
@@ -530,6 +566,106 @@ pub fn run_scenario(
         columns,
         connection,
     })
+}
+
+/// Default lower bounds of the good, fair and poor levels of received power, dBm.
+pub const COVERAGE_THRESHOLDS_DBM: [f64; 3] = [-65.0, -80.0, -95.0];
+/// The four levels, best first (ARCEP's own words are qualitative too).
+pub const COVERAGE_LEVELS: [&str; 4] = ["very good", "good", "fair", "none"];
+/// What every coverage output says of itself.
+pub const COVERAGE_CAVEAT: &str = "simulation indicative — not an operator or ARCEP map (simulation indicative, pas une carte d'opérateur ni de l'ARCEP)";
+
+/// A coverage scenario: the antennas of its network and its own sites, their best server
+/// over the terrain, brought to the terrain's grid; the figures and the per-building columns.
+fn run_coverage(
+    territory: &Territory,
+    scenario: &Scenario,
+    figures: &mut Map<String, Value>,
+    columns: &mut Vec<Column>,
+) -> Result<(Raster, Legend), String> {
+    use super::radio::{Coverage, CoverageSpec, RadioTerrain};
+    let mut antennas = Vec::new();
+    if let Some(name) = &scenario.sites {
+        let (_, sites) = territory
+            .networks
+            .iter()
+            .find(|(entry, _)| entry == name)
+            .ok_or_else(|| format!("sites `{name}` is not a network file of `data`"))?;
+        antennas.extend(super::sites::antennas_of(name, sites)?);
+    }
+    antennas.retain(|a| !scenario.exclude.contains(&a.id));
+    antennas.extend(
+        scenario
+            .site
+            .iter()
+            .enumerate()
+            .map(|(i, s)| super::sites::antenna_of_spec(s, i)),
+    );
+    if antennas.is_empty() {
+        return Err("no antenna left to transmit".into());
+    }
+    let spec = CoverageSpec {
+        resolution_m: scenario.resolution_m.unwrap_or(2.0),
+        receiver_height_m: scenario.receiver_height_m.unwrap_or(1.5),
+        method: scenario.method.unwrap_or_default(),
+        indoor_loss_db: scenario.indoor_loss_db.unwrap_or(0.0),
+    };
+    let terrain = RadioTerrain::new(&territory.models, spec.resolution_m);
+    let coarse = terrain.grid();
+    let coverage = Coverage::new(terrain, spec, antennas).map_err(|e| e.to_string())?;
+    // On the terrain's grid: each cell takes its coverage cell's value.
+    let grid = territory.models.grid();
+    let factor = (coarse.cell_m / grid.cell_m).round().max(1.0) as usize;
+    let coarse_of = |i: usize| {
+        let (c, r) = grid.col_row(i);
+        coarse.index(c / factor, r / factor)
+    };
+    let mut raster = Raster::filled(grid, f32::NAN);
+    for (i, v) in raster.values.iter_mut().enumerate() {
+        *v = coverage.best_dbm.values[coarse_of(i)];
+    }
+    let thresholds = scenario.thresholds_dbm.unwrap_or(COVERAGE_THRESHOLDS_DBM);
+    let level_of = |dbm: f64| thresholds.iter().position(|&t| dbm >= t).unwrap_or(3);
+    let mut area = [0usize; 4];
+    for &v in &coverage.best_dbm.values {
+        area[level_of(f64::from(v))] += 1;
+    }
+    let best: Vec<f64> = territory
+        .buildings
+        .iter()
+        .map(|b| {
+            b.cells
+                .iter()
+                .map(|&i| f64::from(coverage.best_dbm.values[coarse_of(i)]))
+                .fold(f64::NEG_INFINITY, f64::max)
+        })
+        .collect();
+    let mut buildings = Map::new();
+    let mut areas = Map::new();
+    for (k, name) in COVERAGE_LEVELS.iter().enumerate() {
+        let n = best.iter().filter(|&&v| level_of(v) == k).count();
+        buildings.insert((*name).into(), json!(n));
+        areas.insert(
+            (*name).into(),
+            json!((area[k] as f64 * coarse.cell_area_m2()).round()),
+        );
+    }
+    let mut sorted = coverage.best_dbm.values.clone();
+    sorted.sort_by(f32::total_cmp);
+    figures.insert("caveat".into(), json!(COVERAGE_CAVEAT));
+    figures.insert("antennas".into(), json!(coverage.antennas.len()));
+    figures.insert("masts".into(), json!(coverage.masts()));
+    figures.insert("resolution_m".into(), json!(coarse.cell_m));
+    figures.insert("method".into(), json!(coverage.spec.method));
+    figures.insert("thresholds_dbm".into(), json!(thresholds));
+    figures.insert("area_per_level_m2".into(), Value::Object(areas));
+    figures.insert("buildings_per_level".into(), Value::Object(buildings));
+    figures.insert("median_dbm".into(), json!(round2(sorted[sorted.len() / 2])));
+    columns.push(Column {
+        name: format!("{}_best_dbm", scenario.id),
+        values: best,
+    });
+    Ok((raster, map::coverage_legend(thresholds)))
 }
 
 fn no_place() -> String {

@@ -195,11 +195,16 @@ fn file_stem(name: &str) -> String {
 
 fn legend_ui(ui: &mut egui::Ui, legend: &crate::scenario::map::Legend) {
     ui.horizontal_wrapped(|ui| {
-        for &(value, [r, g, b, _]) in &legend.stops {
+        for (k, &(value, [r, g, b, _])) in legend.stops.iter().enumerate() {
             let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 14.0), egui::Sense::hover());
             ui.painter()
                 .rect_filled(rect, 2.0, egui::Color32::from_rgb(r, g, b));
-            ui.label(format!("{value}{}", legend.unit.to_lowercase()));
+            match legend.labels.get(k) {
+                // A class is named; its lower bound follows (the lowest has none).
+                Some(label) if k == 0 => ui.label(t(ui, label)),
+                Some(label) => ui.label(format!("{} ≥ {value}", t(ui, label))),
+                None => ui.label(format!("{value}{}", legend.unit.to_lowercase())),
+            };
         }
     });
 }
