@@ -712,6 +712,11 @@ eirp_dbm = 30.0
 
 /// Renders the analytic scene seen from above with the scenarios of `scenario` (lavapipe).
 fn render_scene(scenario: &str) -> image::RgbaImage {
+    render_scene_from(scenario, bevy::math::DVec3::new(0.0, -1.0, 330.0))
+}
+
+/// [`render_scene`] with the eye at `eye` from the scene's centre.
+fn render_scene_from(scenario: &str, eye: bevy::math::DVec3) -> image::RgbaImage {
     use jumeau::front::headless::{RenderOptions, render_with};
     use jumeau::front::twin::ViewerSetup;
     use jumeau::pointcloud::PointCloudSettings;
@@ -738,7 +743,7 @@ fn render_scene(scenario: &str) -> image::RgbaImage {
             point_size_px: 2.0,
             ..PointCloudSettings::default()
         },
-        camera: Some((centre + bevy::math::DVec3::new(0.0, -1.0, 330.0), centre)),
+        camera: Some((centre + eye, centre)),
         ..ViewerSetup::with_clouds(vec![], PointCloudSettings::default())
     };
     let options = RenderOptions {
@@ -778,6 +783,33 @@ fn the_flood_shows_in_the_3d_view() {
     assert!(west > 600, "water west of the centre: {west} px");
     assert!(east < west / 20, "water east of the centre: {east} px");
     assert_matches_snapshot("scenario_flood_3d", &image);
+}
+
+/// A draped result (the shadow) shows over the dense points seen at a slant, where splats
+/// carry their centre's depth over metres of ground: the overlay is drawn nearer the eye.
+#[test]
+fn a_draped_shadow_shows_over_the_points_at_a_slant() {
+    let start = SCENARIO.find("[[scenarios]]\nid = \"ombre\"").unwrap();
+    let end = SCENARIO
+        .find("[[scenarios]]\nid = \"ensoleillement\"")
+        .unwrap();
+    let head = &SCENARIO[..SCENARIO.find("[[scenarios]]").unwrap()];
+    let scenario = format!("{head}{}", &SCENARIO[start..end]);
+    // From the north, facing the box's shadow.
+    let image = render_scene_from(&scenario, bevy::math::DVec3::new(0.0, 260.0, 160.0));
+    // The shadow legend over the ground: a dark blue-violet in shadow (the bowls' south
+    // walls, steeper than the sun, and the box's shadow), a yellow tint in the sun.
+    let (mut shade, mut sun) = (0, 0);
+    for p in image.pixels() {
+        let [r, g, b, _] = p.0;
+        if r < 110 && g < 90 && (60..110).contains(&b) && b >= g {
+            shade += 1;
+        } else if r > 150 && g > 130 && b < 120 {
+            sun += 1;
+        }
+    }
+    assert!(shade > 2_000, "shadow pixels: {shade}");
+    assert!(sun > 5_000, "sunlit overlay pixels: {sun}");
 }
 
 /// The file's comparison opens as a split view under one camera: the connected flood left

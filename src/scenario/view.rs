@@ -363,6 +363,8 @@ pub struct ScenarioOverlay {
     pub index: usize,
     /// −1 left of the divider, +1 right, 0 the whole view.
     pub side: f32,
+    /// Draped on the surface (pulled towards the eye), not a water surface at its level.
+    pub draped: bool,
     image: Handle<Image>,
     material: Handle<OverlayMaterial>,
 }
@@ -390,6 +392,11 @@ pub const SPLIT_SHADER: Handle<Shader> =
 
 /// Height of draped overlays above the surface, metres (no z-fighting with roofs and ground).
 const DRAPE_LIFT_M: f64 = 0.4;
+/// Draped overlays are scaled about the eye by this factor: the same image on screen, each
+/// fragment nearer by 0.5 % of its distance. Point splats carry their centre's depth over
+/// several metres of ground at a distance, and would otherwise hide a surface 0.4 m above
+/// the ground (the compute rasterizer writes its depth before the translucent pass).
+const DRAPE_PULL: f32 = 0.995;
 /// Vertices a side of a draped overlay's mesh.
 const DRAPE_SIDE: usize = 256;
 
@@ -520,6 +527,7 @@ fn show_overlay(
                 origin,
                 index,
                 side,
+                draped: !is_water(result),
                 image: texture,
                 material,
             },
@@ -613,10 +621,13 @@ fn place_overlay(
         Some(ray.direction.cross(Vec3::Y).normalize_or_zero())
     });
     for (overlay, mut transform) in &mut overlays {
+        // Scaling about the eye (the frame's origin) keeps every ray: only depth changes.
+        let pull = if overlay.draped { DRAPE_PULL } else { 1.0 };
         let translation =
-            Vec3::from_array(crate::georef::world_from_crs(overlay.origin - view.eye));
+            Vec3::from_array(crate::georef::world_from_crs(overlay.origin - view.eye)) * pull;
         if transform.translation != translation {
             transform.translation = translation;
+            transform.scale = Vec3::splat(pull);
         }
         let plane = normal.unwrap_or(Vec3::X).extend(overlay.side);
         if materials
