@@ -141,6 +141,9 @@ pub enum Command {
     /// Simulation scenarios (flood, shadow, sunlight) from a scenario file.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
+    /// Radio: a point-to-point link over a scenario file's terrain.
+    #[command(subcommand)]
+    Radio(RadioCommand),
     /// The sun's position (NREL SPA) at a time and place.
     Sun {
         /// RFC 3339 time with its offset, e.g. 2026-03-20T12:00:00+01:00.
@@ -195,6 +198,50 @@ pub enum ScenarioCommand {
     },
     /// Check a scenario file (keys, types, version, dates) without running it.
     Check { file: PathBuf },
+}
+
+/// `jumeau radio …`.
+#[derive(Debug, Subcommand)]
+pub enum RadioCommand {
+    /// The profile between two places of a scenario file's terrain (ground, DSM, the line,
+    /// the first Fresnel zone) and the loss broken down: free space (ITU-R P.525) and
+    /// diffraction over the DSM (P.526).
+    Link {
+        /// A scenario file: its data make the terrain.
+        file: PathBuf,
+        /// Transmitter: X,Y (twin CRS) and its height above the ground (default 30 m).
+        #[arg(long, value_parser = parse_link_end)]
+        from: (f64, f64, Option<f64>),
+        /// Receiver: X,Y and its height above the ground (default 1.5 m).
+        #[arg(long, value_parser = parse_link_end)]
+        to: (f64, f64, Option<f64>),
+        #[arg(long, default_value_t = 3500.0)]
+        frequency_mhz: f64,
+        #[arg(long, value_enum, default_value = "deygout")]
+        method: crate::scenario::radio::Diffraction,
+        /// Profile step, metres.
+        #[arg(long, default_value_t = 1.0)]
+        step: f64,
+        /// Write the profile as CSV (distance, ground, surface, line, Fresnel radius).
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `X,Y` or `X,Y,H`.
+fn parse_link_end(text: &str) -> Result<(f64, f64, Option<f64>), String> {
+    let v: Vec<f64> = text
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("`{text}`: {e} (expected X,Y or X,Y,HEIGHT)"))?;
+    match v.as_slice() {
+        [x, y] => Ok((*x, *y, None)),
+        [x, y, h] => Ok((*x, *y, Some(*h))),
+        _ => Err(format!("`{text}`: expected X,Y or X,Y,HEIGHT")),
+    }
 }
 
 /// `jumeau crs …`.
@@ -447,6 +494,60 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 parsed.scenarios.len(),
                 parsed.version
             );
+            Ok(())
+        }
+        Some(Command::Radio(RadioCommand::Link {
+            file,
+            from,
+            to,
+            frequency_mhz,
+            method,
+            step,
+            csv,
+            json,
+        })) => {
+            use crate::scenario::radio;
+            let parsed = crate::scenario::ScenarioFile::read(&file)?;
+            let base = file.parent().map(PathBuf::from).unwrap_or_default();
+            let cache = crate::front::paths::cache_dir().join("terrain");
+            let territory = crate::scenario::run::Territory::load(&parsed, &base, Some(&cache))?;
+            let end = |(x, y, h): (f64, f64, Option<f64>), default: f64| {
+                (bevy::math::DVec2::new(x, y), h.unwrap_or(default))
+            };
+            let link = radio::link(
+                &territory.models,
+                end(from, 30.0),
+                end(to, 1.5),
+                frequency_mhz,
+                method,
+                step,
+            )?;
+            if let Some(path) = &csv {
+                let mut w = ::csv::Writer::from_path(path)?;
+                for p in &link.profile {
+                    w.serialize(p)?;
+                }
+                w.flush()?;
+            }
+            let mut value = serde_json::to_value(&link)?;
+            if let Some(object) = value.as_object_mut() {
+                object.remove("profile");
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                println!(
+                    "{:.1} m at {} MHz: free space {:.1} dB + diffraction {:.1} dB ({:?}) = {:.1} dB; line of sight: {}; Fresnel clearance {:.2}",
+                    link.distance_m,
+                    link.frequency_mhz,
+                    link.free_space_db,
+                    link.diffraction_db,
+                    link.method,
+                    link.free_space_db + link.diffraction_db,
+                    if link.line_of_sight { "yes" } else { "no" },
+                    link.fresnel_clearance
+                );
+            }
             Ok(())
         }
         Some(Command::Sun {

@@ -35,6 +35,10 @@ pub fn free_space_loss_db(distance_m: f64, frequency_mhz: f64) -> f64 {
     20.0 * (4.0 * std::f64::consts::PI * distance_m.max(1.0) / wavelength).log10()
 }
 
+/// How far the profile must dip between two high points for Deygout to take them as two
+/// obstacles, metres.
+pub const DISTINCT_DIP_M: f32 = 1.0;
+
 /// Knife-edge diffraction loss J(ν) of ITU-R P.526 (its approximation, eq. 31), dB; 0 for
 /// ν ≤ −0.78.
 pub fn knife_edge_loss_db(nu: f64) -> f64 {
@@ -46,11 +50,23 @@ pub fn knife_edge_loss_db(nu: f64) -> f64 {
 }
 
 /// How diffraction over the profile is reckoned.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Diffraction {
     /// Deygout: the main edge, then the main edge on each side of it (P.526 §4.5.2, without
-    /// the empirical correction, so that one edge gives exactly the knife-edge loss).
+    /// the empirical correction, so that one edge gives exactly the knife-edge loss). The
+    /// side edges must belong to other obstacles than the main one: the profile dips at least
+    /// [`DISTINCT_DIP_M`] between them.
     #[default]
     Deygout,
     /// Bullington: one equivalent edge where the horizons of both ends meet (P.526 §4.5.1).
@@ -81,10 +97,14 @@ impl Path<'_> {
 
     /// ν of the highest point (by ν) between points `from` and `to` (exclusive, indices into
     /// the profile; `None` stands for the path's ends) whose own heights are `h_from`, `h_to`.
+    /// With `apart_from`, only points of another obstacle count: a point is part of that
+    /// edge's obstacle unless the profile dips at least [`DISTINCT_DIP_M`] below both
+    /// somewhere between them (a wide roof is one obstacle, not a row of edges).
     fn main_edge(
         &self,
         (from, d_from, h_from): (Option<usize>, f64, f64),
         (to, d_to, h_to): (Option<usize>, f64, f64),
+        apart_from: Option<usize>,
     ) -> Option<(usize, f64, f64, f64)> {
         let first = from.map_or(0, |i| i + 1);
         let last = to.unwrap_or(self.heights.len());
@@ -92,8 +112,31 @@ impl Path<'_> {
         if span <= 0.0 || first >= last {
             return None;
         }
+        // Per candidate, the lowest point between it and the edge it must stand apart from.
+        let dip: Option<Vec<f32>> = apart_from.map(|edge| {
+            let mut dip = vec![f32::INFINITY; last - first];
+            let mut low = f32::INFINITY;
+            if edge >= last {
+                for i in (first..last).rev() {
+                    dip[i - first] = low;
+                    low = low.min(self.heights[i]);
+                }
+            } else {
+                for i in first..last {
+                    dip[i - first] = low;
+                    low = low.min(self.heights[i]);
+                }
+            }
+            dip
+        });
+        let edge_height = apart_from.map_or(f32::INFINITY, |e| self.heights[e]);
         let mut best: Option<(usize, f64, f64, f64)> = None;
         for i in first..last {
+            if let Some(dip) = &dip
+                && dip[i - first] > self.heights[i].min(edge_height) - DISTINCT_DIP_M
+            {
+                continue;
+            }
             let (d, h) = self.height(i);
             let (d1, d2) = (d - d_from, d_to - d);
             if d1 <= 0.0 || d2 <= 0.0 {
@@ -119,7 +162,7 @@ impl Path<'_> {
     fn deygout_db(&self) -> f64 {
         let tx = (None, 0.0, self.tx_m);
         let rx = (None, self.length_m, self.rx_m);
-        let Some((p, nu, d, h)) = self.main_edge(tx, rx) else {
+        let Some((p, nu, d, h)) = self.main_edge(tx, rx, None) else {
             return 0.0;
         };
         let main = knife_edge_loss_db(nu);
@@ -128,7 +171,7 @@ impl Path<'_> {
         }
         let edge = (Some(p), d, h);
         let side = |a, b| {
-            self.main_edge(a, b)
+            self.main_edge(a, b, Some(p))
                 .map_or(0.0, |(_, nu, _, _)| knife_edge_loss_db(nu))
         };
         main + side(tx, edge) + side(edge, rx)
@@ -773,6 +816,135 @@ pub fn line_of_sight(
     seen
 }
 
+/// One point of a link's profile.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct ProfilePoint {
+    /// From the transmitter, metres.
+    pub distance_m: f64,
+    pub ground_m: f64,
+    /// Top of the surface (DSM): what blocks the signal.
+    pub surface_m: f64,
+    /// The straight line between the antennas, with the Earth's bulge taken off (k = 4/3).
+    pub line_m: f64,
+    /// Radius of the first Fresnel zone.
+    pub fresnel_m: f64,
+}
+
+/// A point-to-point link over the terrain: the profile and the loss broken down.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Link {
+    pub distance_m: f64,
+    pub frequency_mhz: f64,
+    /// Antenna heights above the datum.
+    pub tx_m: f64,
+    pub rx_m: f64,
+    pub free_space_db: f64,
+    pub diffraction_db: f64,
+    pub method: Diffraction,
+    /// Nothing of the surface crosses the straight line.
+    pub line_of_sight: bool,
+    /// Smallest clearance of the surface under the line, in first-Fresnel-zone radii (below 0:
+    /// the line is cut; 0.6 or more is the usual planning margin).
+    pub fresnel_clearance: f64,
+    /// Where that smallest clearance is: distance from the transmitter and surface height.
+    pub worst_point: Option<(f64, f64)>,
+    pub profile: Vec<ProfilePoint>,
+}
+
+/// The link from `from` (`from_height_m` above the ground) to `to` (`to_height_m` above it)
+/// over `models`' surface, sampled every `step_m`.
+pub fn link(
+    models: &TerrainModels,
+    (from, from_height_m): (DVec2, f64),
+    (to, to_height_m): (DVec2, f64),
+    frequency_mhz: f64,
+    method: Diffraction,
+    step_m: f64,
+) -> Result<Link, RadioError> {
+    let grid = models.grid();
+    let at = |id: &str, p: DVec2| {
+        let (lo, hi) = grid.extent();
+        grid.cell_of(p).ok_or_else(|| RadioError::OutsideTerrain {
+            id: id.into(),
+            x: p.x,
+            y: p.y,
+            west: lo.x,
+            east: hi.x,
+            south: lo.y,
+            north: hi.y,
+        })
+    };
+    let (fc, fr) = at("from", from)?;
+    let (tc, tr) = at("to", to)?;
+    let (lo, hi) = FREQUENCY_RANGE_MHZ;
+    if !(lo..=hi).contains(&frequency_mhz) {
+        return Err(RadioError::Frequency {
+            id: "link".into(),
+            frequency_mhz,
+        });
+    }
+    let tx = f64::from(models.dtm.at(fc, fr)) + from_height_m;
+    let rx = f64::from(models.dtm.at(tc, tr)) + to_height_m;
+    let d = from.distance(to);
+    let step = step_m.max(grid.cell_m / 4.0);
+    let wavelength = SPEED_OF_LIGHT / (frequency_mhz * 1.0e6);
+    let n = ((d / step).ceil() as usize).saturating_sub(1);
+    let mut heights = Vec::with_capacity(n);
+    let mut profile = Vec::with_capacity(n);
+    let (mut clearance, mut worst) = (f64::INFINITY, None);
+    for k in 1..=n {
+        let di = k as f64 * step;
+        let p = from + (to - from) * (di / d);
+        let (c, r) = grid.cell_of(p).unwrap_or((fc, fr));
+        let (ground, surface) = (
+            f64::from(models.dtm.at(c, r)),
+            f64::from(models.dsm.at(c, r)),
+        );
+        heights.push(surface as f32);
+        let bulge = di * (d - di) / (2.0 * EFFECTIVE_EARTH_RADIUS_M);
+        let line = tx + (rx - tx) * di / d - bulge;
+        let fresnel = (wavelength * di * (d - di) / d).sqrt();
+        let c = (line - surface) / fresnel.max(1e-9);
+        if c < clearance {
+            clearance = c;
+            worst = Some((di, surface));
+        }
+        profile.push(ProfilePoint {
+            distance_m: di,
+            ground_m: ground,
+            surface_m: surface,
+            line_m: line,
+            fresnel_m: fresnel,
+        });
+    }
+    let path = Path {
+        tx_m: tx,
+        rx_m: rx,
+        length_m: d,
+        wavelength_m: wavelength,
+        step_m: step,
+        heights: &heights,
+    };
+    let slant = (d * d + (tx - rx).powi(2)).sqrt();
+    Ok(Link {
+        distance_m: d,
+        frequency_mhz,
+        tx_m: tx,
+        rx_m: rx,
+        free_space_db: free_space_loss_db(slant, frequency_mhz),
+        diffraction_db: path.diffraction_db(method),
+        method,
+        line_of_sight: clearance >= 0.0,
+        fresnel_clearance: if clearance.is_finite() {
+            clearance
+        } else {
+            f64::INFINITY
+        },
+        worst_point: worst,
+        profile,
+    })
+}
+
 /// The received power at `to` over flat open ground (free space and the pattern, nothing in
 /// between), the receiver `rx_height_m` above it: what a flat terrain's raster must equal.
 pub fn free_space_received_dbm(a: &Antenna, rx_height_m: f64, to: DVec2) -> f64 {
@@ -877,6 +1049,22 @@ mod tests {
         }
         .diffraction_db(Diffraction::Deygout);
         assert!(two > single + 3.0, "{two} vs {single}");
+        // A 20 m wide flat roof is one obstacle: its other points add nothing to its main
+        // edge, whichever that is.
+        let mut roof = vec![0.0f32; 999];
+        for h in &mut roof[300..320] {
+            *h = 25.0;
+        }
+        let wide = Path {
+            heights: &roof,
+            ..path
+        };
+        let main = wide
+            .main_edge((None, 0.0, 10.0), (None, 1000.0, 1.5), None)
+            .map(|(_, nu, _, _)| knife_edge_loss_db(nu))
+            .unwrap();
+        assert!(main > 10.0);
+        assert!((wide.diffraction_db(Diffraction::Deygout) - main).abs() < 1e-9);
     }
 
     /// Flat ground at 100 m, 800 m square at 2 m, with `walls` (cells raised, class 5).
@@ -1132,6 +1320,72 @@ mod tests {
                 assert_eq!(*s, c < 250, "cell {c},{r}");
             }
         }
+    }
+
+    #[test]
+    fn a_link_over_a_wall_breaks_its_loss_down() {
+        // The wall of `behind_a_wall_…` between a 30 m mast and a receiver 1.5 m up.
+        let walls: Vec<_> = (0..400).map(|r| (250usize, r, 25.0f32)).collect();
+        let models = flat(&walls);
+        let g = models.grid();
+        let (from, to) = (g.center(200, 200), g.center(350, 200));
+        let l = link(
+            &models,
+            (from, 30.0),
+            (to, 1.5),
+            3500.0,
+            Diffraction::Deygout,
+            0.5,
+        )
+        .unwrap();
+        assert_eq!(l.distance_m, 300.0);
+        assert!(
+            (l.free_space_db
+                - free_space_loss_db((300.0f64.powi(2) + 28.5f64.powi(2)).sqrt(), 3500.0))
+            .abs()
+                < 1e-9
+        );
+        assert!(!l.line_of_sight && l.fresnel_clearance < 0.0);
+        let (at, top) = l.worst_point.unwrap();
+        assert!((at - 100.0).abs() <= 1.0 && top == 125.0, "{at} {top}");
+        // The single edge: the loss is the knife edge's.
+        let (d1, d2) = (99.0 + 1.0, 200.0);
+        let line = 130.0 + (101.5 - 130.0) * d1 / 300.0;
+        let h = 125.0 + d1 * d2 / (2.0 * EFFECTIVE_EARTH_RADIUS_M) - line;
+        let nu = h * (2.0 * 300.0 / (SPEED_OF_LIGHT / 3.5e9 * d1 * d2)).sqrt();
+        assert!(
+            (l.diffraction_db - knife_edge_loss_db(nu)).abs() < 1.0,
+            "{} vs {}",
+            l.diffraction_db,
+            knife_edge_loss_db(nu)
+        );
+        assert_eq!(l.profile.len(), 599);
+        // Over open ground the same link is clear, with no diffraction.
+        let open = link(
+            &flat(&[]),
+            (from, 30.0),
+            (to, 1.5),
+            3500.0,
+            Diffraction::Deygout,
+            0.5,
+        )
+        .unwrap();
+        assert!(open.line_of_sight && open.fresnel_clearance > 0.6);
+        assert_eq!(open.diffraction_db, 0.0);
+        let err = link(
+            &models,
+            (from, 30.0),
+            (DVec2::ZERO, 1.5),
+            3500.0,
+            Diffraction::Deygout,
+            1.0,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("site `to` at (0.0, 0.0) lies outside"),
+            "{err}"
+        );
     }
 
     #[test]
