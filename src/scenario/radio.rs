@@ -112,29 +112,16 @@ impl Path<'_> {
         if span <= 0.0 || first >= last {
             return None;
         }
-        // Per candidate, the lowest point between it and the edge it must stand apart from.
-        let dip: Option<Vec<f32>> = apart_from.map(|edge| {
-            let mut dip = vec![f32::INFINITY; last - first];
-            let mut low = f32::INFINITY;
-            if edge >= last {
-                for i in (first..last).rev() {
-                    dip[i - first] = low;
-                    low = low.min(self.heights[i]);
-                }
-            } else {
-                for i in first..last {
-                    dip[i - first] = low;
-                    low = low.min(self.heights[i]);
-                }
-            }
-            dip
-        });
+        // Walking away from the edge it must stand apart from, with the lowest point passed.
         let edge_height = apart_from.map_or(f32::INFINITY, |e| self.heights[e]);
+        let backwards = apart_from.is_some_and(|edge| edge >= last);
+        let mut low = f32::INFINITY;
         let mut best: Option<(usize, f64, f64, f64)> = None;
-        for i in first..last {
-            if let Some(dip) = &dip
-                && dip[i - first] > self.heights[i].min(edge_height) - DISTINCT_DIP_M
-            {
+        for k in 0..last - first {
+            let i = if backwards { last - 1 - k } else { first + k };
+            let dip = low;
+            low = low.min(self.heights[i]);
+            if apart_from.is_some() && dip > self.heights[i].min(edge_height) - DISTINCT_DIP_M {
                 continue;
             }
             let (d, h) = self.height(i);
