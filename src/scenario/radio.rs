@@ -302,6 +302,14 @@ pub struct RadioTerrain {
 }
 
 impl RadioTerrain {
+    /// Height above the datum of an antenna `height_m` above the ground at `position`.
+    fn mast_top(&self, position: DVec2, height_m: f64) -> f64 {
+        let grid = self.grid();
+        grid.cell_of(position)
+            .map_or(0.0, |(c, r)| f64::from(self.ground.at(c, r)))
+            + height_m
+    }
+
     /// `models` brought to cells of `resolution_m` (never finer than the terrain's).
     pub fn new(models: &TerrainModels, resolution_m: f64) -> Self {
         let fine = models.grid();
@@ -484,10 +492,7 @@ pub fn mast_loss(
 ) -> MastLoss {
     let grid = terrain.grid();
     let fan = Fan::new(terrain, position);
-    let tx = grid
-        .cell_of(position)
-        .map_or(0.0, |(c, r)| f64::from(terrain.ground.at(c, r)))
-        + height_m;
+    let tx = terrain.mast_top(position, height_m);
     let wavelength_m = SPEED_OF_LIGHT / (frequency_mhz * 1.0e6);
     let mut loss_db = vec![0.0f32; grid.len()];
     let mut elevation_deg = vec![0.0f32; grid.len()];
@@ -534,10 +539,7 @@ pub fn mast_loss_per_cell(
     frequency_mhz: f64,
 ) -> Vec<f32> {
     let grid = terrain.grid();
-    let tx = grid
-        .cell_of(position)
-        .map_or(0.0, |(c, r)| f64::from(terrain.ground.at(c, r)))
-        + height_m;
+    let tx = terrain.mast_top(position, height_m);
     let wavelength_m = SPEED_OF_LIGHT / (frequency_mhz * 1.0e6);
     (0..grid.len())
         .into_par_iter()
@@ -720,20 +722,24 @@ impl Coverage {
     }
 }
 
-fn check(terrain: &RadioTerrain, a: &Antenna) -> Result<(), RadioError> {
-    let grid = terrain.grid();
-    if grid.cell_of(a.position).is_none() {
+/// The cell of `p` on `grid`, or the error naming `id`, its place and the grid's extent.
+fn cell_of(grid: &Grid, id: &str, p: DVec2) -> Result<(usize, usize), RadioError> {
+    grid.cell_of(p).ok_or_else(|| {
         let (lo, hi) = grid.extent();
-        return Err(RadioError::OutsideTerrain {
-            id: a.id.clone(),
-            x: a.position.x,
-            y: a.position.y,
+        RadioError::OutsideTerrain {
+            id: id.into(),
+            x: p.x,
+            y: p.y,
             west: lo.x,
             east: hi.x,
             south: lo.y,
             north: hi.y,
-        });
-    }
+        }
+    })
+}
+
+fn check(terrain: &RadioTerrain, a: &Antenna) -> Result<(), RadioError> {
+    cell_of(&terrain.grid(), &a.id, a.position)?;
     let (lo, hi) = FREQUENCY_RANGE_MHZ;
     if !(lo..=hi).contains(&a.frequency_mhz) {
         return Err(RadioError::Frequency {
@@ -772,10 +778,7 @@ pub fn line_of_sight(
     receiver_height_m: f64,
 ) -> Vec<bool> {
     let grid = terrain.grid();
-    let tx = grid
-        .cell_of(position)
-        .map_or(0.0, |(c, r)| f64::from(terrain.ground.at(c, r)))
-        + height_m;
+    let tx = terrain.mast_top(position, height_m);
     // Each ray becomes its horizon: the steepest slope from the mast up to each sample.
     let step_m = grid.cell_m;
     let fan = Fan::new_with(terrain, position, |ray| {
@@ -849,20 +852,8 @@ pub fn link(
     step_m: f64,
 ) -> Result<Link, RadioError> {
     let grid = models.grid();
-    let at = |id: &str, p: DVec2| {
-        let (lo, hi) = grid.extent();
-        grid.cell_of(p).ok_or_else(|| RadioError::OutsideTerrain {
-            id: id.into(),
-            x: p.x,
-            y: p.y,
-            west: lo.x,
-            east: hi.x,
-            south: lo.y,
-            north: hi.y,
-        })
-    };
-    let (fc, fr) = at("from", from)?;
-    let (tc, tr) = at("to", to)?;
+    let (fc, fr) = cell_of(&grid, "from", from)?;
+    let (tc, tr) = cell_of(&grid, "to", to)?;
     let (lo, hi) = FREQUENCY_RANGE_MHZ;
     if !(lo..=hi).contains(&frequency_mhz) {
         return Err(RadioError::Frequency {
