@@ -710,6 +710,169 @@ eirp_dbm = 30.0
     );
 }
 
+#[test]
+fn rollout_counts_buildings_served_by_quarter_and_moves_a_phase() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scene(&dir.path().join("scene.las"));
+    let building = |id: &str, at: (f64, f64), properties: Value| {
+        let mut p = properties;
+        p["id"] = id.into();
+        p["kind"] = "immeuble".into();
+        serde_json::json!({
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [X0 + at.0, Y0 + at.1]},
+            "properties": p,
+        })
+    };
+    use serde_json::json;
+    let network = json!({
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2154"}},
+        "features": [
+            // On the box's roof: the terrain's one building.
+            building("B-1", BOX_CENTRE, json!({"status": "lit", "in_service": "2024-02-10"})),
+            building("B-2", (50.0, 50.0), json!({"status": "planned", "in_service": "2025-12-01"})),
+            building("B-3", (100.0, 150.0), json!({"status": "built", "in_service": "15/01/2025"})),
+            building("B-4", (150.0, 50.0), json!({"status": "en service"})),
+            building("B-5", (200.0, 180.0), json!({"status": "projet"})),
+            building("B-6", (30.0, 180.0), json!({"status": "planned", "in_service": "2027-06-01", "tranche": "T3"})),
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [X0 + 10.0, Y0 + 10.0]},
+             "properties": {"id": "PM-1", "kind": "pm", "status": "lit", "in_service": "2023-01-01"}},
+        ]
+    });
+    std::fs::write(dir.path().join("reseau.geojson"), network.to_string()).unwrap();
+    let scenario = r#"version = 1
+name = "Fibre"
+data = ["scene.las", "reseau.geojson"]
+crs = "EPSG:2154"
+[terrain]
+resolution_m = 0.5
+
+[[scenarios]]
+id = "fibre2025"
+kind = "rollout"
+network = "reseau.geojson"
+at = "2025-06-30"
+
+[[scenarios]]
+id = "fibre2026"
+kind = "rollout"
+network = "reseau.geojson"
+at = "2026-06-30"
+move_phase = { "T3" = "2026-03-01" }
+
+[compare]
+left = "fibre2025"
+right = "fibre2026"
+"#;
+    let file = dir.path().join("fibre.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let run = run_file(&file, None).unwrap();
+    let out = dir.path().join("out");
+    let summary = write_outputs(&run, &out).unwrap();
+    // Hand counts: on 2025-06-30 B-1, B-3 (dated) and B-4 (lit, no date) are served; on
+    // 2026-06-30 B-2 too, and B-6 once its phase T3 moved from 2027 to 2026-03-01.
+    let (a, b) = (
+        &summary["scenarios"]["fibre2025"],
+        &summary["scenarios"]["fibre2026"],
+    );
+    assert_eq!(
+        (a["buildings"].as_u64(), a["served"].as_u64()),
+        (Some(6), Some(3)),
+        "{a:#}"
+    );
+    assert_eq!(
+        (b["served"].as_u64(), b["moved_buildings"].as_u64()),
+        (Some(5), Some(1)),
+        "{b:#}"
+    );
+    assert_eq!(
+        a["by_status"],
+        json!({"built": 1, "lit": 2, "other": 0, "planned": 3})
+    );
+    assert_eq!(b["quarters"], json!(["2024-Q1", "2026-Q2"]));
+    let timeline = std::fs::read_to_string(out.join("fibre2026.csv")).unwrap();
+    let served: Vec<(String, u32)> = timeline
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[0].to_owned(), cells[2].parse().unwrap())
+        })
+        .collect();
+    let expected = [
+        ("2024-Q1", 2),
+        ("2024-Q2", 2),
+        ("2024-Q3", 2),
+        ("2024-Q4", 2),
+        ("2025-Q1", 3),
+        ("2025-Q2", 3),
+        ("2025-Q3", 3),
+        ("2025-Q4", 4),
+        ("2026-Q1", 5),
+        ("2026-Q2", 5),
+    ];
+    assert_eq!(
+        served,
+        expected.map(|(q, n)| (q.to_owned(), n)).to_vec(),
+        "{timeline}"
+    );
+    let listed = std::fs::read_to_string(out.join("fibre2026-buildings.csv")).unwrap();
+    let b6 = format!(
+        "\nB-6,{:.2},{:.2},planned,T3,2026-03-01,1\n",
+        X0 + 30.0,
+        Y0 + 180.0
+    );
+    assert!(listed.contains(&b6), "{listed}");
+    // The box's building is served on both days; its roof cells say so.
+    let (served_2025, _) = geotiff::read_file(&out.join("fibre2025.tif")).unwrap();
+    let at = |r: &jumeau::terrain::Raster, x: f64, y: f64| {
+        let (c, row) = r
+            .grid
+            .cell_of(bevy::math::DVec2::new(X0 + x, Y0 + y))
+            .unwrap();
+        r.at(c, row)
+    };
+    assert_eq!(
+        at(&served_2025, BOX_CENTRE.0 + 8.0, BOX_CENTRE.1 - 8.0),
+        1.0
+    );
+    assert_eq!(at(&served_2025, 50.0, 50.0), 0.0);
+    assert!(at(&served_2025, 50.0, 60.0).is_nan());
+    let csv = std::fs::read_to_string(out.join("buildings.csv")).unwrap();
+    assert!(
+        csv.lines().next().unwrap().contains("fibre2025_served"),
+        "{csv}"
+    );
+    // The comparison: B-2 and B-6 newly served, two discs of 3 m.
+    let changed = summary["compare"]["changed_area_m2"].as_f64().unwrap();
+    let disc = std::f64::consts::PI * 9.0;
+    assert!((changed - 2.0 * disc).abs() < 0.25 * disc, "{changed}");
+
+    // Bad input: a phase no building has, a network without buildings, a day that is not one.
+    std::fs::write(&file, scenario.replace("\"T3\"", "\"T9\"")).unwrap();
+    let err = run_file(&file, None).err().unwrap().to_string();
+    assert!(
+        err.contains("scenario `fibre2026`") && err.contains("no building is in phase `T9`"),
+        "{err}"
+    );
+    std::fs::write(&file, scenario.replace("2025-06-30", "June 2025")).unwrap();
+    let err = run_file(&file, None).err().unwrap().to_string();
+    assert!(
+        err.contains("fibre.toml:") && err.contains("`June 2025` is not a date"),
+        "{err}"
+    );
+    let mut cabinets = network.clone();
+    cabinets["features"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|f| f["properties"]["kind"] == "pm");
+    std::fs::write(dir.path().join("reseau.geojson"), cabinets.to_string()).unwrap();
+    std::fs::write(&file, scenario).unwrap();
+    let err = run_file(&file, None).err().unwrap().to_string();
+    assert!(err.contains("`reseau.geojson` lists no building"), "{err}");
+}
+
 /// Renders the analytic scene seen from above with the scenarios of `scenario` (lavapipe).
 fn render_scene(scenario: &str) -> image::RgbaImage {
     render_scene_from(scenario, bevy::math::DVec3::new(0.0, -1.0, 330.0))

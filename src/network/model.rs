@@ -33,7 +33,7 @@ impl SiteKind {
             }
             "mast" | "tower" | "pylone" | "pylon" => Self::Mast,
             "antenna" | "antenne" => Self::Antenna,
-            "building" | "batiment" => Self::Building,
+            "building" | "batiment" | "immeuble" | "imb" => Self::Building,
             _ => Self::Other(name.to_owned()),
         }
     }

@@ -6,6 +6,7 @@
 
 use super::flood::FloodMode;
 use super::sun::{self, SunError};
+use crate::network::model::Day;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -64,6 +65,8 @@ pub enum ScenarioKind {
     Sunlight,
     /// Received radio power of the best server.
     Coverage,
+    /// Buildings served by fibre over time.
+    Rollout,
 }
 
 impl ScenarioKind {
@@ -74,6 +77,7 @@ impl ScenarioKind {
             Self::Shadow => "shadow",
             Self::Sunlight => "sunlight",
             Self::Coverage => "coverage",
+            Self::Rollout => "rollout",
         }
     }
 
@@ -93,6 +97,7 @@ impl ScenarioKind {
                 "indoor_loss_db",
                 "thresholds_dbm",
             ],
+            Self::Rollout => &["network", "at", "move_phase"],
         }
     }
 }
@@ -121,7 +126,8 @@ pub struct Scenario {
     /// Flood: connected (default) or a flat plane.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<FloodMode>,
-    /// Shadow: RFC 3339 time with its offset.
+    /// Shadow: RFC 3339 time with its offset. Roll-out: the day the map shows (default: the
+    /// last in-service date).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<Spanned<String>>,
     /// Sunlight: the day.
@@ -158,6 +164,12 @@ pub struct Scenario {
     /// Coverage: lower bounds of the good, fair and poor levels, dBm, falling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thresholds_dbm: Option<[f64; 3]>,
+    /// Roll-out: a network file of `data` whose buildings are served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Roll-out: phases moved to another in-service date (`{ "2027" = "2026-06-01" }`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub move_phase: std::collections::BTreeMap<String, String>,
 }
 
 /// An antenna written in a coverage scenario.
@@ -217,6 +229,8 @@ impl Scenario {
             ("method", self.method.is_some()),
             ("indoor_loss_db", self.indoor_loss_db.is_some()),
             ("thresholds_dbm", self.thresholds_dbm.is_some()),
+            ("network", self.network.is_some()),
+            ("move_phase", !self.move_phase.is_empty()),
         ];
         set.iter().filter(|(_, on)| *on).map(|(k, _)| *k).collect()
     }
@@ -388,6 +402,31 @@ impl ScenarioFile {
                     {
                         return Err(semantics(format!(
                             "scenarios[{i}] ({id}).levels_m: [{lo}, {hi}] is not a rising range"
+                        )));
+                    }
+                }
+                ScenarioKind::Rollout => {
+                    if s.network.is_none() {
+                        return Err(semantics(format!(
+                            "scenarios[{i}] ({id}): a roll-out needs `network` (a network file of `data` listing buildings)"
+                        )));
+                    }
+                    if let Some(at) = &s.at
+                        && Day::parse(at.get_ref()).is_none()
+                    {
+                        return Err(at_line(
+                            at.span(),
+                            format!(
+                                "scenarios[{i}] ({id}).at: `{}` is not a date (YYYY-MM-DD)",
+                                at.get_ref()
+                            ),
+                        ));
+                    }
+                    if let Some((phase, date)) =
+                        s.move_phase.iter().find(|(_, d)| Day::parse(d).is_none())
+                    {
+                        return Err(semantics(format!(
+                            "scenarios[{i}] ({id}).move_phase.{phase}: `{date}` is not a date (YYYY-MM-DD)"
                         )));
                     }
                 }
@@ -653,17 +692,23 @@ step_minutes = 15
             .iter()
             .map(|k| k.as_str().unwrap())
             .collect();
-        assert_eq!(kinds, ["flood", "shadow", "sunlight", "coverage"]);
+        assert_eq!(
+            kinds,
+            ["flood", "shadow", "sunlight", "coverage", "rollout"]
+        );
         let mut keys_of_kinds: Vec<&str> = vec!["id", "kind", "title"];
         for kind in [
             ScenarioKind::Flood,
             ScenarioKind::Shadow,
             ScenarioKind::Sunlight,
             ScenarioKind::Coverage,
+            ScenarioKind::Rollout,
         ] {
             keys_of_kinds.extend(kind.keys());
         }
         keys_of_kinds.sort_unstable();
+        // Kinds share some keys (`at`: a shadow's time, a roll-out's day).
+        keys_of_kinds.dedup();
         let mut in_schema: Vec<String> = keys(scenario).into_iter().collect();
         in_schema.sort_unstable();
         assert_eq!(in_schema, keys_of_kinds);

@@ -112,6 +112,18 @@ pub fn coverage_legend(thresholds: [f64; 3]) -> Legend {
     }
 }
 
+/// Fibre roll-out: not served yet (0) or served (1).
+pub fn rollout_legend() -> Legend {
+    Legend {
+        title: "FIBRE SERVED".into(),
+        stops: vec![(0.0, [230, 120, 40, 200]), (1.0, [40, 150, 70, 210])],
+        classes: true,
+        transparent_below: None,
+        unit: "",
+        labels: vec!["not served", "served"],
+    }
+}
+
 /// A difference, from minus to plus its largest magnitude: red below, blue above.
 pub fn difference_legend(diff: &Raster) -> Legend {
     let max = diff

@@ -7,6 +7,7 @@
 //! - [`buildings`]: footprints from the terrain, the per-building table (CSV, GeoJSON).
 //! - [`meshes`]: building tilesets and models rasterised into the terrain's surface.
 //! - [`radio`], [`sites`]: radio coverage (P.525, P.526, TR 36.814) and its antennas.
+//! - [`rollout`]: the fibre roll-out: buildings served by quarter, phases moved.
 //! - [`map`]: a result drawn over the shaded surface with its legend.
 //! - [`run`]: a scenario file's territory, each scenario's result, the files written.
 //! - [`view`]: [`view::ScenarioPlugin`], the runs off the main thread and the overlays in the
@@ -18,6 +19,7 @@ pub mod flood;
 pub mod map;
 pub mod meshes;
 pub mod radio;
+pub mod rollout;
 pub mod run;
 pub mod sites;
 pub mod sun;

@@ -343,6 +343,8 @@ pub struct ScenarioResult {
     pub columns: Vec<Column>,
     /// Flood only: the connection levels, so that the viewer's slider is a threshold.
     pub connection: Option<Arc<Raster>>,
+    /// Roll-out only: each building's day and the quarters, for the viewer's time-lapse.
+    pub timeline: Option<Arc<super::rollout::Timeline>>,
 }
 
 /// Runs one scenario on `territory`; `cancelled` is polled between steps.
@@ -366,6 +368,7 @@ pub fn run_scenario(
     figures.insert("title".into(), scenario.title().into());
     let mut columns = Vec::new();
     let mut connection = None;
+    let mut timeline = None;
     let (raster, legend) = match scenario.kind {
         ScenarioKind::Flood => {
             let mut lines: Vec<Vec<DVec2>> = scenario
@@ -555,6 +558,12 @@ pub fn run_scenario(
                 run_coverage(territory, scenario, &mut figures, &mut columns).map_err(fail)?;
             (raster, legend)
         }
+        ScenarioKind::Rollout => {
+            let t = run_rollout(territory, scenario, &mut figures, &mut columns).map_err(fail)?;
+            let raster = t.served_on(t.at);
+            timeline = Some(Arc::new(t));
+            (raster, map::rollout_legend())
+        }
     };
     Ok(ScenarioResult {
         id: id.clone(),
@@ -565,6 +574,7 @@ pub fn run_scenario(
         figures,
         columns,
         connection,
+        timeline,
     })
 }
 
@@ -586,11 +596,7 @@ fn run_coverage(
     use super::radio::{Coverage, CoverageSpec, RadioTerrain};
     let mut antennas = Vec::new();
     if let Some(name) = &scenario.sites {
-        let (_, sites) = territory
-            .networks
-            .iter()
-            .find(|(entry, _)| entry == name)
-            .ok_or_else(|| format!("sites `{name}` is not a network file of `data`"))?;
+        let sites = network_sites(territory, "sites", name)?;
         antennas.extend(super::sites::antennas_of(name, sites)?);
     }
     antennas.retain(|a| !scenario.exclude.contains(&a.id));
@@ -666,6 +672,84 @@ fn run_coverage(
         values: best,
     });
     Ok((raster, map::coverage_legend(thresholds)))
+}
+
+/// The sites of network file `name` of the territory's `data`, for scenario key `key`.
+fn network_sites<'t>(
+    territory: &'t Territory,
+    key: &str,
+    name: &str,
+) -> Result<&'t [crate::network::model::Site], String> {
+    territory
+        .networks
+        .iter()
+        .find(|(entry, _)| entry == name)
+        .map(|(_, sites)| sites.as_slice())
+        .ok_or_else(|| format!("{key} `{name}` is not a network file of `data`"))
+}
+
+/// A roll-out scenario: the buildings of its network with their phases moved, their share
+/// served by quarter, and where they stand on the terrain; the figures and the per-building
+/// column (served on the day shown: 1, not yet: 0).
+fn run_rollout(
+    territory: &Territory,
+    scenario: &Scenario,
+    figures: &mut Map<String, Value>,
+    columns: &mut Vec<Column>,
+) -> Result<super::rollout::Timeline, String> {
+    use super::rollout::{self, Timeline};
+    use crate::network::model::Day;
+    let name = scenario.network.as_deref().unwrap_or_default();
+    let mut premises = rollout::premises_of(name, network_sites(territory, "network", name)?)?;
+    let moves: Vec<(String, Day)> = scenario
+        .move_phase
+        .iter()
+        .filter_map(|(phase, date)| Some((phase.clone(), Day::parse(date)?)))
+        .collect();
+    let moved = rollout::move_phases(&mut premises, &moves)?;
+    let at = match &scenario.at {
+        Some(at) => Day::parse(at.get_ref())
+            .ok_or_else(|| format!("at `{}` is not a date", at.get_ref()))?,
+        None => premises
+            .iter()
+            .filter_map(|p| p.in_service)
+            .max()
+            .ok_or("no building has an in-service date: give the day to show with `at`")?,
+    };
+    let timeline = Timeline::new(&premises, territory.models.grid(), &territory.buildings, at);
+    let served = rollout::served_count(&premises, at);
+    figures.insert("at".into(), json!(at.to_string()));
+    figures.insert("buildings".into(), json!(premises.len()));
+    figures.insert("served".into(), json!(served));
+    figures.insert(
+        "share_served".into(),
+        json!(round4(served as f64 / premises.len() as f64)),
+    );
+    figures.insert("by_status".into(), json!(rollout::status_counts(&premises)));
+    figures.insert("phases".into(), json!(rollout::phases(&premises)));
+    if !moves.is_empty() {
+        figures.insert("moved_buildings".into(), json!(moved));
+    }
+    if let (Some(first), Some(last)) = (timeline.quarters.first(), timeline.quarters.last()) {
+        figures.insert("quarters".into(), json!([first.label, last.label]));
+    }
+    figures.insert("outside_terrain".into(), json!(timeline.outside));
+    let served_at = |day: f32| {
+        if day.is_nan() {
+            f64::NAN
+        } else {
+            f64::from(u8::from(day <= at.0 as f32))
+        }
+    };
+    columns.push(Column {
+        name: format!("{}_served", scenario.id),
+        values: timeline
+            .building_days
+            .iter()
+            .map(|&d| served_at(d))
+            .collect(),
+    });
+    Ok(timeline)
 }
 
 fn no_place() -> String {
@@ -773,6 +857,17 @@ pub fn write_outputs(run: &Run, dir: &Path) -> Result<Value, RunError> {
     if let Some((_, _, diff)) = &run.comparison {
         let path = dir.join("compare.tif");
         geotiff::write_file(&path, diff, crs).map_err(|e| out(&path, e.to_string()))?;
+    }
+    for r in &run.results {
+        let Some(t) = &r.timeline else {
+            continue;
+        };
+        let path = dir.join(format!("{}.csv", r.id));
+        let csv = super::rollout::timeline_csv(&t.quarters);
+        std::fs::write(&path, csv).map_err(|e| out(&path, e.to_string()))?;
+        let path = dir.join(format!("{}-buildings.csv", r.id));
+        let csv = super::rollout::premises_csv(&t.premises, t.at);
+        std::fs::write(&path, csv).map_err(|e| out(&path, e.to_string()))?;
     }
     let columns: Vec<Column> = run.results.iter().flat_map(|r| r.columns.clone()).collect();
     let buildings = &run.territory.buildings;

@@ -331,6 +331,7 @@ fn comparison(
         figures,
         columns: Vec::new(),
         connection: None,
+        timeline: None,
     })
 }
 

@@ -87,6 +87,23 @@ const FRENCH: &[(&str, &str)] = &[
     ("good", "bonne"),
     ("fair", "limitée"),
     ("none", "pas de couverture"),
+    ("rollout", "déploiement"),
+    ("buildings", "bâtiments"),
+    ("served", "raccordables"),
+    ("not served", "pas encore raccordables"),
+    ("share_served", "part raccordable"),
+    ("by_status", "par état"),
+    ("phases", "phases"),
+    ("moved_buildings", "bâtiments déplacés"),
+    ("quarters", "trimestres"),
+    ("outside_terrain", "hors du terrain"),
+    (
+        "share of buildings served",
+        "part des bâtiments raccordables",
+    ),
+    ("quarter", "trimestre"),
+    ("Play", "Lecture"),
+    ("Pause", "Pause"),
     // Point clouds.
     ("Layers", "Couches"),
     // Opening the inputs (the stages are the progress bar's prefix and message).
