@@ -147,6 +147,14 @@ pub fn quarter_end(year: i32, q: i32) -> Day {
     Day(first_of_next.map_or(0, |d| d.0) - 1)
 }
 
+/// `day` as a year with its fraction (2026-07-02 is about 2026.5), for plots.
+pub fn decimal_year(day: Day) -> f64 {
+    let (year, _, _) = day.ymd();
+    let start = Day::from_ymd(year, 1, 1).map_or(day.0, |d| d.0);
+    let end = Day::from_ymd(year + 1, 1, 1).map_or(start + 365, |d| d.0);
+    f64::from(year) + f64::from(day.0 - start) / f64::from(end - start)
+}
+
 /// The share served at the end of every quarter from the first dated building's to the last
 /// one's (or `until`'s, when later), at most [`MAX_QUARTERS`]: one sort, then a binary search
 /// per quarter.

@@ -67,6 +67,11 @@ pub struct ScenarioView {
     pub selected: Option<usize>,
     /// The flood's water level, metres (the slider).
     pub level_m: f32,
+    /// The roll-out's time-lapse day (days from 1970-01-01); `None`: the day of the result.
+    /// The split view shows each side on its own day.
+    pub day: Option<i32>,
+    /// Whether the time-lapse plays, and when it last stepped (seconds of the panel's clock).
+    pub playing: Option<f64>,
     pub running: Option<Running>,
     /// The last run's error or cancellation.
     pub message: Option<String>,
@@ -82,7 +87,7 @@ pub struct ScenarioView {
     pub split: Option<Split>,
     /// What the overlays show: (result index, side), at a level; the water at the display's
     /// resolution for each flood shown.
-    shown: Option<(Vec<(usize, f32)>, f32)>,
+    shown: Option<Shown>,
     water: Vec<(usize, WaterDisplay)>,
     /// Eye-dome lighting as it was before an overlay turned it off (it reads depth from the
     /// target's alpha, which a translucent overlay blends).
@@ -99,6 +104,8 @@ impl Default for ScenarioView {
             comparison: None,
             selected: None,
             level_m: 0.0,
+            day: None,
+            playing: None,
             running: None,
             message: None,
             run_requested: false,
@@ -167,13 +174,13 @@ impl ScenarioView {
 
     /// What the overlays should show: the selected result across the view, or the split's two
     /// results each on its side (−1 left, +1 right), at the level.
-    fn wanted(&self) -> Option<(Vec<(usize, f32)>, f32)> {
-        let sides = match (&self.split, self.selected) {
-            (Some(split), _) => vec![(split.left, -1.0), (split.right, 1.0)],
-            (None, Some(i)) => vec![(i, 0.0)],
+    fn wanted(&self) -> Option<Shown> {
+        let (sides, day) = match (&self.split, self.selected) {
+            (Some(split), _) => (vec![(split.left, -1.0), (split.right, 1.0)], None),
+            (None, Some(i)) => (vec![(i, 0.0)], self.day),
             (None, None) => return None,
         };
-        Some((sides, self.level_m))
+        Some((sides, self.level_m, day))
     }
 
     /// Asks the run in flight to stop; its results are dropped and the previous kept.
@@ -221,6 +228,10 @@ impl ScenarioView {
         }
     }
 }
+
+/// What the overlays show: (result index, side of the split) each, the flood level, the
+/// roll-out's day.
+type Shown = (Vec<(usize, f32)>, f32, Option<i32>);
 
 struct RunTask {
     run: u64,
@@ -283,6 +294,8 @@ fn collect_runs(mut view: ResMut<ScenarioView>) {
                     .and_then(|id| view.results.iter().position(|r| &r.id == id));
                 view.selected = wanted.or((!view.results.is_empty()).then_some(0));
                 view.shown = None;
+                view.day = None;
+                view.playing = None;
                 view.water.clear();
                 view.split = view.file.as_ref().and_then(|(file, _)| {
                     let c = file.compare.as_ref()?;
@@ -414,7 +427,8 @@ fn show_overlay(
     if wanted == view.shown {
         return;
     }
-    let (Some((sides, level)), Some(territory)) = (wanted.clone(), view.territory.clone()) else {
+    let (Some((sides, level, day)), Some(territory)) = (wanted.clone(), view.territory.clone())
+    else {
         for (entity, _) in &overlays {
             commands.entity(entity).despawn();
         }
@@ -449,16 +463,23 @@ fn show_overlay(
                     .map(|(_, w)| w.image(level, &result.legend))
                     .unwrap_or_else(|| OverlayImage::of_raster(&result.raster, &result.legend, 1))
             }
-            _ => OverlayImage::of_raster(&result.raster, &result.legend, OVERLAY_MAX_SIDE),
+            _ => match (&result.timeline, day) {
+                (Some(timeline), Some(day)) => OverlayImage::of_raster(
+                    &timeline.served_on(crate::network::model::Day(day)),
+                    &result.legend,
+                    OVERLAY_MAX_SIDE,
+                ),
+                _ => OverlayImage::of_raster(&result.raster, &result.legend, OVERLAY_MAX_SIDE),
+            },
         })
         .collect();
     let same_overlays = view
         .shown
         .as_ref()
-        .is_some_and(|(shown, _)| *shown == sides);
+        .is_some_and(|(shown, _, _)| *shown == sides);
     view.shown = wanted;
     if same_overlays {
-        // A level change: new texels, water surfaces moved to the new level.
+        // A level or day change: new texels, water surfaces moved to the new level.
         for (_, mut overlay) in &mut overlays {
             let Some(k) = sides
                 .iter()
@@ -466,6 +487,11 @@ fn show_overlay(
             else {
                 continue;
             };
+            if results[k].timeline.is_some()
+                && let Some(mut target) = images.get_mut(&overlay.image)
+            {
+                target.data = Some(images_now[k].rgba.clone());
+            }
             if is_water(&results[k]) {
                 if let Some(mut target) = images.get_mut(&overlay.image) {
                     target.data = Some(images_now[k].rgba.clone());
@@ -756,6 +782,11 @@ level_m = 10.0
 
     /// Alpha of the overlay's texel over `p` (the overlay spans the 200 × 100 m grid).
     fn alpha_at(app: &mut App, p: DVec2) -> u8 {
+        texel_at(app, p)[3]
+    }
+
+    /// The overlay's texel over `p`.
+    fn texel_at(app: &mut App, p: DVec2) -> [u8; 4] {
         let world = app.world_mut();
         let handle = world
             .query::<&ScenarioOverlay>()
@@ -770,7 +801,8 @@ level_m = 10.0
             (p.x / 200.0 * w) as usize,
             ((100.0 - p.y) / 100.0 * h) as usize,
         );
-        image.data.as_ref().unwrap()[(y * w as usize + x) * 4 + 3]
+        let at = (y * w as usize + x) * 4;
+        image.data.as_ref().unwrap()[at..at + 4].try_into().unwrap()
     }
 
     #[test]
@@ -846,6 +878,60 @@ level_m = 10.0
             "a difference drapes, it is not water"
         );
         assert!(alpha_at(&mut app, DVec2::new(150.0, 50.0)) > 150);
+    }
+
+    #[test]
+    fn the_time_lapse_shows_the_buildings_served_on_its_day() {
+        use crate::network::model::{Day, Site, SiteKind, Status};
+        let text = "version = 1\nname = \"fibre\"\n[[scenarios]]\nid = \"fibre\"\nkind = \"rollout\"\nnetwork = \"n.geojson\"\nat = \"2026-06-30\"\n";
+        let mut app = app_of(text);
+        let site = |id: &str, x: f64, date: &str| Site {
+            id: id.into(),
+            kind: SiteKind::Building,
+            status: Status::Planned,
+            position: DVec3::new(x, 50.0, 0.0),
+            operator: None,
+            in_service: Day::parse(date),
+            properties: Default::default(),
+        };
+        {
+            let mut view = app.world_mut().resource_mut::<ScenarioView>();
+            let mut territory = bowls();
+            territory.networks.push((
+                "n.geojson".into(),
+                vec![
+                    site("early", 50.0, "2024-05-01"),
+                    site("late", 150.0, "2026-02-01"),
+                ],
+            ));
+            view.territory = Some(Arc::new(territory));
+        }
+        app.update();
+        let legend = crate::scenario::map::rollout_legend();
+        let (not_served, served) = (legend.stops[0].1, legend.stops[1].1);
+        let (early, late) = (DVec2::new(50.0, 50.0), DVec2::new(150.0, 50.0));
+        // On the scenario's day both are served.
+        assert_eq!(texel_at(&mut app, early), served);
+        assert_eq!(texel_at(&mut app, late), served);
+        // Back to the end of 2025: the late one is not yet, on the same overlay.
+        let overlay = |app: &mut App| {
+            let world = app.world_mut();
+            world
+                .query_filtered::<Entity, With<ScenarioOverlay>>()
+                .single(world)
+                .unwrap()
+        };
+        let before = overlay(&mut app);
+        app.world_mut().resource_mut::<ScenarioView>().day = Day::parse("2025-12-31").map(|d| d.0);
+        app.update();
+        assert_eq!(overlay(&mut app), before);
+        assert_eq!(texel_at(&mut app, early), served);
+        assert_eq!(texel_at(&mut app, late), not_served);
+        let view = app.world().resource::<ScenarioView>();
+        let timeline = view.results[0].timeline.as_ref().unwrap();
+        let labels: Vec<&str> = timeline.quarters.iter().map(|q| q.label.as_str()).collect();
+        assert_eq!(labels.first(), Some(&"2024-Q2"));
+        assert_eq!(labels.last(), Some(&"2026-Q2"));
     }
 
     #[test]

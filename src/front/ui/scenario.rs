@@ -46,6 +46,8 @@ pub fn scenario_ui(ui: &mut egui::Ui, view: &mut ScenarioView) {
     }
     if selected != view.selected {
         view.selected = selected;
+        view.day = None;
+        view.playing = None;
     }
     split_ui(ui, view);
     let Some(result) = view.selected_result().cloned() else {
@@ -58,6 +60,11 @@ pub fn scenario_ui(ui: &mut egui::Ui, view: &mut ScenarioView) {
         if level != view.level_m {
             view.level_m = level;
         }
+    }
+    if let Some(timeline) = &result.timeline
+        && view.split.is_none()
+    {
+        rollout_ui(ui, view, timeline);
     }
     egui::Grid::new("scenario_figures")
         .striped(true)
@@ -110,6 +117,95 @@ pub fn scenario_ui(ui: &mut egui::Ui, view: &mut ScenarioView) {
     }
     #[cfg(target_arch = "wasm32")]
     let _ = base;
+}
+
+/// Seconds between two quarters of the time-lapse.
+const PLAY_STEP_S: f64 = 0.6;
+
+/// The roll-out: the share of buildings served by quarter, the quarter the map shows (a slider
+/// and a time-lapse that plays the quarters in turn).
+fn rollout_ui(
+    ui: &mut egui::Ui,
+    view: &mut ScenarioView,
+    timeline: &crate::scenario::rollout::Timeline,
+) {
+    use crate::network::model::Day;
+    use crate::scenario::rollout::decimal_year;
+    let quarters = &timeline.quarters;
+    if quarters.is_empty() {
+        return;
+    }
+    let day = view.day.map_or(timeline.at, Day);
+    let mut k = quarters
+        .iter()
+        .position(|q| q.end >= day)
+        .unwrap_or(quarters.len() - 1);
+    let before = k;
+    ui.horizontal(|ui| {
+        let playing = view.playing.is_some();
+        if ui
+            .button(t(ui, if playing { "Pause" } else { "Play" }))
+            .clicked()
+        {
+            view.playing = if playing {
+                None
+            } else {
+                if k + 1 == quarters.len() {
+                    k = 0;
+                }
+                Some(ui.input(|i| i.time))
+            };
+        }
+        let label = quarters[k].label.clone();
+        ui.add(
+            egui::Slider::new(&mut k, 0..=quarters.len() - 1)
+                .show_value(false)
+                .text(label),
+        );
+    });
+    if let Some(last) = view.playing {
+        let now = ui.input(|i| i.time);
+        if now - last >= PLAY_STEP_S {
+            if k + 1 < quarters.len() {
+                k += 1;
+                view.playing = Some(now);
+            } else {
+                view.playing = None;
+            }
+        }
+        ui.ctx().request_repaint();
+    }
+    if k != before {
+        view.day = Some(quarters[k].end.0);
+    }
+    let q = &quarters[k];
+    ui.label(format!(
+        "{} {}: {} / {} ({:.1} %)",
+        t(ui, "served"),
+        q.end,
+        q.served,
+        q.total,
+        q.share() * 100.0
+    ));
+    let points: Vec<[f64; 2]> = quarters
+        .iter()
+        .map(|q| [decimal_year(q.end), q.share() * 100.0])
+        .collect();
+    let now = decimal_year(q.end);
+    let name = t(ui, "share of buildings served").to_owned();
+    let marker = t(ui, "quarter").to_owned();
+    egui_plot::Plot::new("rollout_share")
+        .height(130.0)
+        .include_y(0.0)
+        .include_y(100.0)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .y_axis_label("%")
+        .show(ui, |plot| {
+            plot.line(egui_plot::Line::new(name, points));
+            plot.vline(egui_plot::VLine::new(marker, now));
+        });
 }
 
 /// The split view: two results side by side under one camera, the divider dragged on the
