@@ -222,6 +222,18 @@ pub enum RadioCommand {
         /// Profile step, metres.
         #[arg(long, default_value_t = 1.0)]
         step: f64,
+        /// The transmitter's sector: boresight, degrees from grid north (omitted: omni).
+        #[arg(long)]
+        azimuth_deg: Option<f64>,
+        /// Its down-tilt, degrees (TR 36.814's 10 by default).
+        #[arg(long)]
+        tilt_deg: Option<f64>,
+        /// Its horizontal 3 dB beam width, degrees (65 by default).
+        #[arg(long)]
+        beamwidth_deg: Option<f64>,
+        /// Its EIRP, dBm: the received power is given too.
+        #[arg(long)]
+        eirp_dbm: Option<f64>,
         /// Write the profile as CSV (distance, ground, surface, line, Fresnel radius).
         #[arg(long)]
         csv: Option<PathBuf>,
@@ -503,6 +515,10 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             frequency_mhz,
             method,
             step,
+            azimuth_deg,
+            tilt_deg,
+            beamwidth_deg,
+            eirp_dbm,
             csv,
             json,
         })) => {
@@ -529,21 +545,49 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 w.flush()?;
             }
+            let antenna = radio::Antenna {
+                id: "from".into(),
+                position: bevy::math::DVec2::new(from.0, from.1),
+                height_m: from.2.unwrap_or(30.0),
+                frequency_mhz,
+                eirp_dbm: eirp_dbm.unwrap_or(0.0),
+                azimuth_deg,
+                beamwidth_deg: beamwidth_deg.unwrap_or(radio::Antenna::DEFAULT_BEAMWIDTH_DEG),
+                tilt_deg: tilt_deg.unwrap_or(radio::Antenna::DEFAULT_TILT_DEG),
+                vertical_beamwidth_deg: radio::Antenna::DEFAULT_VERTICAL_BEAMWIDTH_DEG,
+            };
+            // The pattern counts once the transmitter is described as a sector or given a power.
+            let sector = azimuth_deg.is_some() || tilt_deg.is_some() || eirp_dbm.is_some();
+            let pattern_db = if sector {
+                link.pattern_db(&antenna, bevy::math::DVec2::new(to.0, to.1))
+            } else {
+                0.0
+            };
+            let total_db = link.free_space_db + link.diffraction_db + pattern_db;
+            let received_dbm = eirp_dbm.map(|p| p - total_db);
             let mut value = serde_json::to_value(&link)?;
             if let Some(object) = value.as_object_mut() {
                 object.remove("profile");
+                object.insert("pattern_db".into(), pattern_db.into());
+                object.insert("total_db".into(), total_db.into());
+                if let Some(dbm) = received_dbm {
+                    object.insert("received_dbm".into(), dbm.into());
+                }
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
+                let received =
+                    received_dbm.map_or(String::new(), |p| format!("; received {p:.1} dBm"));
                 println!(
-                    "{:.1} m at {} MHz: free space {:.1} dB + diffraction {:.1} dB ({:?}) = {:.1} dB; line of sight: {}; Fresnel clearance {:.2}",
+                    "{:.1} m at {} MHz: free space {:.1} dB + diffraction {:.1} dB ({:?}) + pattern {:.1} dB = {:.1} dB{received}; line of sight: {}; Fresnel clearance {:.2}",
                     link.distance_m,
                     link.frequency_mhz,
                     link.free_space_db,
                     link.diffraction_db,
                     link.method,
-                    link.free_space_db + link.diffraction_db,
+                    pattern_db,
+                    total_db,
                     if link.line_of_sight { "yes" } else { "no" },
                     link.fresnel_clearance
                 );

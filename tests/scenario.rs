@@ -711,6 +711,67 @@ eirp_dbm = 30.0
 }
 
 #[test]
+fn radio_link_breaks_the_loss_down_over_the_box() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scene(&dir.path().join("scene.las"));
+    let file = dir.path().join("lien.toml");
+    std::fs::write(
+        &file,
+        "version = 1\nname = \"lien\"\ndata = [\"scene.las\"]\ncrs = \"EPSG:2154\"\n[terrain]\nresolution_m = 0.5\n",
+    )
+    .unwrap();
+    let link = |from: (f64, f64), extra: &[&str]| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_jumeau"))
+            .env("JUMEAU_CACHE_DIR", dir.path().join("cache"))
+            .args(["radio", "link"])
+            .arg(&file)
+            .arg(format!("--from={},{},5", X0 + from.0, Y0 + from.1))
+            .arg(format!(
+                "--to={},{},1.5",
+                X0 + BOX_CENTRE.0 + 30.0,
+                Y0 + BOX_CENTRE.1
+            ))
+            .args(["--json", "--eirp-dbm", "60"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k}: {v:#}"));
+    // Across the box (15 m high; both ends low on the plateau's flat top): no line of sight, a deep
+    // knife edge; the parts add up.
+    let behind = link(
+        (BOX_CENTRE.0 - 18.0, BOX_CENTRE.1),
+        &["--azimuth-deg", "90", "--tilt-deg", "0"],
+    );
+    assert_eq!(behind["line_of_sight"], false, "{behind:#}");
+    assert!(f(&behind, "diffraction_db") > 15.0, "{behind:#}");
+    let total =
+        f(&behind, "free_space_db") + f(&behind, "diffraction_db") + f(&behind, "pattern_db");
+    assert!((f(&behind, "total_db") - total).abs() < 1e-9);
+    assert!((f(&behind, "received_dbm") - (60.0 - total)).abs() < 1e-9);
+    // Facing away from the receiver: the sector's back lobe, capped at 25 dB with the
+    // vertical part.
+    let away = link(
+        (BOX_CENTRE.0 - 18.0, BOX_CENTRE.1),
+        &["--azimuth-deg", "270", "--tilt-deg", "0"],
+    );
+    assert!(
+        f(&away, "pattern_db") - f(&behind, "pattern_db") > 20.0,
+        "{away:#} {behind:#}"
+    );
+    // Beside the box, in the open: line of sight, no diffraction.
+    let open = link((BOX_CENTRE.0 - 18.0, BOX_CENTRE.1 + 40.0), &[]);
+    assert_eq!(open["line_of_sight"], true, "{open:#}");
+    assert!(f(&open, "diffraction_db") < 0.5, "{open:#}");
+}
+
+#[test]
 fn rollout_counts_buildings_served_by_quarter_and_moves_a_phase() {
     let dir = tempfile::tempdir().unwrap();
     write_scene(&dir.path().join("scene.las"));

@@ -167,7 +167,10 @@ fn add_streaming(app: &mut App, setup: ViewerSetup) {
         .insert_resource(PointClouds::new(setup.layers, memory, path))
         .add_plugins(crate::buildings::BuildingsPlugin)
         .add_plugins(crate::network::render::NetworkPlugin)
-        .add_plugins(crate::scenario::view::ScenarioPlugin)
+        .add_plugins((
+            crate::scenario::view::ScenarioPlugin,
+            crate::scenario::tools::RadioToolsPlugin,
+        ))
         .insert_resource({
             let mut networks = crate::network::render::Networks::new(setup.networks);
             networks.style = setup.network_style;

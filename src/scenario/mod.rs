@@ -12,6 +12,8 @@
 //! - [`run`]: a scenario file's territory, each scenario's result, the files written.
 //! - [`view`]: [`view::ScenarioPlugin`], the runs off the main thread and the overlays in the
 //!   3D view (Bevy; the modules above never import it).
+//! - [`tools`]: the radio tools of the 3D view: a point-to-point link, sites edited with the
+//!   mouse (what if).
 
 pub mod buildings;
 pub mod file;
@@ -23,6 +25,7 @@ pub mod rollout;
 pub mod run;
 pub mod sites;
 pub mod sun;
+pub mod tools;
 pub mod view;
 
 pub use file::{Scenario, ScenarioFile, ScenarioFileError, ScenarioKind};

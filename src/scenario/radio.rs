@@ -576,6 +576,7 @@ pub fn mast_loss_per_cell(
 
 /// Coverage of a set of antennas: each mast's path loss kept, the best server's received
 /// power over the grid.
+#[derive(Clone)]
 pub struct Coverage {
     pub terrain: RadioTerrain,
     pub spec: CoverageSpec,
@@ -587,6 +588,18 @@ pub struct Coverage {
     pub best_dbm: Raster,
     /// Index of the best server per cell.
     pub best_server: Vec<u16>,
+    /// Masts whose path loss was computed since [`Coverage::new`] began (shared ones once).
+    pub masts_computed: usize,
+}
+
+impl std::fmt::Debug for Coverage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Coverage")
+            .field("grid", &self.terrain.grid())
+            .field("antennas", &self.antennas.len())
+            .field("masts", &self.masts.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Coverage {
@@ -607,6 +620,7 @@ impl Coverage {
             antennas: Vec::new(),
             mast_of: Vec::new(),
             masts: Vec::new(),
+            masts_computed: 0,
         };
         for a in antennas {
             coverage.push(a);
@@ -635,7 +649,16 @@ impl Coverage {
             antenna.frequency_mhz,
         );
         self.masts.push((key, loss));
+        self.masts_computed += 1;
         self.masts.len() - 1
+    }
+
+    /// Adds `antenna`: its mast is computed unless another antenna shares it.
+    pub fn add_site(&mut self, antenna: Antenna) -> Result<(), RadioError> {
+        check(&self.terrain, &antenna)?;
+        self.push(antenna);
+        self.combine();
+        Ok(())
     }
 
     /// Moves, turns or changes antenna `index`: only its mast is recomputed (and only when
@@ -921,6 +944,25 @@ pub fn link(
         worst_point: worst,
         profile,
     })
+}
+
+impl Link {
+    /// The attenuation of `antenna`'s pattern (standing at the link's start) towards `to`,
+    /// the link's end, dB: its bearing off the boresight and its angle below the horizon.
+    pub fn pattern_db(&self, antenna: &Antenna, to: DVec2) -> f64 {
+        let v = to - antenna.position;
+        let bearing = v.x.atan2(v.y).to_degrees();
+        let below = (self.tx_m - self.rx_m)
+            .atan2(self.distance_m.max(1e-9))
+            .to_degrees();
+        pattern_loss_db(
+            antenna.azimuth_deg.map_or(0.0, |az| bearing - az),
+            below,
+            antenna.azimuth_deg.map(|_| antenna.beamwidth_deg),
+            antenna.tilt_deg,
+            antenna.vertical_beamwidth_deg,
+        )
+    }
 }
 
 /// The received power at `to` over flat open ground (free space and the pattern, nothing in
@@ -1251,13 +1293,62 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cov.masts(), 1, "two sectors on one mast");
+        assert_eq!(cov.masts_computed, 1);
         a.position = q;
         cov.replace_site(0, a.clone()).unwrap();
         assert_eq!(cov.masts(), 2);
-        let fresh = Coverage::new(terrain, spec(Diffraction::Deygout), vec![a, b]).unwrap();
+        assert_eq!(cov.masts_computed, 2, "only the moved site's mast");
+        // Turning a sector recomputes no mast.
+        let mut turned = b.clone();
+        turned.azimuth_deg = Some(30.0);
+        cov.replace_site(1, turned).unwrap();
+        cov.replace_site(1, b.clone()).unwrap();
+        assert_eq!(cov.masts_computed, 2);
+        let fresh = Coverage::new(terrain.clone(), spec(Diffraction::Deygout), vec![a, b]).unwrap();
         assert_eq!(cov.best_dbm, fresh.best_dbm);
+        // Adding a site computes its mast alone; the best server never gets worse.
+        let before = cov.best_dbm.clone();
+        cov.add_site(sector(g.center(300, 100))).unwrap();
+        assert_eq!(cov.masts_computed, 3);
+        assert!(
+            cov.best_dbm
+                .values
+                .iter()
+                .zip(&before.values)
+                .all(|(after, before)| after >= before)
+        );
+        cov.remove_site(2);
+        assert_eq!(cov.best_dbm, before);
         cov.remove_site(1);
         assert_eq!(cov.masts(), 1);
+    }
+
+    #[test]
+    fn a_links_pattern_is_the_sectors_towards_its_end() {
+        let models = flat(&[]);
+        let g = models.grid();
+        let (from, to) = (g.center(100, 100), g.center(100, 300));
+        let l = link(
+            &models,
+            (from, 30.0),
+            (to, 1.5),
+            3500.0,
+            Diffraction::Deygout,
+            1.0,
+        )
+        .unwrap();
+        let below = (28.5f64).atan2(l.distance_m).to_degrees();
+        // Facing the receiver (north), tilted at it: nothing; facing east: 90° off the beam.
+        let mut a = sector(from);
+        a.azimuth_deg = Some(0.0);
+        a.tilt_deg = below;
+        assert!(l.pattern_db(&a, to).abs() < 1e-9);
+        a.azimuth_deg = Some(90.0);
+        let expected = pattern_loss_db(-90.0, below, Some(a.beamwidth_deg), below, 10.0);
+        assert!((l.pattern_db(&a, to) - expected).abs() < 1e-9);
+        assert!(expected > 20.0);
+        a.azimuth_deg = None;
+        assert!(l.pattern_db(&a, to).abs() < 1e-9);
     }
 
     #[test]

@@ -345,6 +345,9 @@ pub struct ScenarioResult {
     pub connection: Option<Arc<Raster>>,
     /// Roll-out only: each building's day and the quarters, for the viewer's time-lapse.
     pub timeline: Option<Arc<super::rollout::Timeline>>,
+    /// Coverage only: each mast's path loss, so that the viewer's what-if recomputes only the
+    /// site it changes.
+    pub coverage: Option<Arc<super::radio::Coverage>>,
 }
 
 /// Runs one scenario on `territory`; `cancelled` is polled between steps.
@@ -369,6 +372,7 @@ pub fn run_scenario(
     let mut columns = Vec::new();
     let mut connection = None;
     let mut timeline = None;
+    let mut coverage = None;
     let (raster, legend) = match scenario.kind {
         ScenarioKind::Flood => {
             let mut lines: Vec<Vec<DVec2>> = scenario
@@ -554,9 +558,18 @@ pub fn run_scenario(
             (hours, map::sunlight_legend())
         }
         ScenarioKind::Coverage => {
-            let (raster, legend) =
-                run_coverage(territory, scenario, &mut figures, &mut columns).map_err(fail)?;
-            (raster, legend)
+            let c = coverage_of(territory, scenario).map_err(fail)?;
+            let thresholds = scenario.thresholds_dbm.unwrap_or(COVERAGE_THRESHOLDS_DBM);
+            let raster = coverage_outcome(
+                territory,
+                &c,
+                thresholds,
+                &scenario.id,
+                &mut figures,
+                &mut columns,
+            );
+            coverage = Some(Arc::new(c));
+            (raster, map::coverage_legend(thresholds))
         }
         ScenarioKind::Rollout => {
             let t = run_rollout(territory, scenario, &mut figures, &mut columns).map_err(fail)?;
@@ -575,6 +588,7 @@ pub fn run_scenario(
         columns,
         connection,
         timeline,
+        coverage,
     })
 }
 
@@ -585,14 +599,12 @@ pub const COVERAGE_LEVELS: [&str; 4] = ["very good", "good", "fair", "none"];
 /// What every coverage output says of itself.
 pub const COVERAGE_CAVEAT: &str = "simulation indicative — not an operator or ARCEP map (simulation indicative, pas une carte d'opérateur ni de l'ARCEP)";
 
-/// A coverage scenario: the antennas of its network and its own sites, their best server
-/// over the terrain, brought to the terrain's grid; the figures and the per-building columns.
-fn run_coverage(
+/// A coverage scenario's antennas (its network's, less those excluded, and its own sites)
+/// and their coverage over the terrain.
+fn coverage_of(
     territory: &Territory,
     scenario: &Scenario,
-    figures: &mut Map<String, Value>,
-    columns: &mut Vec<Column>,
-) -> Result<(Raster, Legend), String> {
+) -> Result<super::radio::Coverage, String> {
     use super::radio::{Coverage, CoverageSpec, RadioTerrain};
     let mut antennas = Vec::new();
     if let Some(name) = &scenario.sites {
@@ -617,8 +629,20 @@ fn run_coverage(
         indoor_loss_db: scenario.indoor_loss_db.unwrap_or(0.0),
     };
     let terrain = RadioTerrain::new(&territory.models, spec.resolution_m);
-    let coarse = terrain.grid();
-    let coverage = Coverage::new(terrain, spec, antennas).map_err(|e| e.to_string())?;
+    Coverage::new(terrain, spec, antennas).map_err(|e| e.to_string())
+}
+
+/// A coverage's best server brought to the terrain's grid (the returned raster), its figures
+/// (levels by `thresholds`) and its per-building column `<id>_best_dbm`.
+pub fn coverage_outcome(
+    territory: &Territory,
+    coverage: &super::radio::Coverage,
+    thresholds: [f64; 3],
+    id: &str,
+    figures: &mut Map<String, Value>,
+    columns: &mut Vec<Column>,
+) -> Raster {
+    let coarse = coverage.terrain.grid();
     // On the terrain's grid: each cell takes its coverage cell's value.
     let grid = territory.models.grid();
     let factor = (coarse.cell_m / grid.cell_m).round().max(1.0) as usize;
@@ -630,7 +654,6 @@ fn run_coverage(
     for (i, v) in raster.values.iter_mut().enumerate() {
         *v = coverage.best_dbm.values[coarse_of(i)];
     }
-    let thresholds = scenario.thresholds_dbm.unwrap_or(COVERAGE_THRESHOLDS_DBM);
     let level_of = |dbm: f64| thresholds.iter().position(|&t| dbm >= t).unwrap_or(3);
     let mut area = [0usize; 4];
     for &v in &coverage.best_dbm.values {
@@ -668,10 +691,50 @@ fn run_coverage(
     figures.insert("buildings_per_level".into(), Value::Object(buildings));
     figures.insert("median_dbm".into(), json!(round2(sorted[sorted.len() / 2])));
     columns.push(Column {
-        name: format!("{}_best_dbm", scenario.id),
+        name: format!("{id}_best_dbm"),
         values: best,
     });
-    Ok((raster, map::coverage_legend(thresholds)))
+    raster
+}
+
+/// The result of `base`, a coverage result, with its coverage replaced by `coverage` (a
+/// what-if): id `id`, title `title`, the same thresholds.
+pub fn coverage_result(
+    territory: &Territory,
+    base: &ScenarioResult,
+    coverage: super::radio::Coverage,
+    id: &str,
+    title: &str,
+) -> ScenarioResult {
+    let thresholds = base
+        .figures
+        .get("thresholds_dbm")
+        .and_then(|v| serde_json::from_value::<[f64; 3]>(v.clone()).ok())
+        .unwrap_or(COVERAGE_THRESHOLDS_DBM);
+    let mut figures = Map::new();
+    figures.insert("kind".into(), ScenarioKind::Coverage.name().into());
+    figures.insert("title".into(), title.into());
+    let mut columns = Vec::new();
+    let raster = coverage_outcome(
+        territory,
+        &coverage,
+        thresholds,
+        id,
+        &mut figures,
+        &mut columns,
+    );
+    ScenarioResult {
+        id: id.to_owned(),
+        kind: ScenarioKind::Coverage,
+        title: title.to_owned(),
+        raster,
+        legend: map::coverage_legend(thresholds),
+        figures,
+        columns,
+        connection: None,
+        timeline: None,
+        coverage: Some(Arc::new(coverage)),
+    }
 }
 
 /// The sites of network file `name` of the territory's `data`, for scenario key `key`.

@@ -138,6 +138,13 @@ impl ScenarioView {
         self
     }
 
+    /// The same view running its scenarios on the main thread, inside the next update (tests
+    /// and tools that step the app).
+    pub fn on_main_thread(mut self) -> Self {
+        self.pool = WorkerPool::new(0, "scenario");
+        self
+    }
+
     /// Starts running every scenario of the file off the main thread (the terrain is built
     /// first, once).
     pub fn start_run(&mut self) {
@@ -181,6 +188,12 @@ impl ScenarioView {
             (None, None) => return None,
         };
         Some((sides, self.level_m, day))
+    }
+
+    /// Makes the overlays again (their results changed in place).
+    pub fn refresh(&mut self) {
+        self.shown = None;
+        self.water.clear();
     }
 
     /// Asks the run in flight to stop; its results are dropped and the previous kept.
@@ -345,6 +358,7 @@ fn comparison(
         columns: Vec::new(),
         connection: None,
         timeline: None,
+        coverage: None,
     })
 }
 

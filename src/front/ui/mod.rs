@@ -4,6 +4,7 @@
 
 pub mod i18n;
 mod network;
+mod radio;
 mod scenario;
 
 use i18n::t;
@@ -70,6 +71,7 @@ type PanelInputs<'w> = (
     Option<Res<'w, crate::front::opening::Opening>>,
     ResMut<'w, crate::front::opening::AddRequests>,
     Option<ResMut<'w, crate::scenario::view::ScenarioView>>,
+    Option<ResMut<'w, crate::scenario::tools::RadioTools>>,
 );
 
 fn side_panel(
@@ -82,7 +84,7 @@ fn side_panel(
         ResMut<ViewInset>,
         Option<Res<crate::front::opening::TwinFrame>>,
     ),
-    (diagnostics, opening, mut requests, mut scenarios): PanelInputs<'_>,
+    (diagnostics, opening, mut requests, mut scenarios, mut tools): PanelInputs<'_>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let mut root = egui::Ui::new(
@@ -122,6 +124,10 @@ fn side_panel(
                 if let Some(view) = scenarios.as_mut().filter(|v| v.file.is_some()) {
                     ui.separator();
                     scenario::scenario_ui(ui, view);
+                    if let Some(tools) = tools.as_mut() {
+                        ui.separator();
+                        radio::radio_ui(ui, tools, view);
+                    }
                 }
                 ui.separator();
                 stats_ui(ui, &clouds, &settings, &diagnostics);
@@ -144,6 +150,9 @@ fn side_panel(
     network::draw_labels(ctx, &networks, f64::from(left_px));
     if let Some(view) = scenarios.as_mut() {
         scenario::divider_ui(ctx, view, left_px);
+        if let Some(tools) = &tools {
+            radio::draw_markers(ctx, tools, view, left_px);
+        }
     }
     if (inset.left_px - left_px).abs() > 0.5 {
         inset.left_px = left_px;
