@@ -4,7 +4,9 @@
 //! against decoding its points (target ≤ 1 s), and a real building tile (3DBAG, 51 062
 //! triangles) rasterised into the surface model against reading and baking it; radio: line of
 //! sight of one site over 1 km² at 1 m (target ≤ 50 ms), coverage of a three-sector mast over
-//! 1 km² at 2 m against a per-cell profile walk (target ≤ 2 s), and moving one site.
+//! 1 km² at 2 m against a per-cell profile walk (target ≤ 2 s), and moving one site; roll-out:
+//! the quarterly shares of a département's buildings (one sort, a binary search per quarter)
+//! against a count per quarter, the buildings painted on the terrain and one time-lapse step.
 
 use crate::scenario::flood::{self, FloodMode};
 use crate::scenario::sun::{self, Day, GridNorth, Observer, Surface};
@@ -28,14 +30,86 @@ pub struct ScenarioBench {
     /// Repetitions of the quick measurements (median reported).
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
+    /// Buildings of the roll-out (a département has about half a million).
+    #[arg(long, default_value_t = 500_000)]
+    pub premises: usize,
 }
 
-/// Radio over the synthetic town of `cells` half-metre cells (1 km² by default).
-fn bench_radio(cells: usize, runs: usize) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
-    use crate::scenario::radio::{
-        Antenna, Coverage, CoverageSpec, Diffraction, RadioTerrain, line_of_sight, mast_loss,
-        mast_loss_per_cell,
-    };
+/// A roll-out of `count` buildings over the synthetic town of `cells` cells, dated over 2015–
+/// 2030 (one in ten without a date).
+fn bench_rollout(
+    count: usize,
+    cells: usize,
+    runs: usize,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    use crate::network::model::{Day, Status};
+    use crate::scenario::rollout::{self, Premise, Timeline};
+    let models = synthetic_models(cells);
+    let grid = models.grid();
+    let (lo, hi) = grid.extent();
+    let first = Day::from_ymd(2015, 1, 1).ok_or("date")?.0;
+    let premises: Vec<Premise> = (0..count as u64)
+        .map(|i| {
+            let h = |salt: u64| {
+                let x = (i ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                (x >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let dated = h(1) > 0.1;
+            Premise {
+                id: i.to_string(),
+                position: lo + (hi - lo) * DVec2::new(h(2), h(3)),
+                status: [Status::Planned, Status::Built, Status::Lit][(h(4) * 3.0) as usize % 3]
+                    .clone(),
+                in_service: dated.then_some(Day(first + (h(5) * 5844.0) as i32)),
+                phase: String::new(),
+            }
+        })
+        .collect();
+    let timeline_s = median(
+        (0..runs)
+            .map(|_| timed(|| std::hint::black_box(rollout::timeline(&premises, None))).1)
+            .collect(),
+    );
+    let quarters = rollout::timeline(&premises, None);
+    let (_, per_quarter_s) = timed(|| {
+        for q in &quarters {
+            std::hint::black_box(rollout::served_count(&premises, q.end));
+        }
+    });
+    let buildings = crate::scenario::buildings::buildings_of(&models, None);
+    let at = quarters.last().map_or(Day(first), |q| q.end);
+    let (timeline, paint_s) = timed(|| Timeline::new(&premises, grid, &buildings, at));
+    let legend = crate::scenario::map::rollout_legend();
+    let step_ms = median(
+        (0..runs * 2)
+            .map(|k| {
+                let day = quarters[k % quarters.len()].end;
+                timed(|| {
+                    std::hint::black_box(crate::scenario::map::OverlayImage::of_raster(
+                        &timeline.served_on(day),
+                        &legend,
+                        crate::scenario::map::OVERLAY_MAX_SIDE,
+                    ))
+                })
+                .1 * 1e3
+            })
+            .collect(),
+    );
+    Ok(json!({
+        "buildings": premises.len(),
+        "quarters": quarters.len(),
+        "timeline_s": timeline_s,
+        "count_per_quarter_s": per_quarter_s,
+        "timeline_speedup": per_quarter_s / timeline_s,
+        "terrain_cells": grid.len(),
+        "terrain_buildings": buildings.len(),
+        "paint_on_terrain_s": paint_s,
+        "time_lapse_step_ms": step_ms,
+    }))
+}
+
+/// The synthetic town's terrain: its DTM, its DSM, building cells where the DSM stands above.
+fn synthetic_models(cells: usize) -> crate::terrain::TerrainModels {
     let dtm = synthetic_dtm(cells);
     let dsm = synthetic_dsm(cells);
     let top_class = dsm
@@ -44,11 +118,20 @@ fn bench_radio(cells: usize, runs: usize) -> Result<serde_json::Value, Box<dyn s
         .zip(&dtm.values)
         .map(|(s, g)| if s > g { 6 } else { 2 })
         .collect();
-    let models = crate::terrain::TerrainModels {
+    crate::terrain::TerrainModels {
         dtm,
         dsm,
         top_class,
+    }
+}
+
+/// Radio over the synthetic town of `cells` half-metre cells (1 km² by default).
+fn bench_radio(cells: usize, runs: usize) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    use crate::scenario::radio::{
+        Antenna, Coverage, CoverageSpec, Diffraction, RadioTerrain, line_of_sight, mast_loss,
+        mast_loss_per_cell,
     };
+    let models = synthetic_models(cells);
     let (lo, hi) = models.grid().extent();
     let centre = (lo + hi) / 2.0 + DVec2::new(1.0, 1.0);
     let (at_1m, resample_1m_s) = timed(|| RadioTerrain::new(&models, 1.0));
@@ -362,6 +445,7 @@ pub fn run(options: &ScenarioBench) -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let radio = bench_radio(options.sun_cells, runs)?;
+    let rollout = bench_rollout(options.premises, options.sun_cells, runs)?;
 
     let report = json!({
         "flood": {
@@ -386,6 +470,7 @@ pub fn run(options: &ScenarioBench) -> Result<(), Box<dyn std::error::Error>> {
         "terrain_ign_tile": terrain,
         "buildings_into_dsm": buildings,
         "radio": radio,
+        "rollout": rollout,
         "threads": rayon::current_num_threads(),
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
