@@ -2,7 +2,7 @@
 //! (their attributes, in English or French, named as operators' and ANFR's extracts name
 //! them) and from the scenario file's own `[[scenarios.site]]`.
 
-use super::file::SiteSpec;
+use super::file::{Scenario, SiteSpec};
 use super::radio::Antenna;
 use crate::network::model::{Site, SiteKind};
 use bevy::math::DVec2;
@@ -142,6 +142,52 @@ pub fn antenna_of_spec(spec: &SiteSpec, index: usize) -> Antenna {
     }
 }
 
+/// An antenna as a scenario file writes it (`[[scenarios.site]]`).
+pub fn spec_of_antenna(a: &Antenna) -> SiteSpec {
+    SiteSpec {
+        id: Some(a.id.clone()),
+        position: a.position.to_array(),
+        height_m: a.height_m,
+        frequency_mhz: a.frequency_mhz,
+        eirp_dbm: a.eirp_dbm,
+        azimuth_deg: a.azimuth_deg,
+        beamwidth_deg: Some(a.beamwidth_deg),
+        tilt_deg: Some(a.tilt_deg),
+        vertical_beamwidth_deg: Some(a.vertical_beamwidth_deg),
+    }
+}
+
+/// Coverage scenario `spec`, whose run transmitted from `before` (its network's antennas,
+/// then its own sites), edited to transmit from `edited`, as a scenario of id `id`: a network
+/// antenna moved, turned or removed is excluded (a changed one comes back as a site of the
+/// same id), the others stay; every other antenna is a site.
+pub fn what_if_scenario(
+    spec: &Scenario,
+    before: &[Antenna],
+    edited: &[Antenna],
+    id: &str,
+) -> Scenario {
+    let from_network = &before[..before.len().saturating_sub(spec.site.len())];
+    let kept = |a: &Antenna| from_network.contains(a);
+    let mut exclude = spec.exclude.clone();
+    for a in from_network {
+        if !edited.contains(a) && !exclude.contains(&a.id) {
+            exclude.push(a.id.clone());
+        }
+    }
+    Scenario {
+        id: id.to_owned(),
+        title: Some(format!("{} (what if)", spec.title())),
+        exclude,
+        site: edited
+            .iter()
+            .filter(|a| !kept(a))
+            .map(spec_of_antenna)
+            .collect(),
+        ..spec.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +244,36 @@ mod tests {
         );
         let err = antennas_of("fibre.geojson", &[]).unwrap_err();
         assert!(err.contains("fibre.geojson: no antenna"), "{err}");
+    }
+
+    #[test]
+    fn a_what_if_excludes_the_network_antennas_it_changed_or_removed() {
+        let text = "version = 1\nname = \"w\"\n[[scenarios]]\nid = \"cov\"\nkind = \"coverage\"\nsites = \"n.geojson\"\nexclude = [\"old\"]\n[[scenarios.site]]\nid = \"s1\"\nposition = [5.0, 5.0]\nheight_m = 10.0\nfrequency_mhz = 800.0\neirp_dbm = 50.0\n";
+        let file = crate::scenario::ScenarioFile::parse("w.toml", text).unwrap();
+        let spec = &file.scenarios[0];
+        let s1 = antenna_of_spec(&spec.site[0], 0);
+        let n = |id: &str, azimuth: f64| Antenna {
+            id: id.into(),
+            azimuth_deg: Some(azimuth),
+            ..s1.clone()
+        };
+        let before = [n("n1", 0.0), n("n2", 120.0), s1.clone()];
+        let new = Antenna {
+            id: "new-1".into(),
+            position: DVec2::new(50.0, 50.0),
+            ..s1.clone()
+        };
+        // n1 turned, n2 removed, s1 kept, one site placed.
+        let edited = [n("n1", 45.0), s1.clone(), new.clone()];
+        let w = what_if_scenario(spec, &before, &edited, "cov-whatif");
+        assert_eq!(w.exclude, ["old", "n1", "n2"]);
+        let ids: Vec<&str> = w.site.iter().filter_map(|s| s.id.as_deref()).collect();
+        assert_eq!(ids, ["n1", "s1", "new-1"]);
+        assert_eq!(w.site[0].azimuth_deg, Some(45.0));
+        assert_eq!(w.sites.as_deref(), Some("n.geojson"));
+        // Unchanged network antennas stay as they came.
+        let w = what_if_scenario(spec, &before, &before, "same");
+        assert_eq!(w.exclude, ["old"]);
+        assert_eq!(w.site.len(), 1);
     }
 }

@@ -324,6 +324,30 @@ impl RadioTools {
         }
     }
 
+    /// The view's scenario file with the edits as a scenario of its own (`<id>-whatif`,
+    /// replacing one of that id): the sites placed, moved or turned, the network antennas
+    /// removed or changed excluded. Parsing its text back gives the same file.
+    pub fn what_if_file(&self, view: &ScenarioView) -> Result<super::ScenarioFile, String> {
+        let (Some((file, _)), Some(base), Some(edited)) =
+            (&view.file, self.base(view), &self.sites.edited)
+        else {
+            return Err("no edit to save: place, move, aim or remove a site first".into());
+        };
+        let spec = file
+            .scenarios
+            .iter()
+            .find(|s| s.id == base.id)
+            .ok_or_else(|| format!("scenario `{}` is not in the file", base.id))?;
+        let before = base.coverage.as_ref().map_or(&[][..], |c| &c.antennas[..]);
+        let id = what_if_id(&base.id);
+        let scenario = super::sites::what_if_scenario(spec, before, &edited.antennas, &id);
+        let mut file = file.clone();
+        file.scenarios.retain(|s| s.id != id);
+        file.scenarios.push(scenario);
+        // What the file says must read back: the same checks as a file from disk.
+        super::ScenarioFile::parse("what-if", &file.to_toml()).map_err(|e| e.to_string())
+    }
+
     /// Forgets the edits (a new run, or the user starting over).
     pub fn reset_sites(&mut self) {
         self.sites = SiteEditor {
@@ -727,6 +751,19 @@ eirp_dbm = 60.0
         assert_eq!(ids, ["new-1"]);
         // The base never changed.
         assert_eq!(view.results[0].coverage.as_ref().unwrap().antennas.len(), 1);
+        // Saved in the scenario file, the edits run to the same coverage.
+        let tools = app.world().resource::<RadioTools>();
+        let file = tools.what_if_file(view).unwrap();
+        let scenario = file
+            .scenarios
+            .iter()
+            .find(|s| s.id == "cov-whatif")
+            .unwrap();
+        assert_eq!(scenario.site.len(), 1);
+        assert_eq!(scenario.site[0].position, [250.0, 280.0]);
+        let territory = view.territory.as_ref().unwrap();
+        let rerun = super::super::run::run_scenario(territory, scenario, &|| false).unwrap();
+        assert_eq!(rerun.raster, what_if.raster);
     }
 
     #[test]

@@ -154,6 +154,7 @@ const FRENCH: &[(&str, &str)] = &[
     ("azimuth (°)", "azimut (°)"),
     ("computing…", "calcul…"),
     ("start over", "tout annuler"),
+    ("save as a scenario", "enregistrer comme scénario"),
     ("Pause", "Pause"),
     // Point clouds.
     ("Layers", "Couches"),

@@ -284,6 +284,26 @@ fn sites_ui(ui: &mut egui::Ui, tools: &mut RadioTools, view: &mut ScenarioView) 
     if let Some(message) = &sites.message {
         ui.colored_label(egui::Color32::from_rgb(230, 120, 60), message);
     }
+    #[cfg(not(target_arch = "wasm32"))]
+    if sites.edits > 0 && ui.button(t(ui, "save as a scenario")).clicked() {
+        let saved = tools.what_if_file(view).and_then(|file| {
+            let (_, base) = view.file.clone().ok_or("no scenario file")?;
+            let path = base.join(format!(
+                "{}-whatif.toml",
+                super::scenario::file_stem(&file.name)
+            ));
+            std::fs::write(&path, file.to_toml())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            view.file = Some((file, base));
+            Ok(path)
+        });
+        tools.sites.message = Some(match saved {
+            Ok(path) => format!("{} {}", t(ui, "written:"), path.display()),
+            Err(e) => e,
+        });
+        return;
+    }
+    let sites = &mut tools.sites;
     if sites.edits > 0 && ui.button(t(ui, "start over")).clicked() {
         let id = sites.base_id.clone();
         tools.reset_sites();

@@ -281,7 +281,7 @@ pub fn divider_ui(ctx: &egui::Context, view: &mut ScenarioView, left_px: f32) {
 
 /// A file-name-safe form of a scenario file's name.
 #[cfg(not(target_arch = "wasm32"))]
-fn file_stem(name: &str) -> String {
+pub(super) fn file_stem(name: &str) -> String {
     let stem: String = name
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { '-' })
