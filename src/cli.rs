@@ -138,7 +138,7 @@ pub enum Command {
     /// Coordinate reference systems.
     #[command(subcommand)]
     Crs(CrsCommand),
-    /// Simulation scenarios (flood, shadow, sunlight) from a scenario file.
+    /// Simulation scenarios (flood, shadow, sunlight, radio coverage, fibre roll-out) from a scenario file.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
     /// Radio: a point-to-point link over a scenario file's terrain.

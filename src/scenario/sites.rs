@@ -32,6 +32,8 @@ const EIRP: [&str; 6] = [
     "power_dbm",
     "puissance_dbm",
 ];
+/// The same power in dBW (dBm − 30), as radio site lists often give it (the demo town's too).
+const EIRP_DBW: [&str; 4] = ["eirp_dbw", "pire_dbw", "power_dbw", "puissance_dbw"];
 const AZIMUTH: [&str; 3] = ["azimuth_deg", "azimuth", "azimut"];
 const BEAMWIDTH: [&str; 4] = ["beamwidth_deg", "beamwidth", "ouverture_deg", "ouverture"];
 const TILT: [&str; 4] = ["tilt_deg", "tilt", "downtilt", "inclinaison"];
@@ -101,7 +103,9 @@ pub fn antennas_of(name: &str, sites: &[Site]) -> Result<Vec<Antenna>, String> {
                 _ => None,
             })
             .ok_or_else(|| missing("frequency in MHz or 3GPP band", &FREQUENCY))?;
-        let eirp_dbm = number(site, &EIRP).ok_or_else(|| missing("EIRP in dBm", &EIRP))?;
+        let eirp_dbm = number(site, &EIRP)
+            .or_else(|| number(site, &EIRP_DBW).map(|dbw| dbw + 30.0))
+            .ok_or_else(|| missing("EIRP in dBm (or dBW)", &EIRP))?;
         out.push(Antenna {
             id: site.id.clone(),
             position: site.position.truncate(),
@@ -219,15 +223,21 @@ mod tests {
                 SiteKind::Mast,
                 serde_json::json!({"height_m": 30, "frequency_mhz": 800, "eirp_dbm": 58}),
             ),
+            site(
+                "A2",
+                SiteKind::Antenna,
+                serde_json::json!({"height_m": 28, "band": "n78", "power_dbw": 30}),
+            ),
             site("M2", SiteKind::Mast, serde_json::json!({"height_m": 30})),
             site("C1", SiteKind::Cabinet, serde_json::json!({})),
         ];
         let a = antennas_of("n.geojson", &sites).unwrap();
-        assert_eq!(a.len(), 2);
+        assert_eq!(a.len(), 3);
         assert_eq!((a[0].height_m, a[0].frequency_mhz), (25.5, 3550.0));
         assert_eq!((a[0].eirp_dbm, a[0].azimuth_deg), (62.0, Some(120.0)));
-        assert_eq!(a[1].azimuth_deg, None);
-        assert_eq!(a[1].tilt_deg, Antenna::DEFAULT_TILT_DEG);
+        assert_eq!(a[1].eirp_dbm, 60.0, "30 dBW");
+        assert_eq!(a[2].azimuth_deg, None);
+        assert_eq!(a[2].tilt_deg, Antenna::DEFAULT_TILT_DEG);
     }
 
     #[test]
