@@ -184,6 +184,35 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Every point of LAS/LAZ/COPC files (or a `.vpc`'s tiles) within a band along a line, at
+    /// full resolution, sorted along it: CSV `x,y,z,distance_m,classification`, or LAS (the
+    /// points' own records) when the output ends in `.las`.
+    Profile {
+        #[arg(required = true)]
+        inputs: Vec<String>,
+        /// Start of the line: X,Y (twin CRS).
+        #[arg(long, value_parser = parse_xy)]
+        from: (f64, f64),
+        /// End of the line: X,Y.
+        #[arg(long, value_parser = parse_xy)]
+        to: (f64, f64),
+        /// Width of the band, metres (centred on the line).
+        #[arg(long)]
+        width: f64,
+        /// `profile.csv` or `profile.las`.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `X,Y`.
+fn parse_xy(text: &str) -> Result<(f64, f64), String> {
+    match parse_link_end(text)? {
+        (x, y, None) => Ok((x, y)),
+        _ => Err(format!("`{text}`: expected X,Y")),
+    }
 }
 
 /// `jumeau scenario …`.
@@ -630,6 +659,57 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     p.azimuth_deg,
                     p.altitude_deg()
                 );
+            }
+            Ok(())
+        }
+        Some(Command::Profile {
+            inputs,
+            from,
+            to,
+            width,
+            output,
+            json,
+        }) => {
+            use crate::terrain::profile::{self, Band};
+            let started = std::time::Instant::now();
+            let band = Band::new(
+                bevy::math::DVec2::new(from.0, from.1),
+                bevy::math::DVec2::new(to.0, to.1),
+                width,
+            )?;
+            let mut sources = Vec::new();
+            for input in &inputs {
+                if input.to_ascii_lowercase().ends_with(".vpc") {
+                    let bytes = crate::io::open(input)?.read_all()?;
+                    for tile in crate::pointcloud::vpc::read_vpc(&bytes, input)? {
+                        sources.push(crate::io::open(&tile.href)?);
+                    }
+                } else {
+                    sources.push(crate::io::open(input)?);
+                }
+            }
+            let found = profile::band_points(&sources, &band)?;
+            let las = output
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("las"));
+            let bytes = if las {
+                profile::to_las(&found)?
+            } else {
+                profile::to_csv(&found.points).into_bytes()
+            };
+            std::fs::write(&output, bytes).map_err(|e| format!("{}: {e}", output.display()))?;
+            let report = serde_json::json!({
+                "points": found.points.len(),
+                "points_decoded": found.decoded,
+                "length_m": band.length_m(),
+                "width_m": width,
+                "output": output,
+                "seconds": started.elapsed().as_secs_f64(),
+            });
+            if json {
+                println!("{report}");
+            } else {
+                println!("{}", serde_json::to_string_pretty(&report)?);
             }
             Ok(())
         }

@@ -235,9 +235,9 @@ mod tests {
         assert_eq!(a.len(), 3);
         assert_eq!((a[0].height_m, a[0].frequency_mhz), (25.5, 3550.0));
         assert_eq!((a[0].eirp_dbm, a[0].azimuth_deg), (62.0, Some(120.0)));
-        assert_eq!(a[1].eirp_dbm, 60.0, "30 dBW");
-        assert_eq!(a[2].azimuth_deg, None);
-        assert_eq!(a[2].tilt_deg, Antenna::DEFAULT_TILT_DEG);
+        assert_eq!(a[1].azimuth_deg, None);
+        assert_eq!(a[1].tilt_deg, Antenna::DEFAULT_TILT_DEG);
+        assert_eq!(a[2].eirp_dbm, 60.0, "30 dBW");
     }
 
     #[test]

@@ -35,32 +35,35 @@ pub enum TerrainError {
 }
 
 /// An opened point-cloud file, COPC or plain.
-enum Cloud {
+pub(crate) enum Cloud {
     Copc(Box<CopcReader<Arc<dyn ByteSource>>>),
     Plain(Box<LasFile<Arc<dyn ByteSource>>>),
 }
 
 impl Cloud {
-    fn open(source: Arc<dyn ByteSource>) -> Result<Self, LasError> {
+    pub(crate) fn open(source: Arc<dyn ByteSource>) -> Result<Self, LasError> {
         match CopcReader::open(source.clone()) {
             Ok(reader) => Ok(Self::Copc(Box::new(reader))),
             Err(_) => Ok(Self::Plain(Box::new(LasFile::open(source)?))),
         }
     }
 
-    fn header(&self) -> &crate::pointcloud::las::LasHeader {
+    pub(crate) fn header(&self) -> &crate::pointcloud::las::LasHeader {
         match self {
             Self::Copc(r) => &r.file.header,
             Self::Plain(f) => &f.header,
         }
     }
 
-    fn crs(&self) -> Option<Crs> {
-        let vlrs = match self {
+    pub(crate) fn vlrs(&self) -> &[crate::pointcloud::las::Vlr] {
+        match self {
             Self::Copc(r) => &r.file.vlrs,
             Self::Plain(f) => &f.vlrs,
-        };
-        crate::georef::crs_from_vlrs(vlrs)
+        }
+    }
+
+    fn crs(&self) -> Option<Crs> {
+        crate::georef::crs_from_vlrs(self.vlrs())
     }
 }
 

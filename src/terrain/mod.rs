@@ -6,6 +6,7 @@ pub mod dem;
 pub mod geotiff;
 pub mod ground;
 pub mod mesh;
+pub mod profile;
 pub mod raster;
 
 pub use dem::TerrainModels;

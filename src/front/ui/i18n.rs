@@ -126,7 +126,6 @@ const FRENCH: &[(&str, &str)] = &[
     ("yes", "oui"),
     ("no", "non"),
     ("Fresnel zone clear (%)", "zone de Fresnel dégagée (%)"),
-    ("ground", "sol"),
     ("surface", "sursol"),
     ("first Fresnel zone", "premier ellipsoïde de Fresnel"),
     (
