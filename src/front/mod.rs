@@ -10,6 +10,7 @@ pub mod headless;
 pub mod inputs;
 pub mod opening;
 pub mod paths;
+pub mod profile;
 pub mod twin;
 pub mod ui;
 #[cfg(target_arch = "wasm32")]

@@ -170,6 +170,7 @@ fn add_streaming(app: &mut App, setup: ViewerSetup) {
         .add_plugins((
             crate::scenario::view::ScenarioPlugin,
             crate::scenario::tools::RadioToolsPlugin,
+            crate::front::profile::ProfilePlugin,
         ))
         .insert_resource({
             let mut networks = crate::network::render::Networks::new(setup.networks);

@@ -541,6 +541,24 @@ fn share_service_status(
     }
 }
 
+/// Where CRS points fall on the screen this frame (physical pixels of the virtual image that
+/// the panel's inset widens), for labels, picking and the tools' markers.
+pub fn screen_now<'a>(
+    view: &StreamingView,
+    cameras: impl Iterator<Item = &'a Camera>,
+    inset: Option<&crate::camera::ViewInset>,
+) -> Screen {
+    let size = cameras
+        .filter_map(Camera::physical_viewport_size)
+        .next()
+        .unwrap_or(UVec2::new(800, 600));
+    let inset_px = inset.map_or(0.0, |i| f64::from(i.left_px.max(0.0)));
+    Screen {
+        clip_from_world: view.view.clip_from_world,
+        size_px: DVec2::new(f64::from(size.x) + inset_px, f64::from(size.y)),
+    }
+}
+
 /// Chunks follow the camera-relative frame; hidden layers hide their chunks.
 fn place_chunks(
     networks: Option<ResMut<Networks>>,
@@ -568,15 +586,7 @@ fn place_chunks(
             transform.translation = translation;
         }
     }
-    let size = cameras
-        .iter()
-        .find_map(Camera::physical_viewport_size)
-        .unwrap_or(UVec2::new(800, 600));
-    let inset_px = inset.map_or(0.0, |i| f64::from(i.left_px.max(0.0)));
-    networks.screen = Some(Screen {
-        clip_from_world: view.view.clip_from_world,
-        size_px: DVec2::new(f64::from(size.x) + inset_px, f64::from(size.y)),
-    });
+    networks.screen = Some(screen_now(&view, cameras.iter(), inset.as_deref()));
     networks.eye = view.eye;
     networks.stats.main_thread_ms += started.elapsed().as_secs_f64() * 1e3;
 }

@@ -548,15 +548,11 @@ fn track_screen(
     let Some(view) = view else {
         return;
     };
-    let size = cameras
-        .iter()
-        .find_map(Camera::physical_viewport_size)
-        .unwrap_or(UVec2::new(800, 600));
-    let inset_px = inset.map_or(0.0, |i| f64::from(i.left_px.max(0.0)));
-    tools.screen = Some(Screen {
-        clip_from_world: view.view.clip_from_world,
-        size_px: DVec2::new(f64::from(size.x) + inset_px, f64::from(size.y)),
-    });
+    tools.screen = Some(crate::network::render::screen_now(
+        &view,
+        cameras.iter(),
+        inset.as_deref(),
+    ));
 }
 
 /// The radio tools, for an app with the [`super::view::ScenarioPlugin`].

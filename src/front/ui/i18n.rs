@@ -154,6 +154,13 @@ const FRENCH: &[(&str, &str)] = &[
     ("computing…", "calcul…"),
     ("start over", "tout annuler"),
     ("save as a scenario", "enregistrer comme scénario"),
+    ("Profile", "Profil"),
+    (
+        "draw a profile: click its start, then its end",
+        "tracer un profil : cliquez son début, puis sa fin",
+    ),
+    ("reading the band…", "lecture de la bande…"),
+    ("along the line", "le long de la ligne"),
     ("Pause", "Pause"),
     // Point clouds.
     ("Layers", "Couches"),

@@ -4,6 +4,7 @@
 
 pub mod i18n;
 mod network;
+mod profile;
 mod radio;
 mod scenario;
 
@@ -72,6 +73,7 @@ type PanelInputs<'w> = (
     ResMut<'w, crate::front::opening::AddRequests>,
     Option<ResMut<'w, crate::scenario::view::ScenarioView>>,
     Option<ResMut<'w, crate::scenario::tools::RadioTools>>,
+    Option<ResMut<'w, crate::front::profile::ProfileTool>>,
 );
 
 fn side_panel(
@@ -84,7 +86,7 @@ fn side_panel(
         ResMut<ViewInset>,
         Option<Res<crate::front::opening::TwinFrame>>,
     ),
-    (diagnostics, opening, mut requests, mut scenarios, mut tools): PanelInputs<'_>,
+    (diagnostics, opening, mut requests, mut scenarios, mut tools, mut profile): PanelInputs<'_>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let mut root = egui::Ui::new(
@@ -129,6 +131,12 @@ fn side_panel(
                         radio::radio_ui(ui, tools, view);
                     }
                 }
+                if let Some(profile) = profile.as_mut()
+                    && !clouds.layers.is_empty()
+                {
+                    ui.separator();
+                    profile::profile_ui(ui, profile, &clouds);
+                }
                 ui.separator();
                 stats_ui(ui, &clouds, &settings, &diagnostics);
                 if let Some(frame) = &frame {
@@ -148,6 +156,9 @@ fn side_panel(
         });
     let left_px = panel.response.rect.width() * ctx.pixels_per_point();
     network::draw_labels(ctx, &networks, f64::from(left_px));
+    if let Some(profile) = &profile {
+        profile::draw_line(ctx, profile, left_px);
+    }
     if let Some(view) = scenarios.as_mut() {
         scenario::divider_ui(ctx, view, left_px);
         if let Some(tools) = &tools {
