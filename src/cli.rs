@@ -184,6 +184,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure over a scenario file's terrain: points (CRS, longitude/latitude, altitude and
+    /// ellipsoidal height, height above the ground), a line's lengths on the surface, a
+    /// polygon's area (horizontal, draped on the ground), what stands on the ground inside it
+    /// (DSM − DTM) and, with `--level`, the cut and fill of the ground to that level.
+    Measure {
+        /// A scenario file: its data make the terrain.
+        file: PathBuf,
+        /// X,Y (twin CRS); repeat for several.
+        #[arg(long, value_parser = parse_xy)]
+        point: Vec<(f64, f64)>,
+        /// Vertices `X,Y X,Y …` of a polyline.
+        #[arg(long, value_parser = parse_ring)]
+        line: Option<Ring>,
+        /// Vertices `X,Y X,Y …` of a polygon (closed implicitly).
+        #[arg(long, value_parser = parse_ring)]
+        polygon: Option<Ring>,
+        /// A platform level (the twin's datum): cut and fill of the ground inside the polygon.
+        #[arg(long)]
+        level: Option<f64>,
+    },
     /// Every point of LAS/LAZ/COPC files (or a `.vpc`'s tiles) within a band along a line, at
     /// full resolution, sorted along it: CSV `x,y,z,distance_m,classification`, or LAS (the
     /// points' own records) when the output ends in `.las`.
@@ -205,6 +225,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Vertices of a line or polygon, twin CRS.
+#[derive(Clone, Debug)]
+pub struct Ring(pub Vec<(f64, f64)>);
+
+/// `X,Y X,Y …` (spaces or semicolons between vertices).
+fn parse_ring(text: &str) -> Result<Ring, String> {
+    text.split([' ', ';'])
+        .filter(|s| !s.is_empty())
+        .map(parse_xy)
+        .collect::<Result<_, _>>()
+        .map(Ring)
 }
 
 /// `X,Y`.
@@ -660,6 +693,106 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     p.altitude_deg()
                 );
             }
+            Ok(())
+        }
+        Some(Command::Measure {
+            file,
+            point,
+            line,
+            polygon,
+            level,
+        }) => {
+            use crate::terrain::measure;
+            use bevy::math::{DVec2, DVec3};
+            let parsed = crate::scenario::ScenarioFile::read(&file)?;
+            let base = file.parent().map(PathBuf::from).unwrap_or_default();
+            let cache = crate::front::paths::cache_dir().join("terrain");
+            let territory = crate::scenario::run::Territory::load(&parsed, &base, Some(&cache))?;
+            let models = &territory.models;
+            let (lo, hi) = models.grid().extent();
+            let on_terrain = |p: DVec2| -> Result<(f64, f64), String> {
+                match (models.dtm.sample(p), models.dsm.sample(p)) {
+                    (Some(g), Some(s)) => Ok((g, s)),
+                    _ => Err(format!(
+                        "({:.3}, {:.3}) lies outside the terrain ({:.1}..{:.1}, {:.1}..{:.1})",
+                        p.x, p.y, lo.x, hi.x, lo.y, hi.y
+                    )),
+                }
+            };
+            let frame = territory
+                .crs
+                .as_ref()
+                .and_then(crate::georef::Crs::horizontal_code)
+                .and_then(|code| crate::georef::GeoFrame::projected(code).ok())
+                .map(|f| {
+                    f.with_vertical(crate::georef::VerticalDatum::of_crs(territory.crs.as_ref()).0)
+                });
+            let mut report = serde_json::Map::new();
+            let mut points = Vec::new();
+            for (x, y) in point {
+                let p = DVec2::new(x, y);
+                let (ground, surface) = on_terrain(p)?;
+                let mut entry = serde_json::json!({
+                    "x": x, "y": y,
+                    "ground_m": ground,
+                    "surface_m": surface,
+                    "height_above_ground_m": surface - ground,
+                });
+                if let Some(frame) = &frame
+                    && let Ok(ecef) = frame.ecef_from_crs(DVec3::new(x, y, surface))
+                {
+                    let (lon, lat, h) = crate::georef::geodetic_from_ecef(ecef);
+                    entry["longitude_deg"] = lon.to_degrees().into();
+                    entry["latitude_deg"] = lat.to_degrees().into();
+                    entry["ellipsoidal_height_m"] = h.into();
+                }
+                points.push(entry);
+            }
+            if !points.is_empty() {
+                report.insert("points".into(), points.into());
+            }
+            if let Some(Ring(line)) = line {
+                let vertices = line
+                    .iter()
+                    .map(|&(x, y)| {
+                        let p = DVec2::new(x, y);
+                        on_terrain(p).map(|(_, s)| p.extend(s))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let l = measure::lengths(&vertices);
+                report.insert(
+                    "line".into(),
+                    serde_json::json!({
+                        "length_3d_m": l.length_3d_m,
+                        "horizontal_m": l.horizontal_m,
+                        "vertical_m": l.vertical_m,
+                    }),
+                );
+            }
+            if let Some(Ring(polygon)) = polygon {
+                let ring: Vec<DVec2> = polygon.iter().map(|&(x, y)| DVec2::new(x, y)).collect();
+                if ring.len() < 3 {
+                    return Err("a polygon needs three vertices or more".into());
+                }
+                for p in &ring {
+                    on_terrain(*p)?;
+                }
+                let standing =
+                    measure::volumes(&models.dsm, measure::Base::Raster(&models.dtm), &ring);
+                let mut entry = serde_json::json!({
+                    "area_m2": measure::area_m2(&ring),
+                    "draped_area_m2": measure::draped_area_m2(&models.dtm, &ring),
+                    "above_ground_m3": standing.above_m3,
+                });
+                if let Some(level) = level {
+                    let v = measure::volumes(&models.dtm, measure::Base::Level(level), &ring);
+                    entry["level_m"] = level.into();
+                    entry["cut_m3"] = v.above_m3.into();
+                    entry["fill_m3"] = v.below_m3.into();
+                }
+                report.insert("polygon".into(), entry);
+            }
+            println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Some(Command::Profile {

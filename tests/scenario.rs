@@ -772,6 +772,124 @@ fn radio_link_breaks_the_loss_down_over_the_box() {
 }
 
 #[test]
+fn measure_gives_the_analytic_scenes_heights_areas_and_volumes() {
+    let dir = tempfile::tempdir().unwrap();
+    write_scene(&dir.path().join("scene.las"));
+    let file = dir.path().join("mesure.toml");
+    std::fs::write(
+        &file,
+        "version = 1\nname = \"mesure\"\ndata = [\"scene.las\"]\ncrs = \"EPSG:2154\"\n[terrain]\nresolution_m = 0.5\n",
+    )
+    .unwrap();
+    let xy = |x: f64, y: f64| format!("{},{}", X0 + x, Y0 + y);
+    let ring = |points: &[(f64, f64)]| {
+        points
+            .iter()
+            .map(|&(x, y)| xy(x, y))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let around_box = ring(&[(235.0, 85.0), (265.0, 85.0), (265.0, 115.0), (235.0, 115.0)]);
+    // A polygon of 64 sides around bowl A, 40 m across.
+    let around_bowl: Vec<(f64, f64)> = (0..64)
+        .map(|k| {
+            let a = k as f64 / 64.0 * std::f64::consts::TAU;
+            (BOWL_A.0 + 40.0 * a.cos(), BOWL_A.1 + 40.0 * a.sin())
+        })
+        .collect();
+    let run = |args: &[String]| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_jumeau"))
+            .env("JUMEAU_CACHE_DIR", dir.path().join("cache"))
+            .arg("measure")
+            .arg(&file)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let f = |v: &Value| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"));
+    let on_box = run(&[
+        format!("--point={}", xy(BOX_CENTRE.0, BOX_CENTRE.1)),
+        format!("--polygon={around_box}"),
+    ]);
+    let p = &on_box["points"][0];
+    // The ground under a building is filled in from around it (the bowl's slope starts 10 m
+    // west of the box): within 0.15 m.
+    assert!(
+        (f(&p["height_above_ground_m"]) - BOX_HEIGHT).abs() < 0.15,
+        "{p}"
+    );
+    assert!(
+        (f(&p["surface_m"]) - 91.25 - BOX_HEIGHT).abs() < 0.01,
+        "{p}"
+    );
+    // Near Paris, in Lambert-93; IGN69 altitudes lie about 44 m under the ellipsoid there.
+    assert!(
+        (f(&p["latitude_deg"]) - 48.8).abs() < 0.3 && (f(&p["longitude_deg"]) - 2.3).abs() < 0.5,
+        "{p}"
+    );
+    let undulation = f(&p["ellipsoidal_height_m"]) - f(&p["surface_m"]);
+    assert!((40.0..50.0).contains(&undulation), "{p}");
+    // The box: 20 m × 20 m × 15 m stands on the ground; the square's area is exact.
+    let poly = &on_box["polygon"];
+    assert!((f(&poly["area_m2"]) - 900.0).abs() < 1e-6, "{poly}");
+    assert!(
+        (f(&poly["above_ground_m3"]) / 6000.0 - 1.0).abs() < 5e-3,
+        "{poly}"
+    );
+    assert!(
+        (f(&poly["draped_area_m2"]) - 900.0).abs() < 1.0,
+        "flat plateau: {poly}"
+    );
+    // Filling bowl A (z = 30 + d²/80) to 40 m: 2π (10 R²/2 − R⁴/320) with R² = 800, 4000π m³.
+    let bowl = run(&[
+        format!("--polygon={}", ring(&around_bowl)),
+        "--level=40".into(),
+    ]);
+    let poly = &bowl["polygon"];
+    let fill = 4000.0 * std::f64::consts::PI;
+    assert!(
+        (f(&poly["fill_m3"]) / fill - 1.0).abs() < 5e-3,
+        "{poly} vs {fill}"
+    );
+    assert!(
+        f(&poly["cut_m3"]) > 0.0,
+        "the rim above 40 m is cut: {poly}"
+    );
+    // A line down into the bowl and out.
+    let line = run(&[format!(
+        "--line={}",
+        ring(&[(10.0, 100.0), (60.0, 100.0), (110.0, 100.0)])
+    )]);
+    let l = &line["line"];
+    assert!((f(&l["horizontal_m"]) - 100.0).abs() < 1e-9, "{l}");
+    // Its vertices stand on the surface: 61.25 m, 30 m at the bottom, 61.25 m (the ridge, a
+    // crease the bilinear sampling rounds by a few decimetres).
+    let expected = 2.0 * (50.0f64 * 50.0 + 31.25 * 31.25).sqrt();
+    assert!(
+        (f(&l["length_3d_m"]) - expected).abs() < 0.5,
+        "{l} vs {expected}"
+    );
+    assert!(f(&l["vertical_m"]).abs() < 0.5, "{l}");
+    // Bad input: a point off the terrain is named with the terrain's extent.
+    let out = Command::new(env!("CARGO_BIN_EXE_jumeau"))
+        .env("JUMEAU_CACHE_DIR", dir.path().join("cache"))
+        .arg("measure")
+        .arg(&file)
+        .arg(format!("--point={}", xy(5000.0, 0.0)))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lies outside the terrain"), "{err}");
+}
+
+#[test]
 fn rollout_counts_buildings_served_by_quarter_and_moves_a_phase() {
     let dir = tempfile::tempdir().unwrap();
     write_scene(&dir.path().join("scene.las"));

@@ -5,6 +5,7 @@ pub mod build;
 pub mod dem;
 pub mod geotiff;
 pub mod ground;
+pub mod measure;
 pub mod mesh;
 pub mod profile;
 pub mod raster;
