@@ -104,6 +104,10 @@ pub enum Command {
         /// Language of the panel: en or fr.
         #[arg(long, default_value = "en", value_parser = crate::front::embed::Lang::parse)]
         lang: crate::front::embed::Lang,
+        /// Eye and target in the data's CRS: X,Y,Z,TX,TY,TZ (the panel's *Copy view* gives
+        /// it; default: framed on the data).
+        #[arg(long, value_parser = parse_camera, allow_hyphen_values = true)]
+        camera: Option<(DVec3, DVec3)>,
         #[command(flatten)]
         display: DisplayArgs,
     },
@@ -525,9 +529,10 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Some(Command::View {
             inputs,
             lang,
+            camera,
             display,
         }) => {
-            let setup = display_setup(&display, None)?;
+            let setup = display_setup(&display, camera)?;
             // A scenario file brings its data and its scenarios.
             let (inputs, scenarios) = scenario_inputs(inputs)?;
             check_local_inputs(&inputs)?;
@@ -1205,5 +1210,31 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown size unit")
         );
+    }
+
+    #[test]
+    fn a_copied_view_opens_the_same_view() {
+        use crate::camera::ViewerCamera;
+        let mut rig = ViewerCamera::look_at(
+            DVec3::new(651_234.567, 6_861_987.654, 180.25),
+            DVec3::new(651_600.0, 6_862_100.5, 42.0),
+        );
+        rig.yaw += 0.3;
+        rig.distance *= 1.7;
+        let text = crate::front::inputs::camera_text(&rig);
+        let (eye, target) = parse_camera(&text).unwrap();
+        let again = ViewerCamera::look_at(eye, target);
+        assert!((again.eye() - rig.eye()).length() < 2e-3, "{text}");
+        assert!((again.focus - rig.focus).length() < 1e-3);
+        assert!((again.yaw - rig.yaw).abs() < 1e-6 && (again.pitch - rig.pitch).abs() < 1e-6);
+        // And the command line takes it.
+        let cli = Cli::try_parse_from(["jumeau", "view", "a.copc.laz", "--camera", &text]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::View {
+                camera: Some(_),
+                ..
+            })
+        ));
     }
 }

@@ -31,6 +31,16 @@ pub fn parse_camera(text: &str) -> Result<(DVec3, DVec3), String> {
     }
 }
 
+/// The view of `rig` as `--camera` text, `X,Y,Z,TX,TY,TZ` (eye and target, millimetres), what
+/// [`parse_camera`] reads back into the same view.
+pub fn camera_text(rig: &crate::camera::ViewerCamera) -> String {
+    let (e, t) = (rig.eye(), rig.focus);
+    format!(
+        "{:.3},{:.3},{:.3},{:.3},{:.3},{:.3}",
+        e.x, e.y, e.z, t.x, t.y, t.z
+    )
+}
+
 /// What the inputs of a command line became.
 pub struct OpenedInputs {
     pub clouds: Vec<Layer>,

@@ -155,6 +155,7 @@ const FRENCH: &[(&str, &str)] = &[
     ("start over", "tout annuler"),
     ("save as a scenario", "enregistrer comme scénario"),
     ("Profile", "Profil"),
+    ("Copy view", "Copier la vue"),
     (
         "draw a profile: click its start, then its end",
         "tracer un profil : cliquez son début, puis sa fin",

@@ -87,6 +87,7 @@ fn side_panel(
         Option<Res<crate::front::opening::TwinFrame>>,
     ),
     (diagnostics, opening, mut requests, mut scenarios, mut tools, mut profile): PanelInputs<'_>,
+    cameras: Query<&crate::camera::ViewerCamera>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let mut root = egui::Ui::new(
@@ -143,6 +144,13 @@ fn side_panel(
                     // The CRS and the vertical datum the twin's heights are in (IGN69 assumed
                     // for Lambert-93 clouds that declare none).
                     ui.label(format!("{}: {}", t(ui, "frame"), frame.0.label()));
+                }
+                if let Some(rig) = cameras.iter().next() {
+                    // The view as command-line text: `jumeau view … --camera …` opens it again.
+                    let text = format!("--camera {}", crate::front::inputs::camera_text(rig));
+                    if ui.button(t(ui, "Copy view")).on_hover_text(&text).clicked() {
+                        ui.ctx().copy_text(text);
+                    }
                 }
                 messages_ui(
                     ui,
