@@ -82,12 +82,12 @@ fn side_panel(
     mut buildings: ResMut<Buildings>,
     mut networks: ResMut<crate::network::render::Networks>,
     mut settings: ResMut<PointCloudSettings>,
-    (mut inset, frame): (
+    (mut inset, frame, cameras): (
         ResMut<ViewInset>,
         Option<Res<crate::front::opening::TwinFrame>>,
+        Query<&crate::camera::ViewerCamera>,
     ),
     (diagnostics, opening, mut requests, mut scenarios, mut tools, mut profile): PanelInputs<'_>,
-    cameras: Query<&crate::camera::ViewerCamera>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let mut root = egui::Ui::new(
