@@ -16,23 +16,17 @@ const POINTS: u64 = 4_000_000;
 
 /// Runs `jumeau profile` and returns its report.
 fn profile(inputs: &[&Path], ends: [f64; 4], width: f64, output: &Path) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_jumeau"))
-        .arg("profile")
-        .args(inputs)
-        .arg(format!("--from={},{}", ends[0], ends[1]))
-        .arg(format!("--to={},{}", ends[2], ends[3]))
-        .arg(format!("--width={width}"))
-        .arg("--output")
-        .arg(output)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let mut args: Vec<std::ffi::OsString> = vec!["profile".into()];
+    args.extend(inputs.iter().map(|p| p.as_os_str().to_owned()));
+    args.extend([
+        format!("--from={},{}", ends[0], ends[1]).into(),
+        format!("--to={},{}", ends[2], ends[3]).into(),
+        format!("--width={width}").into(),
+        "--output".into(),
+        output.as_os_str().to_owned(),
+        "--json".into(),
+    ]);
+    common::jumeau_json(&args, None)
 }
 
 /// (x, y, z in mm, class) of each CSV row, sorted; checks the header and that the rows run

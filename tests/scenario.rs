@@ -710,37 +710,43 @@ eirp_dbm = 30.0
     );
 }
 
+/// The analytic scene and a scenario file `name` of its terrain alone, in `dir`.
+fn terrain_file(dir: &Path, name: &str) -> PathBuf {
+    write_scene(&dir.join("scene.las"));
+    let file = dir.join(name);
+    std::fs::write(
+        &file,
+        "version = 1\nname = \"terrain\"\ndata = [\"scene.las\"]\ncrs = \"EPSG:2154\"\n[terrain]\nresolution_m = 0.5\n",
+    )
+    .unwrap();
+    file
+}
+
+/// `jumeau COMMAND FILE ARGS…` with the cache in `dir`.
+fn jumeau_on(dir: &Path, command: &[&str], file: &Path, args: &[String]) -> Value {
+    let mut all: Vec<std::ffi::OsString> = command.iter().map(|c| (*c).into()).collect();
+    all.push(file.as_os_str().to_owned());
+    all.extend(args.iter().map(Into::into));
+    common::jumeau_json(&all, Some(&dir.join("cache")))
+}
+
 #[test]
 fn radio_link_breaks_the_loss_down_over_the_box() {
     let dir = tempfile::tempdir().unwrap();
-    write_scene(&dir.path().join("scene.las"));
-    let file = dir.path().join("lien.toml");
-    std::fs::write(
-        &file,
-        "version = 1\nname = \"lien\"\ndata = [\"scene.las\"]\ncrs = \"EPSG:2154\"\n[terrain]\nresolution_m = 0.5\n",
-    )
-    .unwrap();
+    let file = terrain_file(dir.path(), "lien.toml");
     let link = |from: (f64, f64), extra: &[&str]| -> Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_jumeau"))
-            .env("JUMEAU_CACHE_DIR", dir.path().join("cache"))
-            .args(["radio", "link"])
-            .arg(&file)
-            .arg(format!("--from={},{},5", X0 + from.0, Y0 + from.1))
-            .arg(format!(
+        let mut args = vec![
+            format!("--from={},{},5", X0 + from.0, Y0 + from.1),
+            format!(
                 "--to={},{},1.5",
                 X0 + BOX_CENTRE.0 + 30.0,
                 Y0 + BOX_CENTRE.1
-            ))
-            .args(["--json", "--eirp-dbm", "60"])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+            ),
+            "--json".into(),
+            "--eirp-dbm=60".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        jumeau_on(dir.path(), &["radio", "link"], &file, &args)
     };
     let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k}: {v:#}"));
     // Across the box (15 m high; both ends low on the plateau's flat top): no line of sight, a deep
@@ -774,13 +780,7 @@ fn radio_link_breaks_the_loss_down_over_the_box() {
 #[test]
 fn measure_gives_the_analytic_scenes_heights_areas_and_volumes() {
     let dir = tempfile::tempdir().unwrap();
-    write_scene(&dir.path().join("scene.las"));
-    let file = dir.path().join("mesure.toml");
-    std::fs::write(
-        &file,
-        "version = 1\nname = \"mesure\"\ndata = [\"scene.las\"]\ncrs = \"EPSG:2154\"\n[terrain]\nresolution_m = 0.5\n",
-    )
-    .unwrap();
+    let file = terrain_file(dir.path(), "mesure.toml");
     let xy = |x: f64, y: f64| format!("{},{}", X0 + x, Y0 + y);
     let ring = |points: &[(f64, f64)]| {
         points
@@ -797,21 +797,7 @@ fn measure_gives_the_analytic_scenes_heights_areas_and_volumes() {
             (BOWL_A.0 + 40.0 * a.cos(), BOWL_A.1 + 40.0 * a.sin())
         })
         .collect();
-    let run = |args: &[String]| -> Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_jumeau"))
-            .env("JUMEAU_CACHE_DIR", dir.path().join("cache"))
-            .arg("measure")
-            .arg(&file)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    let run = |args: &[String]| jumeau_on(dir.path(), &["measure"], &file, args);
     let f = |v: &Value| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"));
     let on_box = run(&[
         format!("--point={}", xy(BOX_CENTRE.0, BOX_CENTRE.1)),

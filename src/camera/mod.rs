@@ -191,6 +191,28 @@ pub fn left_click(
     (start.distance(cursor) <= CLICK_SLOP_PX && !on_panel).then_some(cursor)
 }
 
+/// The rays under a left click (see [`left_click`]), one a viewer camera: (eye, unit
+/// direction) in the CRS. `cursor` is in logical pixels (`Window::cursor_position`).
+pub fn clicked_rays<'a>(
+    buttons: &ButtonInput<MouseButton>,
+    cursor: Option<Vec2>,
+    pressed_at: &mut Option<Vec2>,
+    input: Option<&CameraInput>,
+    cameras: impl Iterator<Item = (&'a ViewerCamera, &'a Camera, &'a GlobalTransform)>,
+) -> Vec<(DVec3, DVec3)> {
+    let Some(cursor) = left_click(buttons, cursor, pressed_at, input) else {
+        return Vec::new();
+    };
+    cameras
+        .filter_map(|(rig, camera, transform)| {
+            let ray = camera.viewport_to_world(transform, cursor).ok()?;
+            let d = ray.direction;
+            let direction = crate::georef::crs_from_world([d.x, d.y, d.z]).normalize();
+            Some((rig.eye(), direction))
+        })
+        .collect()
+}
+
 /// Input handling can be switched off (the render command, a kiosk tour, egui capturing input).
 #[derive(Resource, Debug, Clone, Copy)]
 pub struct CameraInput {

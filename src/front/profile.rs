@@ -148,18 +148,14 @@ fn click_to_profile(
         return;
     };
     let cursor = windows.iter().find_map(Window::cursor_position);
-    let Some(cursor) =
-        crate::camera::left_click(&buttons, cursor, &mut pressed_at, input.as_deref())
-    else {
-        return;
-    };
-    for (rig, camera, transform) in &cameras {
-        let Ok(ray) = camera.viewport_to_world(transform, cursor) else {
-            continue;
-        };
-        let d = ray.direction;
-        let direction = crate::georef::crs_from_world([d.x, d.y, d.z]).normalize();
-        let eye = rig.eye();
+    let rays = crate::camera::clicked_rays(
+        &buttons,
+        cursor,
+        &mut pressed_at,
+        input.as_deref(),
+        cameras.iter(),
+    );
+    for (eye, direction) in rays {
         commands.queue(move |world: &mut World| {
             let hit = world
                 .get_resource::<crate::camera::Pickers>()

@@ -458,18 +458,19 @@ fn click_on_terrain(
         return;
     };
     let cursor = windows.iter().find_map(Window::cursor_position);
-    let Some(cursor) =
-        crate::camera::left_click(&buttons, cursor, &mut pressed_at, input.as_deref())
-    else {
-        return;
-    };
-    for (rig, camera, transform) in &cameras {
-        let Ok(ray) = camera.viewport_to_world(transform, cursor) else {
-            continue;
-        };
-        let d = ray.direction;
-        let direction = crate::georef::crs_from_world([d.x, d.y, d.z]).normalize();
-        let Some(hit) = surface_hit(&territory.models.dsm, rig.eye(), direction) else {
+    let distance = cameras
+        .iter()
+        .next()
+        .map_or(100.0, |(rig, _, _)| rig.distance);
+    let rays = crate::camera::clicked_rays(
+        &buttons,
+        cursor,
+        &mut pressed_at,
+        input.as_deref(),
+        cameras.iter(),
+    );
+    for (eye, direction) in rays {
+        let Some(hit) = surface_hit(&territory.models.dsm, eye, direction) else {
             continue;
         };
         match tools.mode {
@@ -479,7 +480,7 @@ fn click_on_terrain(
             }
             ToolMode::Sites => {
                 // Within 2 % of the view's distance (at least 10 m) of a site selects it.
-                let near_m = (rig.distance * 0.02).max(10.0);
+                let near_m = (distance * 0.02).max(10.0);
                 tools.click_site(&view, hit.truncate(), near_m);
             }
             ToolMode::Off => {}

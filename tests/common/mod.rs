@@ -57,6 +57,26 @@ pub fn run_reference_script(
     })
 }
 
+/// Runs the `jumeau` binary with `args` (and `JUMEAU_CACHE_DIR` when given); fails the test
+/// with its stderr unless it succeeds; returns what it printed as JSON.
+pub fn jumeau_json(
+    args: &[std::ffi::OsString],
+    cache: Option<&std::path::Path>,
+) -> serde_json::Value {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_jumeau"));
+    if let Some(cache) = cache {
+        command.env("JUMEAU_CACHE_DIR", cache);
+    }
+    let out = command.args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
 /// Returns the shared data folder or ends the test early (skipping, with a message).
 #[macro_export]
 macro_rules! require_data {
