@@ -8,6 +8,7 @@ pub mod error;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod headless;
 pub mod inputs;
+pub mod measure;
 pub mod opening;
 pub mod paths;
 pub mod profile;

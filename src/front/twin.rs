@@ -171,6 +171,7 @@ fn add_streaming(app: &mut App, setup: ViewerSetup) {
             crate::scenario::view::ScenarioPlugin,
             crate::scenario::tools::RadioToolsPlugin,
             crate::front::profile::ProfilePlugin,
+            crate::front::measure::MeasurePlugin,
         ))
         .insert_resource({
             let mut networks = crate::network::render::Networks::new(setup.networks);

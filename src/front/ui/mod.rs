@@ -3,6 +3,7 @@
 //! live statistics and the errors of nodes and tiles that failed to load.
 
 pub mod i18n;
+mod measure;
 mod network;
 mod profile;
 mod radio;
@@ -74,6 +75,7 @@ type PanelInputs<'w> = (
     Option<ResMut<'w, crate::scenario::view::ScenarioView>>,
     Option<ResMut<'w, crate::scenario::tools::RadioTools>>,
     Option<ResMut<'w, crate::front::profile::ProfileTool>>,
+    Option<ResMut<'w, crate::front::measure::MeasureTool>>,
 );
 
 fn side_panel(
@@ -87,7 +89,7 @@ fn side_panel(
         Option<Res<crate::front::opening::TwinFrame>>,
         Query<&crate::camera::ViewerCamera>,
     ),
-    (diagnostics, opening, mut requests, mut scenarios, mut tools, mut profile): PanelInputs<'_>,
+    (diagnostics, opening, mut requests, mut scenarios, mut tools, mut profile, mut measure): PanelInputs<'_>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     let mut root = egui::Ui::new(
@@ -138,6 +140,10 @@ fn side_panel(
                     ui.separator();
                     profile::profile_ui(ui, profile, &clouds);
                 }
+                if let Some(measure) = measure.as_mut() {
+                    ui.separator();
+                    measure::measure_ui(ui, measure, frame.as_ref().map(|f| &f.0));
+                }
                 ui.separator();
                 stats_ui(ui, &clouds, &settings, &diagnostics);
                 if let Some(frame) = &frame {
@@ -166,6 +172,9 @@ fn side_panel(
     network::draw_labels(ctx, &networks, f64::from(left_px));
     if let Some(profile) = &profile {
         profile::draw_line(ctx, profile, left_px);
+    }
+    if let Some(measure) = &measure {
+        measure::draw_measurements(ctx, measure, left_px);
     }
     if let Some(view) = scenarios.as_mut() {
         scenario::divider_ui(ctx, view, left_px);

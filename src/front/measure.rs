@@ -1,0 +1,334 @@
+//! The measure tool of the viewer: clicks on what the twin draws (points, buildings: the
+//! camera's pickers, so a click snaps to the nearest drawn surface) make a point, a distance, a
+//! polyline or a polygon; each measurement keeps its vertices and its figures, shows a label
+//! in the 3D view, can be deleted or undone, and all export as GeoJSON.
+
+use crate::camera::{CameraInput, ViewerCamera};
+use crate::georef::GeoFrame;
+use crate::network::overlay::Screen;
+use crate::terrain::measure::{area_m2, lengths};
+use bevy::math::{DVec2, DVec3};
+use bevy::prelude::*;
+use serde_json::{Value, json};
+
+/// What clicks measure.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MeasureKind {
+    /// Clicks do not measure.
+    #[default]
+    Off,
+    /// One click: a point's coordinates.
+    Point,
+    /// Two clicks: 3D, horizontal and vertical distance.
+    Distance,
+    /// Clicks until *finish*: a polyline's length.
+    Polyline,
+    /// Clicks until *finish*: a polygon's area and perimeter.
+    Polygon,
+}
+
+/// One measurement: its vertices (twin CRS) and what they measure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measurement {
+    pub kind: MeasureKind,
+    pub points: Vec<DVec3>,
+}
+
+impl Measurement {
+    /// Its figures, name and value (metres, square metres, degrees).
+    pub fn figures(&self, frame: Option<&GeoFrame>) -> Vec<(&'static str, f64)> {
+        match self.kind {
+            MeasureKind::Point => {
+                let p = self.points[0];
+                let mut out = vec![("x", p.x), ("y", p.y), ("z", p.z)];
+                if let Some((lon, lat, h)) = frame.and_then(|f| wgs84(f, p)) {
+                    out.extend([
+                        ("longitude_deg", lon),
+                        ("latitude_deg", lat),
+                        ("ellipsoidal_height_m", h),
+                    ]);
+                }
+                out
+            }
+            MeasureKind::Distance | MeasureKind::Polyline => {
+                let l = lengths(&self.points);
+                vec![
+                    ("length_3d_m", l.length_3d_m),
+                    ("horizontal_m", l.horizontal_m),
+                    ("vertical_m", l.vertical_m),
+                ]
+            }
+            MeasureKind::Polygon => {
+                let ring: Vec<DVec2> = self.points.iter().map(|p| p.truncate()).collect();
+                let mut closed = self.points.clone();
+                closed.extend(self.points.first().copied());
+                vec![
+                    ("area_m2", area_m2(&ring)),
+                    ("perimeter_m", lengths(&closed).horizontal_m),
+                ]
+            }
+            MeasureKind::Off => Vec::new(),
+        }
+    }
+
+    /// Its label in the 3D view: the main figure.
+    pub fn label(&self) -> String {
+        let f = self.figures(None);
+        match self.kind {
+            MeasureKind::Point => format!("z {:.2} m", self.points[0].z),
+            MeasureKind::Distance | MeasureKind::Polyline => {
+                format!("{:.2} m (Δz {:+.2} m)", f[0].1, f[2].1)
+            }
+            MeasureKind::Polygon => format!("{:.1} m²", f[0].1),
+            MeasureKind::Off => String::new(),
+        }
+    }
+
+    /// Whether it has the vertices its kind needs.
+    fn complete(&self) -> bool {
+        match self.kind {
+            MeasureKind::Point => !self.points.is_empty(),
+            MeasureKind::Distance | MeasureKind::Polyline => self.points.len() >= 2,
+            MeasureKind::Polygon => self.points.len() >= 3,
+            MeasureKind::Off => false,
+        }
+    }
+}
+
+/// Longitude, latitude (degrees) and ellipsoidal height of a twin point.
+fn wgs84(frame: &GeoFrame, p: DVec3) -> Option<(f64, f64, f64)> {
+    let (lon, lat, h) = crate::georef::geodetic_from_ecef(frame.ecef_from_crs(p).ok()?);
+    Some((lon.to_degrees(), lat.to_degrees(), h))
+}
+
+/// The measure tool's state.
+#[derive(Resource, Default)]
+pub struct MeasureTool {
+    pub kind: MeasureKind,
+    /// The measurement being drawn.
+    pub current: Vec<DVec3>,
+    pub done: Vec<Measurement>,
+    /// Where CRS points fall on the screen, for the labels.
+    pub screen: Option<Screen>,
+    pub message: Option<String>,
+}
+
+impl MeasureTool {
+    /// A click at `p`: a vertex of the current measurement, which ends by itself for a point
+    /// (one click) and a distance (two).
+    pub fn pick(&mut self, p: DVec3) {
+        if self.kind == MeasureKind::Off {
+            return;
+        }
+        self.current.push(p);
+        let ends_itself = match self.kind {
+            MeasureKind::Point => true,
+            MeasureKind::Distance => self.current.len() == 2,
+            _ => false,
+        };
+        if ends_itself {
+            self.finish();
+        }
+    }
+
+    /// Ends the current polyline or polygon (kept when it has enough vertices).
+    pub fn finish(&mut self) {
+        let m = Measurement {
+            kind: self.kind,
+            points: std::mem::take(&mut self.current),
+        };
+        if m.complete() {
+            self.done.push(m);
+        }
+    }
+
+    /// Takes back the last vertex placed, or else the last measurement.
+    pub fn undo(&mut self) {
+        if self.current.pop().is_none() {
+            self.done.pop();
+        }
+    }
+
+    /// The measurements as a GeoJSON FeatureCollection in the twin's CRS (`crs` named when
+    /// its EPSG code is known), each with its kind and figures; with `frame`, a WGS 84
+    /// longitude/latitude copy of each geometry under `wgs84`.
+    pub fn geojson(&self, frame: Option<&GeoFrame>) -> Value {
+        let features: Vec<Value> = self
+            .done
+            .iter()
+            .map(|m| {
+                let coords = |points: &[DVec3], map: &dyn Fn(DVec3) -> Option<[f64; 3]>| {
+                    points.iter().map(|p| map(*p)).collect::<Option<Vec<_>>>()
+                };
+                let geometry = |c: Vec<[f64; 3]>| match m.kind {
+                    MeasureKind::Point => json!({"type": "Point", "coordinates": c[0]}),
+                    MeasureKind::Polygon => {
+                        let mut ring = c.clone();
+                        ring.push(c[0]);
+                        json!({"type": "Polygon", "coordinates": [ring]})
+                    }
+                    _ => json!({"type": "LineString", "coordinates": c}),
+                };
+                let twin = coords(&m.points, &|p| Some(p.to_array())).unwrap_or_default();
+                let mut properties = serde_json::Map::new();
+                properties.insert("kind".into(), format!("{:?}", m.kind).to_lowercase().into());
+                for (name, value) in m.figures(frame) {
+                    properties.insert(name.into(), json!(value));
+                }
+                if let Some(lonlat) = frame.and_then(|f| {
+                    coords(&m.points, &|p| wgs84(f, p).map(|(lo, la, h)| [lo, la, h]))
+                }) {
+                    properties.insert("wgs84".into(), geometry(lonlat));
+                }
+                json!({"type": "Feature", "geometry": geometry(twin), "properties": properties})
+            })
+            .collect();
+        let mut out = json!({"type": "FeatureCollection", "features": features});
+        if let Some(epsg) = frame.and_then(GeoFrame::projected_epsg) {
+            out["crs"] = json!({"type": "name", "properties": {"name": format!("urn:ogc:def:crs:EPSG::{epsg}")}});
+        }
+        out
+    }
+}
+
+/// The measure tool, for the viewer.
+pub struct MeasurePlugin;
+
+impl Plugin for MeasurePlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<MeasureTool>().add_systems(
+            PostUpdate,
+            (click_to_measure, track_screen)
+                .chain()
+                .after(crate::camera::CameraSystems::Apply),
+        );
+    }
+}
+
+/// With a kind chosen, a click adds a vertex on what the twin draws under the cursor.
+fn click_to_measure(
+    mut commands: Commands,
+    buttons: Option<Res<ButtonInput<MouseButton>>>,
+    input: Option<Res<CameraInput>>,
+    windows: Query<&Window>,
+    mut pressed_at: Local<Option<Vec2>>,
+    cameras: Query<(&ViewerCamera, &Camera, &GlobalTransform)>,
+    tool: Res<MeasureTool>,
+) {
+    let Some(buttons) = buttons.filter(|_| tool.kind != MeasureKind::Off) else {
+        return;
+    };
+    let cursor = windows.iter().find_map(Window::cursor_position);
+    let rays = crate::camera::clicked_rays(
+        &buttons,
+        cursor,
+        &mut pressed_at,
+        input.as_deref(),
+        cameras.iter(),
+    );
+    for (eye, direction) in rays {
+        commands.queue(move |world: &mut World| {
+            let hit = world
+                .get_resource::<crate::camera::Pickers>()
+                .and_then(|pickers| pickers.nearest(world, eye, direction));
+            match hit {
+                Some(hit) => world.resource_mut::<MeasureTool>().pick(hit),
+                None => {
+                    world.resource_mut::<MeasureTool>().message =
+                        Some("nothing drawn under the cursor to measure".into());
+                }
+            }
+        });
+    }
+}
+
+fn track_screen(
+    view: Option<Res<crate::camera::StreamingView>>,
+    inset: Option<Res<crate::camera::ViewInset>>,
+    cameras: Query<&Camera, With<ViewerCamera>>,
+    mut tool: ResMut<MeasureTool>,
+) {
+    let Some(view) = view.filter(|_| tool.kind != MeasureKind::Off || !tool.done.is_empty()) else {
+        return;
+    };
+    tool.screen = Some(crate::network::render::screen_now(
+        &view,
+        cameras.iter(),
+        inset.as_deref(),
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lambert-93 magnitudes: the figures keep the millimetre.
+    fn p(x: f64, y: f64, z: f64) -> DVec3 {
+        DVec3::new(651_000.0 + x, 6_861_000.0 + y, z)
+    }
+
+    #[test]
+    fn clicks_make_points_distances_polylines_and_polygons() {
+        let mut tool = MeasureTool {
+            kind: MeasureKind::Distance,
+            ..Default::default()
+        };
+        tool.pick(p(0.0, 0.0, 40.0));
+        assert!(tool.done.is_empty());
+        tool.pick(p(3.0, 4.0, 52.0));
+        assert_eq!(tool.done.len(), 1);
+        let f = tool.done[0].figures(None);
+        assert!((f[0].1 - 13.0).abs() < 1e-9 && (f[1].1 - 5.0).abs() < 1e-9);
+        assert_eq!(tool.done[0].label(), "13.00 m (Δz +12.00 m)");
+        tool.kind = MeasureKind::Polygon;
+        for q in [p(0.0, 0.0, 0.0), p(10.0, 0.0, 0.0), p(10.0, 5.0, 0.0)] {
+            tool.pick(q);
+        }
+        // A fourth vertex taken back, then finished: a right triangle of 25 m².
+        tool.pick(p(0.0, 5.0, 0.0));
+        tool.undo();
+        tool.finish();
+        let f = tool.done[1].figures(None);
+        assert!((f[0].1 - 25.0).abs() < 1e-9, "{f:?}");
+        assert!((f[1].1 - (15.0 + 125f64.sqrt())).abs() < 1e-9);
+        // A polygon of two vertices is dropped; undo then takes back the last measurement.
+        tool.pick(p(0.0, 0.0, 0.0));
+        tool.pick(p(1.0, 0.0, 0.0));
+        tool.finish();
+        assert_eq!(tool.done.len(), 2);
+        tool.undo();
+        assert_eq!(tool.done.len(), 1);
+    }
+
+    #[test]
+    fn measurements_export_as_geojson_in_the_twin_crs_and_wgs84() {
+        let frame = GeoFrame::projected(2154).unwrap();
+        let mut tool = MeasureTool {
+            kind: MeasureKind::Point,
+            ..Default::default()
+        };
+        tool.pick(p(0.0, 0.0, 35.0));
+        tool.kind = MeasureKind::Polygon;
+        for q in [p(0.0, 0.0, 0.0), p(10.0, 0.0, 0.0), p(10.0, 5.0, 0.0)] {
+            tool.pick(q);
+        }
+        tool.finish();
+        let g = tool.geojson(Some(&frame));
+        assert_eq!(g["crs"]["properties"]["name"], "urn:ogc:def:crs:EPSG::2154");
+        let point = &g["features"][0];
+        assert_eq!(point["geometry"]["coordinates"][0], 651_000.0);
+        let lon = point["properties"]["longitude_deg"].as_f64().unwrap();
+        let lat = point["properties"]["latitude_deg"].as_f64().unwrap();
+        // Lambert-93 (651 000, 6 861 000) is by Paris.
+        assert!(
+            (lon - 2.34).abs() < 0.05 && (lat - 48.85).abs() < 0.05,
+            "{lon} {lat}"
+        );
+        let polygon = &g["features"][1];
+        let ring = polygon["geometry"]["coordinates"][0].as_array().unwrap();
+        assert_eq!(ring.len(), 4, "closed");
+        assert_eq!(ring[0], ring[3]);
+        assert_eq!(polygon["properties"]["area_m2"], 25.0);
+        assert_eq!(polygon["properties"]["wgs84"]["type"], "Polygon");
+    }
+}
