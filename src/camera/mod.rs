@@ -10,7 +10,7 @@ use crate::spatial::View;
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
 use bevy::math::DVec3;
 use bevy::prelude::*;
-pub use picking::{Picker, Pickers, add_picker};
+pub use picking::{Picker, Pickers, add_picker, pick_along};
 
 /// Orbit camera state in the CRS (x east, y north, z up).
 #[derive(Component, Debug, Clone, Copy, PartialEq)]

@@ -22,6 +22,24 @@ impl Pickers {
     }
 }
 
+/// For each ray (eye, unit direction: [`super::clicked_rays`]), asks every picker for the
+/// nearest surface drawn along it, then hands the hit (`None`: nothing there) to `on_hit`
+/// with the world, once the commands run.
+pub fn pick_along(
+    commands: &mut Commands,
+    rays: Vec<(DVec3, DVec3)>,
+    on_hit: fn(&mut World, Option<DVec3>),
+) {
+    for (eye, direction) in rays {
+        commands.queue(move |world: &mut World| {
+            let hit = world
+                .get_resource::<Pickers>()
+                .and_then(|pickers| pickers.nearest(world, eye, direction));
+            on_hit(world, hit);
+        });
+    }
+}
+
 /// Lets the camera's picking ask `picker` (called by a capability's plugin).
 pub fn add_picker(app: &mut App, picker: Picker) {
     app.init_resource::<Pickers>();

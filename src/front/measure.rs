@@ -226,19 +226,15 @@ fn click_to_measure(
         input.as_deref(),
         cameras.iter(),
     );
-    for (eye, direction) in rays {
-        commands.queue(move |world: &mut World| {
-            let hit = world
-                .get_resource::<crate::camera::Pickers>()
-                .and_then(|pickers| pickers.nearest(world, eye, direction));
-            match hit {
-                Some(hit) => world.resource_mut::<MeasureTool>().pick(hit),
-                None => {
-                    world.resource_mut::<MeasureTool>().message =
-                        Some("nothing drawn under the cursor to measure".into());
-                }
-            }
-        });
+    crate::camera::pick_along(&mut commands, rays, measure_hit);
+}
+
+/// What the pickers found under a click becomes a vertex; nothing there is said.
+fn measure_hit(world: &mut World, hit: Option<DVec3>) {
+    let mut tool = world.resource_mut::<MeasureTool>();
+    match hit {
+        Some(hit) => tool.pick(hit),
+        None => tool.message = Some("nothing drawn under the cursor to measure".into()),
     }
 }
 
@@ -298,6 +294,39 @@ mod tests {
         assert_eq!(tool.done.len(), 2);
         tool.undo();
         assert_eq!(tool.done.len(), 1);
+    }
+
+    #[test]
+    fn a_click_takes_the_nearest_drawn_surface_and_nothing_there_is_said() {
+        let mut app = App::new();
+        app.init_resource::<MeasureTool>();
+        // Two capabilities draw along a downward ray, at 10 m and 4 m from the eye.
+        crate::camera::add_picker(&mut app, |_, eye, d| (d.z < 0.0).then(|| eye + d * 10.0));
+        crate::camera::add_picker(&mut app, |_, eye, d| (d.z < 0.0).then(|| eye + d * 4.0));
+        app.world_mut().resource_mut::<MeasureTool>().kind = MeasureKind::Point;
+        let eye = p(0.0, 0.0, 50.0);
+        app.add_systems(Update, move |mut commands: Commands| {
+            crate::camera::pick_along(&mut commands, vec![(eye, DVec3::NEG_Z)], measure_hit);
+        });
+        app.update();
+        let tool = app.world().resource::<MeasureTool>();
+        assert_eq!(tool.done.len(), 1);
+        assert_eq!(tool.done[0].points[0], p(0.0, 0.0, 46.0), "the nearest one");
+        let mut app = App::new();
+        app.init_resource::<MeasureTool>();
+        crate::camera::add_picker(&mut app, |_, eye, d| (d.z < 0.0).then(|| eye + d * 10.0));
+        app.world_mut().resource_mut::<MeasureTool>().kind = MeasureKind::Point;
+        app.add_systems(Update, move |mut commands: Commands| {
+            crate::camera::pick_along(&mut commands, vec![(eye, DVec3::Z)], measure_hit);
+        });
+        app.update();
+        let tool = app.world().resource::<MeasureTool>();
+        assert!(tool.done.is_empty());
+        assert!(
+            tool.message
+                .as_deref()
+                .is_some_and(|m| m.contains("nothing drawn"))
+        );
     }
 
     #[test]

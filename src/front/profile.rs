@@ -155,21 +155,16 @@ fn click_to_profile(
         input.as_deref(),
         cameras.iter(),
     );
-    for (eye, direction) in rays {
-        commands.queue(move |world: &mut World| {
-            let hit = world
-                .get_resource::<crate::camera::Pickers>()
-                .and_then(|pickers| pickers.nearest(world, eye, direction));
-            let Some(hit) = hit else {
-                return;
-            };
-            world.resource_scope(|world, mut tool: Mut<ProfileTool>| {
-                if let Some(clouds) = world.get_resource::<PointClouds>() {
-                    tool.pick(hit, clouds);
-                }
-            });
+    crate::camera::pick_along(&mut commands, rays, |world, hit| {
+        let Some(hit) = hit else {
+            return;
+        };
+        world.resource_scope(|world, mut tool: Mut<ProfileTool>| {
+            if let Some(clouds) = world.get_resource::<PointClouds>() {
+                tool.pick(hit, clouds);
+            }
         });
-    }
+    });
 }
 
 fn collect_profiles(mut tool: ResMut<ProfileTool>) {
