@@ -191,26 +191,52 @@ pub fn left_click(
     (start.distance(cursor) <= CLICK_SLOP_PX && !on_panel).then_some(cursor)
 }
 
-/// The rays under a left click (see [`left_click`]), one a viewer camera: (eye, unit
-/// direction) in the CRS. `cursor` is in logical pixels (`Window::cursor_position`).
-pub fn clicked_rays<'a>(
-    buttons: &ButtonInput<MouseButton>,
-    cursor: Option<Vec2>,
-    pressed_at: &mut Option<Vec2>,
-    input: Option<&CameraInput>,
-    cameras: impl Iterator<Item = (&'a ViewerCamera, &'a Camera, &'a GlobalTransform)>,
-) -> Vec<(DVec3, DVec3)> {
-    let Some(cursor) = left_click(buttons, cursor, pressed_at, input) else {
-        return Vec::new();
-    };
-    cameras
-        .filter_map(|(rig, camera, transform)| {
-            let ray = camera.viewport_to_world(transform, cursor).ok()?;
-            let d = ray.direction;
-            let direction = crate::georef::crs_from_world([d.x, d.y, d.z]).normalize();
-            Some((rig.eye(), direction))
-        })
-        .collect()
+/// What a tool needs to turn a left click into rays: the mouse, the panel's capture, the
+/// cursor, the press remembered, the viewer cameras.
+#[derive(bevy::ecs::system::SystemParam)]
+pub struct Clicks<'w, 's> {
+    buttons: Option<Res<'w, ButtonInput<MouseButton>>>,
+    input: Option<Res<'w, CameraInput>>,
+    windows: Query<'w, 's, &'static Window>,
+    pressed_at: Local<'s, Option<Vec2>>,
+    cameras: Query<
+        'w,
+        's,
+        (
+            &'static ViewerCamera,
+            &'static Camera,
+            &'static GlobalTransform,
+        ),
+    >,
+}
+
+impl Clicks<'_, '_> {
+    /// The rays under a left click (see [`left_click`]), one a viewer camera: (eye, unit
+    /// direction) in the CRS; none without a click (or without a mouse: tests, tools).
+    pub fn rays(&mut self) -> Vec<(DVec3, DVec3)> {
+        let Some(buttons) = self.buttons.as_deref() else {
+            return Vec::new();
+        };
+        let cursor = self.windows.iter().find_map(Window::cursor_position);
+        let Some(cursor) = left_click(buttons, cursor, &mut self.pressed_at, self.input.as_deref())
+        else {
+            return Vec::new();
+        };
+        self.cameras
+            .iter()
+            .filter_map(|(rig, camera, transform)| {
+                let ray = camera.viewport_to_world(transform, cursor).ok()?;
+                let d = ray.direction;
+                let direction = crate::georef::crs_from_world([d.x, d.y, d.z]).normalize();
+                Some((rig.eye(), direction))
+            })
+            .collect()
+    }
+
+    /// The first viewer camera's distance to what it looks at, metres.
+    pub fn distance(&self) -> Option<f64> {
+        self.cameras.iter().next().map(|(rig, _, _)| rig.distance)
+    }
 }
 
 /// Input handling can be switched off (the render command, a kiosk tour, egui capturing input).

@@ -22,7 +22,7 @@ impl Pickers {
     }
 }
 
-/// For each ray (eye, unit direction: [`super::clicked_rays`]), asks every picker for the
+/// For each ray (eye, unit direction: [`super::Clicks::rays`]), asks every picker for the
 /// nearest surface drawn along it, then hands the hit (`None`: nothing there) to `on_hit`
 /// with the world, once the commands run.
 pub fn pick_along(

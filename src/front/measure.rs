@@ -3,7 +3,7 @@
 //! polyline or a polygon; each measurement keeps its vertices and its figures, shows a label
 //! in the 3D view, can be deleted or undone, and all export as GeoJSON.
 
-use crate::camera::{CameraInput, ViewerCamera};
+use crate::camera::ViewerCamera;
 use crate::georef::GeoFrame;
 use crate::network::overlay::Screen;
 use crate::terrain::measure::{area_m2, lengths};
@@ -208,24 +208,13 @@ impl Plugin for MeasurePlugin {
 /// With a kind chosen, a click adds a vertex on what the twin draws under the cursor.
 fn click_to_measure(
     mut commands: Commands,
-    buttons: Option<Res<ButtonInput<MouseButton>>>,
-    input: Option<Res<CameraInput>>,
-    windows: Query<&Window>,
-    mut pressed_at: Local<Option<Vec2>>,
-    cameras: Query<(&ViewerCamera, &Camera, &GlobalTransform)>,
+    mut clicks: crate::camera::Clicks,
     tool: Res<MeasureTool>,
 ) {
-    let Some(buttons) = buttons.filter(|_| tool.kind != MeasureKind::Off) else {
+    if tool.kind == MeasureKind::Off {
         return;
-    };
-    let cursor = windows.iter().find_map(Window::cursor_position);
-    let rays = crate::camera::clicked_rays(
-        &buttons,
-        cursor,
-        &mut pressed_at,
-        input.as_deref(),
-        cameras.iter(),
-    );
+    }
+    let rays = clicks.rays();
     crate::camera::pick_along(&mut commands, rays, measure_hit);
 }
 

@@ -3,7 +3,7 @@
 //! read at full resolution off the main thread ([`crate::terrain::profile::band_points`], as
 //! `jumeau profile` does), for the panel's plot and its CSV and LAS export.
 
-use crate::camera::{CameraInput, StreamingView, ViewerCamera};
+use crate::camera::{StreamingView, ViewerCamera};
 use crate::jobs::{Task, WorkerPool};
 use crate::network::overlay::Screen;
 use crate::pointcloud::streaming::PointClouds;
@@ -137,24 +137,13 @@ impl Plugin for ProfilePlugin {
 /// With the tool on, a click places an end on what the twin draws under the cursor.
 fn click_to_profile(
     mut commands: Commands,
-    buttons: Option<Res<ButtonInput<MouseButton>>>,
-    input: Option<Res<CameraInput>>,
-    windows: Query<&Window>,
-    mut pressed_at: Local<Option<Vec2>>,
-    cameras: Query<(&ViewerCamera, &Camera, &GlobalTransform)>,
+    mut clicks: crate::camera::Clicks,
     tool: Res<ProfileTool>,
 ) {
-    let Some(buttons) = buttons.filter(|_| tool.on) else {
+    if !tool.on {
         return;
-    };
-    let cursor = windows.iter().find_map(Window::cursor_position);
-    let rays = crate::camera::clicked_rays(
-        &buttons,
-        cursor,
-        &mut pressed_at,
-        input.as_deref(),
-        cameras.iter(),
-    );
+    }
+    let rays = clicks.rays();
     crate::camera::pick_along(&mut commands, rays, |world, hit| {
         let Some(hit) = hit else {
             return;

@@ -7,7 +7,7 @@
 use super::radio::{Antenna, Coverage, Diffraction, Link, link};
 use super::run::{ScenarioResult, Territory, coverage_result};
 use super::view::{ScenarioView, Split};
-use crate::camera::{CameraInput, StreamingView, ViewerCamera};
+use crate::camera::{StreamingView, ViewerCamera};
 use crate::jobs::{Task, WorkerPool};
 use crate::network::overlay::Screen;
 use crate::terrain::{Raster, TerrainModels};
@@ -440,35 +440,21 @@ pub fn surface_hit(surface: &Raster, eye: DVec3, direction: DVec3) -> Option<DVe
 
 /// Clicks on the terrain go to the tool in use.
 fn click_on_terrain(
-    buttons: Option<Res<ButtonInput<MouseButton>>>,
-    input: Option<Res<CameraInput>>,
-    windows: Query<&Window>,
-    mut pressed_at: Local<Option<Vec2>>,
-    cameras: Query<(&ViewerCamera, &Camera, &GlobalTransform)>,
+    mut clicks: crate::camera::Clicks,
     view: Option<Res<ScenarioView>>,
     mut tools: ResMut<RadioTools>,
 ) {
     if tools.mode == ToolMode::Off {
         return;
     }
-    let (Some(view), Some(buttons)) = (view, buttons) else {
+    let Some(view) = view else {
         return;
     };
     let Some(territory) = view.territory.clone() else {
         return;
     };
-    let cursor = windows.iter().find_map(Window::cursor_position);
-    let distance = cameras
-        .iter()
-        .next()
-        .map_or(100.0, |(rig, _, _)| rig.distance);
-    let rays = crate::camera::clicked_rays(
-        &buttons,
-        cursor,
-        &mut pressed_at,
-        input.as_deref(),
-        cameras.iter(),
-    );
+    let distance = clicks.distance().unwrap_or(100.0);
+    let rays = clicks.rays();
     for (eye, direction) in rays {
         let Some(hit) = surface_hit(&territory.models.dsm, eye, direction) else {
             continue;
