@@ -441,6 +441,8 @@ fn display_setup(
             xray: display.network_xray,
             ..Default::default()
         },
+        project: None,
+        project_data: Vec::new(),
     })
 }
 
@@ -465,27 +467,50 @@ fn open_job(inputs: &[String], display: &DisplayArgs) -> crate::front::opening::
 }
 
 /// Local inputs that are not there: said at once, before a window opens on nothing.
-/// The inputs with a scenario file (`.toml`) replaced by its data, and the view that runs it.
-fn scenario_inputs(
+/// What the inputs of `view` and `render` name: data, and a scenario or project file.
+struct ViewInputs {
+    /// The data, a scenario file (`.toml`) replaced by its own.
     inputs: Vec<String>,
-) -> Result<(Vec<String>, Option<crate::scenario::view::ScenarioView>), Box<dyn std::error::Error>>
-{
-    let mut out = Vec::new();
-    let mut view = None;
+    /// The view that runs the file's scenarios (none when it has none).
+    scenarios: Option<crate::scenario::view::ScenarioView>,
+    /// The file as a project (its camera, style, bookmarks… and where Save writes).
+    project: Option<(crate::scenario::ScenarioFile, PathBuf)>,
+}
+
+impl ViewInputs {
+    /// `setup` opening the project, if one was named.
+    fn setup(&mut self, setup: ViewerSetup) -> ViewerSetup {
+        match self.project.take() {
+            Some((file, path)) => setup.with_project(file, path),
+            None => setup,
+        }
+    }
+}
+
+/// The inputs with a scenario file (`.toml`) replaced by its data, and the view that runs it.
+fn scenario_inputs(inputs: Vec<String>) -> Result<ViewInputs, Box<dyn std::error::Error>> {
+    let mut out = ViewInputs {
+        inputs: Vec::new(),
+        scenarios: None,
+        project: None,
+    };
     for input in inputs {
         if !input.to_ascii_lowercase().ends_with(".toml") {
-            out.push(input);
+            out.inputs.push(input);
             continue;
         }
         let path = PathBuf::from(&input);
         let file = crate::scenario::ScenarioFile::read(&path)?;
         let base = path.parent().map(PathBuf::from).unwrap_or_default();
-        out.extend(file.view_inputs(&base));
-        let mut scenarios = crate::scenario::view::ScenarioView::with_file(file, base);
-        scenarios.cache = Some(crate::front::paths::cache_dir().join("terrain"));
-        view = Some(scenarios);
+        out.inputs.extend(file.view_inputs(&base));
+        if !file.scenarios.is_empty() {
+            let mut scenarios = crate::scenario::view::ScenarioView::with_file(file.clone(), base);
+            scenarios.cache = Some(crate::front::paths::cache_dir().join("terrain"));
+            out.scenarios = Some(scenarios);
+        }
+        out.project = Some((file, path));
     }
-    Ok((out, view))
+    Ok(out)
 }
 
 fn check_local_inputs(inputs: &[String]) -> Result<(), String> {
@@ -532,9 +557,13 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             camera,
             display,
         }) => {
-            let setup = display_setup(&display, camera)?;
-            // A scenario file brings its data and its scenarios.
-            let (inputs, scenarios) = scenario_inputs(inputs)?;
+            // A scenario file brings its data and its scenarios; a project its view.
+            let mut named = scenario_inputs(inputs)?;
+            let mut setup = named.setup(display_setup(&display, camera)?);
+            let (inputs, scenarios) = (named.inputs, named.scenarios);
+            if setup.project.is_none() {
+                setup.project_data = inputs.clone();
+            }
             check_local_inputs(&inputs)?;
             if !crate::front::app::display_available() {
                 return Err("no display (DISPLAY / WAYLAND_DISPLAY unset): use `jumeau render` to make a PNG".into());
@@ -904,8 +933,9 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             scenario,
             display,
         }) => {
-            let mut setup = display_setup(&display, camera)?;
-            let (inputs, scenarios) = scenario_inputs(inputs)?;
+            let mut named = scenario_inputs(inputs)?;
+            let mut setup = named.setup(display_setup(&display, camera)?);
+            let (inputs, scenarios) = (named.inputs, named.scenarios);
             let opened = open_job(&inputs, &display)(&indicatif::ProgressBar::new(0))?;
             for warning in setup.add(opened) {
                 eprintln!("warning: {warning}");

@@ -725,6 +725,106 @@ fn points_and_a_placed_building_in_one_frame() {
     }
 }
 
+/// The camera straight down on the IGN tile (TOML of a project's `[camera]` table).
+const DOWN_ON_THE_TILE: &str =
+    "eye = [292450.0, 6832700.0, 700.0]\ntarget = [292450.0, 6832701.0, 50.0]";
+
+/// `setup` opening a project with `camera` and `clip` (TOML of its `[camera]` and `[clip]`).
+fn clipped(setup: ViewerSetup, camera: &str, clip: &str) -> ViewerSetup {
+    let text = format!("version = 1\nname = \"clip\"\n[camera]\n{camera}\n[clip]\n{clip}\n");
+    let file = jumeau::scenario::ScenarioFile::parse("clip.toml", &text).unwrap();
+    setup.with_project(file, PathBuf::from("clip.toml"))
+}
+
+/// Share of the pixels of columns `from..to` (fractions of the width) that are not background.
+fn column_coverage(image: &RgbaImage, from: f64, to: f64) -> f64 {
+    let bg = background();
+    let columns = (f64::from(image.width()) * from) as u32..(f64::from(image.width()) * to) as u32;
+    let (mut covered, mut all) = (0usize, 0usize);
+    for (x, _, p) in image.enumerate_pixels() {
+        if columns.contains(&x) {
+            all += 1;
+            covered += usize::from((0..3).any(|i| p.0[i].abs_diff(bg[i]) > 6));
+        }
+    }
+    covered as f64 / all.max(1) as f64
+}
+
+/// A clip box keeps its inside, or its outside, on both point render paths (done on the GPU:
+/// every point is still streamed), and cuts buildings; a project file sets it with the camera.
+#[test]
+fn a_clip_box_cuts_points_on_both_paths_and_buildings() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let tile = data.join("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz");
+    // x < 292 500 m: the columns left of 55 % of the width (the camera is over x = 292 450 m).
+    let west = "box = { min = [292000.0, 6832000.0, -100.0], max = [292500.0, 6833000.0, 500.0] }";
+    for path in [RenderPath::Compute, RenderPath::Splats] {
+        for keep in ["inside", "outside"] {
+            let mut setup = opened(std::slice::from_ref(&tile), None, ColorMode::Classification);
+            setup.settings.render_path = path;
+            let report = render(
+                clipped(
+                    setup,
+                    DOWN_ON_THE_TILE,
+                    &format!("keep = \"{keep}\"\n{west}"),
+                ),
+                options(),
+            )
+            .unwrap();
+            assert!(report.settled);
+            assert_eq!(
+                report.stats.points_shown, 289_055,
+                "{path:?}: all still streamed"
+            );
+            let (left, right) = (
+                column_coverage(&report.image, 0.05, 0.45),
+                column_coverage(&report.image, 0.65, 0.95),
+            );
+            let (kept, cut) = if keep == "inside" {
+                (left, right)
+            } else {
+                (right, left)
+            };
+            assert!(kept > 0.9, "{path:?} keep {keep}: kept side covered {kept}");
+            assert!(cut < 0.002, "{path:?} keep {keep}: cut side covered {cut}");
+            if path == RenderPath::Compute && keep == "inside" {
+                assert_matches_snapshot("ign_clip_box", &report.image);
+            }
+        }
+    }
+    // The placed building (at 292 500, 6 832 500, a few metres wide) alone: a box around it
+    // keeps all of it, a box beside it cuts it away whole.
+    let building = data.join("gltf/building_blendswap_45211.glb");
+    let mut covered = Vec::new();
+    for x in [292_500.0, 292_700.0, f64::NAN] {
+        let setup = opened(
+            std::slice::from_ref(&building),
+            Some("292500,6832500,55"),
+            ColorMode::Rgb,
+        );
+        // NaN: no clip at all.
+        let clip = if x.is_nan() {
+            String::new()
+        } else {
+            format!(
+                "box = {{ min = [{}, 6832450.0, 0.0], max = [{}, 6832550.0, 200.0] }}",
+                x - 50.0,
+                x + 50.0
+            )
+        };
+        let camera = "eye = [292500.0, 6832420.0, 140.0]\ntarget = [292500.0, 6832500.0, 60.0]";
+        let report = render(clipped(setup, camera, &clip), options()).unwrap();
+        assert_eq!(report.buildings.contents_shown, 1);
+        covered.push(coverage(&report.image));
+    }
+    assert!(
+        covered[2] > 0.001 && (covered[0] - covered[2]).abs() < covered[2] * 0.02,
+        "the building inside its box: {covered:?}"
+    );
+    assert_eq!(covered[1], 0.0, "the building outside the box: {covered:?}");
+}
+
 /// The IGN tile drawn with `path` (and 32-bit atomics when `atomics_64` is false).
 fn ign_tile(
     data: &Path,
@@ -874,17 +974,8 @@ fn clicking_a_b3dm_building_shows_its_batch_table_row() {
     let buildings = offscreen.buildings();
     assert!(buildings.stats.contents_shown >= 4, "{:?}", buildings.stats);
     // Straight down onto building 1 of `city/ll.b3dm` (its batch table gives lon/lat).
-    for (id, r) in buildings.shown() {
-        eprintln!(
-            "DEBUG shown {id:?} origin {} radius {} tris {}",
-            r.baked.origin,
-            r.baked.radius,
-            r.baked.triangle_count()
-        );
-    }
-    eprintln!("DEBUG above {above}");
     let picked = buildings
-        .pick(above, DVec3::NEG_Z)
+        .pick(above, DVec3::NEG_Z, &Default::default())
         .expect("a building under the ray");
     let row: std::collections::HashMap<_, _> = picked.attributes.iter().cloned().collect();
     assert_eq!(row.get("id").map(String::as_str), Some("1"), "{row:?}");

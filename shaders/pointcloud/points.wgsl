@@ -7,6 +7,7 @@
 }
 #import jumeau::colour::{ramp, srgb_to_linear}
 #import jumeau::point_style::PointStyle
+#import jumeau::clip::clip_keeps
 
 @group(#{MATERIAL_BIND_GROUP}) @binding(0) var<uniform> style: PointStyle;
 
@@ -40,6 +41,11 @@ fn vertex(v: Vertex) -> VertexOutput {
     }
     let world_from_local = mesh_functions::get_world_from_local(v.instance_index);
     let world = mesh_functions::mesh_position_local_to_world(world_from_local, vec4<f32>(v.position, 1.0));
+    if style.clip.flags != 0u && !clip_keeps(style.clip, world.xyz) {
+        out.clip_position = vec4<f32>(2.0, 2.0, 2.0, 1.0);
+        out.color = vec4<f32>(0.0);
+        return out;
+    }
     var clip = position_world_to_clip(world.xyz);
     var size = style.point_size_px;
     if style.adaptive != 0u {

@@ -8,6 +8,7 @@
 // Must match src/pointcloud/render/{packed.rs, compute.rs}.
 #import jumeau::colour::{ramp, linear_to_srgb}
 #import jumeau::point_style::PointStyle
+#import jumeau::clip::clip_keeps
 
 struct Frame {
     clip_from_world: mat4x4<f32>,
@@ -124,6 +125,9 @@ fn rasterize(batch: u32, thread: u32, colour_pass: bool) {
         }
         let q = vec3<f32>(f32(h.x & 0xffffu), f32(h.x >> 16u), f32(h.y & 0xffffu));
         let world = node.offset + b.min + q * b.step;
+        if style.clip.flags != 0u && !clip_keeps(style.clip, world) {
+            continue;
+        }
         let clip = frame.clip_from_world * vec4<f32>(world, 1.0);
         if clip.w <= 0.0 {
             continue;

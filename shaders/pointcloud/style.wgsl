@@ -3,6 +3,8 @@
 // src/pointcloud/render/mod.rs.
 #define_import_path jumeau::point_style
 
+#import jumeau::clip::Clip
+
 struct PointStyle {
     // Linear RGB of each classification code.
     palette: array<vec4<f32>, 256>,
@@ -19,4 +21,6 @@ struct PointStyle {
     edl: u32,
     // log2 of the camera's focus distance: log-depths near 0 keep f16 precision.
     edl_log2_reference: f32,
+    // What the view clips away, in the render frame.
+    clip: Clip,
 };

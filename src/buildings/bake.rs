@@ -87,6 +87,17 @@ impl BakedContent {
     /// The nearest triangle hit by a ray from `origin` (CRS) along `direction`: distance and
     /// feature ID (`None` when the triangle has none).
     pub fn ray_hit(&self, origin: DVec3, direction: DVec3) -> Option<(f64, Option<u32>)> {
+        self.ray_hit_kept(origin, direction, &crate::spatial::Clipping::default())
+    }
+
+    /// [`Self::ray_hit`] among the surfaces `clip` keeps (what the view draws).
+    pub fn ray_hit_kept(
+        &self,
+        origin: DVec3,
+        direction: DVec3,
+        clip: &crate::spatial::Clipping,
+    ) -> Option<(f64, Option<u32>)> {
+        let clipping = clip.is_active();
         let direction = direction.normalize();
         // Skip contents the ray misses by their bounding sphere.
         let to_centre = self.origin - origin;
@@ -108,6 +119,7 @@ impl BakedContent {
                 };
                 if let Some(t) = ray_triangle(local_origin, direction, a, b, c)
                     && best.is_none_or(|(d, _)| t < d)
+                    && (!clipping || clip.keeps(origin + direction * t))
                 {
                     let feature = part
                         .feature_ids

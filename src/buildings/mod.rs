@@ -8,6 +8,7 @@
 //! | engine | [`BuildingsPlugin`]: [`streaming`] systems, click-to-pick |
 
 pub mod bake;
+pub mod clip;
 pub mod contents;
 pub mod gltf;
 pub mod layer;
@@ -27,9 +28,13 @@ pub struct BuildingsPlugin;
 impl Plugin for BuildingsPlugin {
     fn build(&self, app: &mut App) {
         streaming::plugin(app);
+        clip::plugin(app);
         app.add_systems(Update, pick_on_click);
         crate::camera::add_picker(app, |world, eye, direction| {
-            let picked = world.get_resource::<Buildings>()?.pick(eye, direction)?;
+            let clip = world.get_resource::<crate::camera::ClipVolume>()?;
+            let picked = world
+                .get_resource::<Buildings>()?
+                .pick(eye, direction, &clip.0)?;
             Some(picked.point)
         });
     }
@@ -43,7 +48,9 @@ pub(crate) fn pick_on_click(
     mut pressed_at: Local<Option<Vec2>>,
     buildings: Option<ResMut<Buildings>>,
     cameras: Query<(&ViewerCamera, &Camera, &GlobalTransform)>,
+    clip: Option<Res<crate::camera::ClipVolume>>,
 ) {
+    let clip = clip.map(|c| c.0.clone()).unwrap_or_default();
     let Some(mut buildings) = buildings else {
         return;
     };
@@ -57,7 +64,7 @@ pub(crate) fn pick_on_click(
         };
         let d = ray.direction;
         let direction = crate::georef::crs_from_world([d.x, d.y, d.z]);
-        let picked = buildings.pick(rig.eye(), direction);
+        let picked = buildings.pick(rig.eye(), direction, &clip);
         if buildings.picked != picked {
             buildings.picked = picked;
         }

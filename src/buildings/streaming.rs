@@ -4,6 +4,7 @@
 //! kept on screen until their children are ready.
 
 use super::bake::{BakedContent, ModelPose, Placement, bake};
+use super::clip::{BuildingMaterial, building_material};
 use super::contents::{content_model, content_up_axis};
 pub use super::layer::*;
 use super::tiles3d::content::{TileContent, parse_content};
@@ -93,7 +94,7 @@ pub struct Buildings {
     styled: Option<Style>,
     frame: u64,
     /// The material of pnts tiles (created with the first one).
-    point_material: Option<Handle<PointCloudMaterial>>,
+    pub(super) point_material: Option<Handle<PointCloudMaterial>>,
 }
 
 type Style = (BuildingColor, Option<(ContentId, Option<u32>)>, u64);
@@ -104,12 +105,19 @@ pub struct ResidentContent {
     pub baked: Arc<BakedContent>,
     meshes: Vec<Handle<Mesh>>,
     /// One per model material, then the default material.
-    materials: Vec<Handle<StandardMaterial>>,
+    materials: Vec<Handle<BuildingMaterial>>,
     textures: Vec<Handle<Image>>,
     styled: Option<Style>,
 }
 
 impl Buildings {
+    /// The materials of every resident content.
+    pub(super) fn material_handles(&self) -> impl Iterator<Item = &Handle<BuildingMaterial>> {
+        self.cache
+            .iter_unsorted()
+            .flat_map(|(_, r)| r.materials.iter())
+    }
+
     pub fn new(layers: Vec<BuildingLayer>, memory_budget_bytes: u64) -> Self {
         Self {
             layers,
@@ -178,11 +186,16 @@ impl Buildings {
         names
     }
 
-    /// The nearest building hit by a ray (CRS), with its attributes.
-    pub fn pick(&self, origin: DVec3, direction: DVec3) -> Option<PickedBuilding> {
+    /// The nearest building hit by a ray (CRS) where `clip` keeps it, with its attributes.
+    pub fn pick(
+        &self,
+        origin: DVec3,
+        direction: DVec3,
+        clip: &crate::spatial::Clipping,
+    ) -> Option<PickedBuilding> {
         let mut best: Option<(f64, ContentId, Option<u32>)> = None;
         for (id, resident) in self.shown() {
-            if let Some((t, feature)) = resident.baked.ray_hit(origin, direction)
+            if let Some((t, feature)) = resident.baked.ray_hit_kept(origin, direction, clip)
                 && best.is_none_or(|(d, _, _)| t < d)
             {
                 best = Some((t, *id, feature));
@@ -433,9 +446,49 @@ pub(crate) fn plugin(app: &mut App) {
                 .chain()
                 .in_set(BuildingSystems::Select),
             receive_building_contents.in_set(BuildingSystems::Receive),
-            (place_building_contents, style_buildings).in_set(BuildingSystems::Place),
+            (
+                place_building_contents,
+                style_buildings,
+                clip_building_materials,
+            )
+                .in_set(BuildingSystems::Place),
         ),
     );
+}
+
+/// Pushes the clip volume, in the frame of the current eye, into every resident content's
+/// materials (and the pnts splats') when it changed. Nothing is written while no clip is set
+/// and none was.
+fn clip_building_materials(
+    buildings: Option<Res<Buildings>>,
+    clip: Option<Res<crate::camera::ClipVolume>>,
+    view: Option<Res<StreamingView>>,
+    mut materials: ResMut<Assets<BuildingMaterial>>,
+    mut points: ResMut<Assets<PointCloudMaterial>>,
+) {
+    let (Some(buildings), Some(view)) = (buildings, view) else {
+        return;
+    };
+    let uniform = match &clip {
+        Some(c) if c.0.is_active() => {
+            crate::pointcloud::render::clip::ClipUniform::new(&c.0, view.eye)
+        }
+        _ => Default::default(),
+    };
+    for handle in buildings.material_handles() {
+        let stale = materials
+            .get(handle)
+            .is_some_and(|m| m.extension.clip != uniform);
+        if stale && let Some(mut material) = materials.get_mut(handle) {
+            material.extension.clip = uniform;
+        }
+    }
+    if let Some(handle) = &buildings.point_material {
+        let stale = points.get(handle).is_some_and(|m| m.style.clip != uniform);
+        if stale && let Some(mut material) = points.get_mut(handle) {
+            material.style.clip = uniform;
+        }
+    }
 }
 
 /// One memory budget for points and buildings: each cache may use what the other leaves.
@@ -542,7 +595,7 @@ fn receive_building_contents(
     mut commands: Commands,
     mut buildings: ResMut<Buildings>,
     mut meshes: ResMut<Assets<Mesh>>,
-    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut materials: ResMut<Assets<BuildingMaterial>>,
     mut images: ResMut<Assets<Image>>,
     mut point_materials: ResMut<Assets<PointCloudMaterial>>,
 ) {
@@ -635,7 +688,7 @@ pub struct BuildingPart {
 fn spawn_content(
     commands: &mut Commands,
     meshes: &mut Assets<Mesh>,
-    materials: &mut Assets<StandardMaterial>,
+    materials: &mut Assets<BuildingMaterial>,
     images: &mut Assets<Image>,
     point_material: &Handle<PointCloudMaterial>,
     id: ContentId,
@@ -681,12 +734,17 @@ fn spawn_content(
             ))
         })
         .collect();
-    let material_handles: Vec<Handle<StandardMaterial>> = baked
+    // The clip is set by `clip::clip_building_materials` before the first frame shows them.
+    let clip = Default::default();
+    let material_handles: Vec<Handle<BuildingMaterial>> = baked
         .materials
         .iter()
-        .map(|m| materials.add(standard_material(m, &textures)))
+        .map(|m| materials.add(building_material(standard_material(m, &textures), clip)))
         .collect();
-    let default_material = materials.add(standard_material(&Default::default(), &textures));
+    let default_material = materials.add(building_material(
+        standard_material(&Default::default(), &textures),
+        clip,
+    ));
     let mut entities = Vec::new();
     let mut mesh_handles = Vec::new();
     let mut used_materials = material_handles.clone();
@@ -780,7 +838,7 @@ fn place_building_contents(
 fn style_buildings(
     mut buildings: ResMut<Buildings>,
     mut meshes: ResMut<Assets<Mesh>>,
-    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut materials: ResMut<Assets<BuildingMaterial>>,
 ) {
     let picked = buildings.picked.as_ref().map(|p| (p.content, p.feature));
     let wanted: Style = (
@@ -835,7 +893,7 @@ fn style_buildings(
             .zip(resident.baked.materials.iter().cloned().chain(defaults))
         {
             if let Some(mut material) = materials.get_mut(handle) {
-                *material = if plain {
+                material.base = if plain {
                     standard_material(&super::model::Material::default(), &[])
                 } else {
                     standard_material(&authored, &resident.textures)

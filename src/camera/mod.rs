@@ -161,6 +161,12 @@ pub struct StreamingView {
     pub focus_distance: f64,
 }
 
+/// What the view clips away (box, polygon, section plane: [`crate::spatial::clip`]), in the
+/// CRS: the point renderers and the buildings draw only what it keeps, and picking skips the
+/// rest.
+#[derive(Resource, Debug, Clone, Default, PartialEq)]
+pub struct ClipVolume(pub crate::spatial::Clipping);
+
 /// Order: input, then the camera state is pushed to Bevy and to streaming.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CameraSystems {
@@ -262,6 +268,7 @@ pub(crate) fn plugin(app: &mut App) {
     app.init_resource::<CameraInput>()
         .init_resource::<ViewInset>()
         .init_resource::<Pickers>()
+        .init_resource::<ClipVolume>()
         .configure_sets(
             PostUpdate,
             (CameraSystems::Input, CameraSystems::Apply).chain(),

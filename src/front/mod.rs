@@ -12,6 +12,7 @@ pub mod measure;
 pub mod opening;
 pub mod paths;
 pub mod profile;
+pub mod project;
 pub mod twin;
 pub mod ui;
 #[cfg(target_arch = "wasm32")]

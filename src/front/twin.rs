@@ -93,6 +93,10 @@ pub struct ViewerSetup {
     /// Network layers to load off the main thread (name, loader).
     pub networks: Vec<(String, crate::network::model::LoadLayer)>,
     pub network_style: crate::network::overlay::OverlayStyle,
+    /// The project file opened (and where it is): its view is applied, Save writes it back.
+    pub project: Option<(crate::scenario::ScenarioFile, std::path::PathBuf)>,
+    /// Without a project: the data a project saved from this twin names.
+    pub project_data: Vec<String>,
 }
 
 /// Background of the 3D view (sRGB). Alpha 0 marks "no point" for eye-dome lighting, whose
@@ -128,7 +132,27 @@ impl ViewerSetup {
             building_color: BuildingColor::Model,
             networks: Vec::new(),
             network_style: Default::default(),
+            project: None,
+            project_data: Vec::new(),
         }
+    }
+
+    /// The same setup opening the project `file` (at `path`): its camera unless one was
+    /// named, its point style; the rest of its view is applied when the twin starts.
+    pub fn with_project(
+        mut self,
+        file: crate::scenario::ScenarioFile,
+        path: std::path::PathBuf,
+    ) -> Self {
+        let state = file.project();
+        if self.camera.is_none() {
+            self.camera = state
+                .camera
+                .map(|c| (DVec3::from_array(c.eye), DVec3::from_array(c.target)));
+        }
+        crate::front::project::apply_style(&state.style, &mut self.settings);
+        self.project = Some((file, path));
+        self
     }
 
     /// The initial camera: the one asked for, else framed on the data.
@@ -154,6 +178,23 @@ pub fn add_twin(app: &mut App, setup: ViewerSetup, aspect: f64) -> ViewerCamera 
 
 /// Streaming, rendering, lights, the camera rig and the opening of data, for `setup`.
 fn add_streaming(app: &mut App, setup: ViewerSetup) {
+    if let Some((file, path)) = &setup.project {
+        let state = file.project();
+        app.insert_resource(crate::camera::ClipVolume(state.clip.clone()))
+            .insert_resource(crate::front::project::Project::opened(
+                file.clone(),
+                path.clone(),
+            ))
+            .insert_resource(crate::front::measure::MeasureTool {
+                done: crate::front::project::measurements(&state),
+                ..Default::default()
+            });
+    } else {
+        app.insert_resource(crate::front::project::Project {
+            data: setup.project_data.clone(),
+            ..Default::default()
+        });
+    }
     if setup.camera.is_none() && setup.bounds().is_none() && !setup.networks.is_empty() {
         // Only networks, known once loaded: the camera frames the first one then.
         app.insert_resource(crate::network::render::FrameOnFirstNetwork);
@@ -172,6 +213,7 @@ fn add_streaming(app: &mut App, setup: ViewerSetup) {
             crate::scenario::tools::RadioToolsPlugin,
             crate::front::profile::ProfilePlugin,
             crate::front::measure::MeasurePlugin,
+            crate::front::project::ProjectPlugin,
         ))
         .insert_resource({
             let mut networks = crate::network::render::Networks::new(setup.networks);

@@ -42,9 +42,13 @@ impl Plugin for PointCloudPlugin {
         render::plugin(app);
         streaming::plugin(app);
         crate::camera::add_picker(app, |world, eye, direction| {
+            let clip = world
+                .get_resource::<crate::camera::ClipVolume>()
+                .map(|c| c.0.clone())
+                .unwrap_or_default();
             world
                 .get_resource::<PointClouds>()?
-                .pick(eye, direction, 0.004)
+                .pick(eye, direction, 0.004, &clip)
         });
     }
 }

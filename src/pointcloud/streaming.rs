@@ -129,6 +129,8 @@ pub struct PreparedNode {
     pub evidence: ColorEvidence,
     pub positions: Arc<Vec<[f32; 3]>>,
     pub origin: DVec3,
+    /// The positions' box, relative to `origin` (CRS axes).
+    pub bounds: [Vec3; 2],
     pub intensity_max: u16,
 }
 
@@ -153,6 +155,13 @@ impl PreparedNode {
                 classes[usize::from(code)] += 1;
             }
         }
+        let bounds = chunk.positions.iter().fold(
+            [Vec3::splat(f32::MAX), Vec3::splat(f32::MIN)],
+            |[lo, hi], p| {
+                let p = Vec3::from_array(*p);
+                [lo.min(p), hi.max(p)]
+            },
+        );
         let rgb_varies = chunk
             .rgb
             .as_ref()
@@ -171,6 +180,7 @@ impl PreparedNode {
                 .and_then(|v| v.iter().max().copied())
                 .unwrap_or(0),
             origin: chunk.origin,
+            bounds,
             positions: Arc::new(chunk.positions),
         }
     }
@@ -187,6 +197,8 @@ pub struct Resident {
     /// Positions relative to `origin` in the CRS axes (for picking).
     pub positions: Arc<Vec<[f32; 3]>>,
     pub origin: DVec3,
+    /// The positions' box, relative to `origin` (CRS axes).
+    pub bounds: [Vec3; 2],
 }
 
 /// Live numbers for the panel and the benchmarks.
@@ -340,26 +352,59 @@ impl PointClouds {
     }
 
     /// The shown point nearest to the ray `origin + t * direction` (CRS), within `max_angle`
-    /// radians of it as seen from `origin`.
-    pub fn pick(&self, origin: DVec3, direction: DVec3, max_angle: f64) -> Option<DVec3> {
+    /// radians of it as seen from `origin`, among those `clip` keeps. Nodes whose bounding
+    /// sphere lies outside that cone, or farther than the best hit so far, are not read: a
+    /// pick reads a few nodes, not every point loaded.
+    pub fn pick(
+        &self,
+        origin: DVec3,
+        direction: DVec3,
+        max_angle: f64,
+        clip: &crate::spatial::Clipping,
+    ) -> Option<DVec3> {
         let direction = direction.normalize();
         let cos_limit = max_angle.cos();
+        let clipping = clip.is_active();
+        // Candidate nodes, nearest first: (distance to the sphere's near side, node).
+        let mut candidates: Vec<(f64, &Resident)> = self
+            .shown
+            .iter()
+            .filter_map(|id| self.cache.get(id))
+            .filter_map(|r| {
+                let [lo, hi] = r.bounds.map(|v| r.origin + v.as_dvec3());
+                if lo.x > hi.x || (clipping && !clip.may_keep(lo, hi)) {
+                    return None;
+                }
+                let (centre, radius) = ((lo + hi) * 0.5, (hi - lo).length() * 0.5);
+                let to = centre - origin;
+                let distance = to.length();
+                if distance > radius {
+                    let angle = (to.dot(direction) / distance).clamp(-1.0, 1.0).acos();
+                    if angle - (radius / distance).asin() > max_angle {
+                        return None;
+                    }
+                }
+                Some(((distance - radius).max(0.0), r))
+            })
+            .collect();
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut best: Option<(f64, DVec3)> = None;
-        for id in &self.shown {
-            let Some(r) = self.cache.get(id) else {
-                continue;
-            };
+        for (near, r) in candidates {
+            if best.is_some_and(|(d, _)| d < near) {
+                break;
+            }
             for p in r.positions.iter() {
-                let point =
-                    r.origin + DVec3::new(f64::from(p[0]), f64::from(p[1]), f64::from(p[2]));
+                let point = r.origin + Vec3::from_array(*p).as_dvec3();
                 let to = point - origin;
                 let distance = to.length();
-                if distance <= 0.0 || to.dot(direction) / distance < cos_limit {
+                if distance <= 0.0
+                    || to.dot(direction) / distance < cos_limit
+                    || best.is_some_and(|(d, _)| distance >= d)
+                    || (clipping && !clip.keeps(point))
+                {
                     continue;
                 }
-                if best.is_none_or(|(d, _)| distance < d) {
-                    best = Some((distance, point));
-                }
+                best = Some((distance, point));
             }
         }
         best.map(|(_, p)| p)
@@ -815,6 +860,7 @@ fn upload_resident_nodes(
             classes: node.classes,
             positions: node.positions,
             origin: node.origin,
+            bounds: node.bounds,
         };
         if let Some(old) = clouds
             .cache
@@ -904,8 +950,13 @@ fn update_layer_styles(
     view: Option<Res<StreamingView>>,
     mut materials: ResMut<Assets<PointCloudMaterial>>,
     mut raster: ResMut<super::render::compute::RasterStyle>,
+    clip: Option<Res<crate::camera::ClipVolume>>,
 ) {
     let eye_z = view.as_ref().map_or(0.0, |v| v.eye.z);
+    let clip = match (&clip, &view) {
+        (Some(c), Some(v)) if c.0.is_active() => super::render::clip::ClipUniform::new(&c.0, v.eye),
+        _ => Default::default(),
+    };
     let log2_reference = view
         .as_ref()
         .map_or(0.0, |v| v.focus_distance.max(1e-3).log2()) as f32;
@@ -923,6 +974,7 @@ fn update_layer_styles(
         style.edl = u32::from(settings.edl);
         style.edl_log2_reference = log2_reference;
         style.intensity_max = f32::from(clouds.intensity_max.max(1));
+        style.clip = clip;
         if let Some(b) = &bounds {
             style.elevation_min = (b.min.z - eye_z) as f32;
             style.elevation_max = (b.max.z - eye_z) as f32;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a point's colour shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum ColorMode {
     /// The RGB stored in the file (grey where there is none).
     #[default]

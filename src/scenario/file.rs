@@ -5,8 +5,12 @@
 //! Version 1 is the first: a later version adds a `migrate_from_N` step here, and a test.
 
 use super::flood::FloodMode;
+use super::project::{
+    Annotation, Bookmark, CameraSpec, LayerSpec, ProjectState, SavedMeasurement, StyleSpec,
+};
 use super::sun::{self, SunError};
 use crate::network::model::Day;
+use crate::spatial::Clipping;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -36,6 +40,31 @@ pub struct ScenarioFile {
     /// Two states shown side by side, and their difference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare: Option<Comparison>,
+    // The view a project keeps (`super::project`); a plain scenario file has none of it.
+    /// Where the viewer opens (default: framed on the data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<CameraSpec>,
+    /// How points are drawn.
+    #[serde(default, skip_serializing_if = "StyleSpec::is_empty")]
+    pub style: StyleSpec,
+    /// Each layer's visibility and opacity, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<LayerSpec>,
+    /// Named views with captions, in tour order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bookmarks: Vec<Bookmark>,
+    /// Text pinned at places.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Annotation>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub measurements: Vec<SavedMeasurement>,
+    /// What the view clips away.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub clip: Clipping,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// How the terrain is made.
@@ -345,6 +374,7 @@ impl ScenarioFile {
             line: line_of(text, span.start),
             message,
         };
+        self.project().check().map_err(semantics)?;
         let mut ids = std::collections::BTreeSet::new();
         for (i, s) in self.scenarios.iter().enumerate() {
             let id = s.id();
@@ -505,6 +535,30 @@ impl ScenarioFile {
         Ok(())
     }
 
+    /// The view it keeps (empty for a plain scenario file).
+    pub fn project(&self) -> ProjectState {
+        ProjectState {
+            camera: self.camera,
+            style: self.style.clone(),
+            layers: self.layers.clone(),
+            bookmarks: self.bookmarks.clone(),
+            annotations: self.annotations.clone(),
+            measurements: self.measurements.clone(),
+            clip: self.clip.clone(),
+        }
+    }
+
+    /// Keeps `state` as its view (what the panel's Save writes).
+    pub fn set_project(&mut self, state: ProjectState) {
+        self.camera = state.camera;
+        self.style = state.style;
+        self.layers = state.layers;
+        self.bookmarks = state.bookmarks;
+        self.annotations = state.annotations;
+        self.measurements = state.measurements;
+        self.clip = state.clip;
+    }
+
     /// The file as TOML text (what [`ScenarioFile::parse`] reads back).
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_default()
@@ -604,6 +658,103 @@ step_minutes = 15
         assert_eq!(back.scenarios.len(), 3);
     }
 
+    /// A project: the minimal file plus every part of the view.
+    pub(crate) const PROJECT_KEYS: &str = r#"
+[camera]
+eye = [652100.125, 6861950.5, 180.25]
+target = [652300.0, 6862100.0, 42.0]
+
+[style]
+color = "classification"
+point_size_px = 3.5
+hidden_classes = [7, 18]
+edl = false
+
+[[layers]]
+name = "LiDAR HD"
+visible = true
+opacity = 0.5
+
+[[bookmarks]]
+name = "La place"
+caption = "Aujourd'hui : la place du marché"
+eye = [652150.0, 6861900.0, 120.0]
+target = [652200.0, 6862000.0, 40.0]
+
+[[bookmarks]]
+name = "Le parc"
+eye = [652400.0, 6862300.0, 90.0]
+target = [652380.0, 6862250.0, 38.0]
+
+[[annotations]]
+text = "Future piste cyclable"
+at = [652210.5, 6862010.25, 41.75]
+
+[[measurements]]
+kind = "polygon"
+points = [[652200.0, 6862000.0, 40.0], [652230.0, 6862000.0, 40.5], [652230.0, 6862020.0, 41.0]]
+
+[clip]
+keep = "outside"
+polygon = [[652190.0, 6861990.0], [652240.0, 6861990.0], [652240.0, 6862030.0]]
+box = { min = [652150.0, 6861950.0, 0.0], max = [652300.0, 6862100.0, 80.0] }
+section = { point = [652200.0, 6862000.0, 55.0], normal = [0.0, 0.0, 1.0] }
+"#;
+
+    #[test]
+    fn a_project_keeps_every_part_of_its_view_through_a_save() {
+        let text = MINIMAL.replacen("[terrain]", &format!("{PROJECT_KEYS}\n[terrain]"), 1);
+        let file = ScenarioFile::parse("p.toml", &text).unwrap();
+        let project = file.project();
+        assert_eq!(project.bookmarks.len(), 2);
+        assert_eq!(
+            project.bookmarks[0].caption,
+            "Aujourd'hui : la place du marché"
+        );
+        assert_eq!(project.clip.polygon.len(), 3);
+        assert_eq!(
+            project.style.color,
+            Some(crate::pointcloud::style::ColorMode::Classification)
+        );
+        assert_eq!(project.camera.unwrap().eye, [652100.125, 6861950.5, 180.25]);
+        let back = ScenarioFile::parse("back.toml", &file.to_toml()).unwrap();
+        assert_eq!(back.project(), project);
+        assert_eq!(back.scenarios.len(), file.scenarios.len());
+        // A plain scenario file writes none of these keys.
+        let plain: toml::Table =
+            toml::from_str(&ScenarioFile::parse("s", MINIMAL).unwrap().to_toml()).unwrap();
+        assert!(!plain.contains_key("clip") && !plain.contains_key("style"));
+    }
+
+    #[test]
+    fn a_bad_project_names_the_part_that_is_wrong() {
+        let project = |keys: &str| {
+            let text = MINIMAL.replacen("[terrain]", &format!("{keys}\n[terrain]"), 1);
+            ScenarioFile::parse("p.toml", &text)
+                .unwrap_err()
+                .to_string()
+        };
+        let err = project(
+            "[[bookmarks]]\nname = \"\"\neye = [0.0, 0.0, 1.0]\ntarget = [0.0, 0.0, 0.0]\n",
+        );
+        assert!(
+            err.contains("bookmarks[0]: a bookmark needs a name"),
+            "{err}"
+        );
+        let err = project("[[measurements]]\nkind = \"polygon\"\npoints = [[0.0, 0.0, 0.0]]\n");
+        assert!(
+            err.contains("measurements[0]: a Polygon needs at least 3 points"),
+            "{err}"
+        );
+        let err = project("[clip]\npolygon = [[0.0, 0.0], [1.0, 0.0]]\n");
+        assert!(
+            err.contains("clip: the clip polygon has 2 vertices"),
+            "{err}"
+        );
+        let err = project("[clip]\nkeep = \"around\"\n");
+        assert!(err.contains("around"), "{err}");
+    }
+
     fn error_of(text: &str) -> String {
         ScenarioFile::parse("s.toml", text).unwrap_err().to_string()
     }
@@ -680,6 +831,22 @@ step_minutes = 15
             let value = match key.as_str() {
                 "crs" => "\"EPSG:2154\"".to_owned(),
                 "compare" => "{ left = \"crue\", right = \"today\" }".to_owned(),
+                "camera" => "{ eye = [1.0, 2.0, 300.0], target = [1.0, 3.0, 0.0] }".to_owned(),
+                "style" => "{ color = \"classification\", hidden_classes = [7] }".to_owned(),
+                "layers" => "[{ name = \"scan\", visible = false }]".to_owned(),
+                "bookmarks" => {
+                    "[{ name = \"Mairie\", eye = [0.0, 0.0, 9.0], target = [1.0, 1.0, 0.0] }]"
+                        .to_owned()
+                }
+                "annotations" => "[{ text = \"ici\", at = [1.0, 2.0, 3.0] }]".to_owned(),
+                "measurements" => {
+                    "[{ kind = \"distance\", points = [[0.0, 0.0, 0.0], [3.0, 4.0, 0.0]] }]"
+                        .to_owned()
+                }
+                "clip" => {
+                    "{ keep = \"outside\", box = { min = [0.0, 0.0, 0.0], max = [1.0, 1.0, 1.0] } }"
+                        .to_owned()
+                }
                 other => panic!("a new top-level key `{other}` needs a line in this test"),
             };
             let text = MINIMAL.replacen("[terrain]", &format!("{key} = {value}\n[terrain]"), 1);

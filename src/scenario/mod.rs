@@ -9,6 +9,8 @@
 //! - [`radio`], [`sites`]: radio coverage (P.525, P.526, TR 36.814) and its antennas.
 //! - [`rollout`]: the fibre roll-out: buildings served by quarter, phases moved.
 //! - [`map`]: a result drawn over the shaded surface with its legend.
+//! - [`project`]: the view a project file keeps (camera, style, bookmarks, annotations,
+//!   measurements, clip).
 //! - [`run`]: a scenario file's territory, each scenario's result, the files written.
 //! - [`view`]: [`view::ScenarioPlugin`], the runs off the main thread and the overlays in the
 //!   3D view (Bevy; the modules above never import it).
@@ -20,6 +22,7 @@ pub mod file;
 pub mod flood;
 pub mod map;
 pub mod meshes;
+pub mod project;
 pub mod radio;
 pub mod rollout;
 pub mod run;

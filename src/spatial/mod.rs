@@ -3,11 +3,13 @@
 //! memory budget, and the back-off of what failed to load ([`Failure`]).
 
 pub mod aabb;
+pub mod clip;
 pub mod lru;
 pub mod retry;
 pub mod view;
 
 pub use aabb::Aabb;
+pub use clip::Clipping;
 pub use lru::LruCache;
 pub use retry::{Failure, retry_delay};
 pub use view::View;

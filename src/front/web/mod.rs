@@ -269,6 +269,8 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
             .map_or(BuildingColor::Model, BuildingColor::Attribute),
         networks: opened.networks,
         network_style: Default::default(),
+        project: None,
+        project_data: Vec::new(),
     };
     let window = Window {
         title: "Jumeau".into(),

@@ -18,6 +18,7 @@
 //! Both paths take nodes placed camera-relative by the streaming systems (f32 offsets from
 //! each node's f64 centre), so Lambert-93 magnitudes never reach the GPU.
 
+pub mod clip;
 pub mod compute;
 pub mod edl;
 pub mod packed;
@@ -56,6 +57,9 @@ pub const BYTES_PER_POINT: u64 = 4 * 20 + 6 * 4;
 /// The layer style struct the shaders import as `jumeau::point_style`.
 pub const STYLE_SHADER: Handle<Shader> = uuid_handle!("9b4c2e17-3d8a-4f60-b5e2-7a1c9d3f0e84");
 
+/// The clip volume the shaders import as `jumeau::clip`.
+pub const CLIP_SHADER: Handle<Shader> = uuid_handle!("c4e1a9d2-58b3-4f7e-a061-2d9b7e3f5a18");
+
 /// Colour helpers the shaders import as `jumeau::colour`.
 pub const COLOUR_SHADER: Handle<Shader> = uuid_handle!("3f1b7a52-96c4-4d0e-8b27-c5e9a4d61f03");
 
@@ -66,6 +70,12 @@ pub(crate) fn plugin(app: &mut App) {
         &COLOUR_SHADER,
         include_str!("../../../shaders/common/colour.wgsl"),
         "shaders/common/colour.wgsl",
+    );
+    register_shader(
+        app,
+        &CLIP_SHADER,
+        include_str!("../../../shaders/common/clip.wgsl"),
+        "shaders/common/clip.wgsl",
     );
     register_shader(
         app,
@@ -120,6 +130,8 @@ pub struct PointStyleUniform {
     pub edl: u32,
     /// log2 of the camera's focus distance (see `points.wgsl`).
     pub edl_log2_reference: f32,
+    /// What the view clips away, in the render frame.
+    pub clip: clip::ClipUniform,
 }
 
 impl Default for PointStyleUniform {
@@ -141,6 +153,7 @@ impl Default for PointStyleUniform {
             opacity: 1.0,
             edl: 1,
             edl_log2_reference: 0.0,
+            clip: clip::ClipUniform::default(),
         };
         style.set_class_filter(&ClassFilter::default());
         style
@@ -160,6 +173,7 @@ impl PointStyleUniform {
             || self.intensity_max != other.intensity_max
             || self.elevation_min != other.elevation_min
             || self.elevation_max != other.elevation_max
+            || self.clip != other.clip
     }
 
     pub fn set_class_filter(&mut self, filter: &ClassFilter) {
