@@ -40,6 +40,18 @@ pub struct Project {
     pub message: Option<String>,
     /// What a new project file names as its data (the inputs of the command line).
     pub data: Vec<String>,
+    /// The panel asked to save, or to open the project at this path.
+    pub save_requested: bool,
+    pub open_requested: Option<String>,
+    /// The app's clock (seconds) this frame, for flights started from the panel.
+    pub clock: f64,
+    /// Where CRS points fall on the screen, for the notes.
+    pub screen: Option<crate::network::overlay::Screen>,
+    /// What the panel's fields hold: a new bookmark's name, a note's text, the clip box's size.
+    pub typed_name: String,
+    pub typed_note: String,
+    pub typed_path: String,
+    pub box_size_m: f64,
 }
 
 /// The camera flying from one view to another.
@@ -295,12 +307,18 @@ pub struct ProjectPlugin;
 
 impl Plugin for ProjectPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<Project>().add_systems(
-            PostUpdate,
-            (apply_layer_states, tour, fly_camera, pin_on_click)
-                .chain()
-                .in_set(crate::camera::CameraSystems::Input),
-        );
+        app.init_resource::<Project>()
+            .add_systems(
+                PostUpdate,
+                (apply_layer_states, tour, fly_camera, pin_on_click)
+                    .chain()
+                    .in_set(crate::camera::CameraSystems::Input),
+            )
+            .add_systems(
+                PostUpdate,
+                track_screen.after(crate::camera::CameraSystems::Apply),
+            )
+            .add_systems(Update, answer_requests);
     }
 }
 
@@ -346,6 +364,7 @@ pub fn fly_to(project: &mut Project, rig: &ViewerCamera, to: CameraSpec, now: f6
 /// The tour: when the hold of a bookmark ends, fly to the next (looping).
 fn tour(mut project: ResMut<Project>, time: Res<Time<Real>>, cameras: Query<&ViewerCamera>) {
     let now = time.elapsed_secs_f64();
+    project.clock = now;
     let Some(t) = project.tour else { return };
     if t.paused || project.flight.is_some() || now < t.next_at || project.bookmarks.is_empty() {
         return;
@@ -381,6 +400,74 @@ fn fly_camera(
     }
 }
 
+/// Saves or opens what the panel asked for; the outcome goes to the panel.
+fn answer_requests(world: &mut World) {
+    let (save_asked, open) = {
+        let Some(mut project) = world.get_resource_mut::<Project>() else {
+            return;
+        };
+        (
+            std::mem::take(&mut project.save_requested),
+            project.open_requested.take(),
+        )
+    };
+    if save_asked {
+        let message = match save(world) {
+            Ok(path) => format!("saved: {}", path.display()),
+            Err(e) => e,
+        };
+        world.resource_mut::<Project>().message = Some(message);
+    }
+    if let Some(path) = open
+        && let Err(e) = open_project(world, PathBuf::from(&path))
+    {
+        world.resource_mut::<Project>().message = Some(e);
+    }
+}
+
+/// Opens the project at `path` in the running twin: its view replaces the current one, its
+/// data joins the twin (as files added from the panel do), its scenarios run. A file that
+/// cannot be read changes nothing.
+pub fn open_project(world: &mut World, path: PathBuf) -> Result<(), String> {
+    let file = ScenarioFile::read(&path).map_err(|e| e.to_string())?;
+    let base = path.parent().map(PathBuf::from).unwrap_or_default();
+    let state = file.project();
+    apply_state(world, &state);
+    let data = file.view_inputs(&base);
+    if !file.scenarios.is_empty() {
+        let mut view = crate::scenario::view::ScenarioView::with_file(file.clone(), base);
+        view.cache = Some(crate::front::paths::cache_dir().join("terrain"));
+        world.insert_resource(view);
+    }
+    let screen = world.get_resource::<Project>().and_then(|p| p.screen);
+    let mut project = Project::opened(file, path.clone());
+    project.screen = screen;
+    project.message = Some(format!("{}", path.display()));
+    world.insert_resource(project);
+    world.init_resource::<crate::front::opening::AddRequests>();
+    world
+        .resource_mut::<crate::front::opening::AddRequests>()
+        .inputs
+        .extend(data);
+    Ok(())
+}
+
+fn track_screen(
+    view: Option<Res<crate::camera::StreamingView>>,
+    inset: Option<Res<crate::camera::ViewInset>>,
+    cameras: Query<&Camera, With<ViewerCamera>>,
+    mut project: ResMut<Project>,
+) {
+    let Some(view) = view.filter(|_| !project.annotations.is_empty()) else {
+        return;
+    };
+    project.screen = Some(crate::network::render::screen_now(
+        &view,
+        cameras.iter(),
+        inset.as_deref(),
+    ));
+}
+
 /// With a note to pin, a click pins it on what the twin draws there.
 fn pin_on_click(mut commands: Commands, mut clicks: crate::camera::Clicks, project: Res<Project>) {
     if project.pinning.is_none() {
@@ -406,6 +493,134 @@ fn pin_on_click(mut commands: Commands, mut clicks: crate::camera::Clicks, proje
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A project with every part of the view, naming no data.
+    const PROJECT: &str = r#"version = 1
+name = "Place du marché"
+
+[camera]
+eye = [652100.125, 6861950.5, 180.25]
+target = [652300.0, 6862100.0, 42.0]
+
+[style]
+color = "classification"
+point_size_px = 3.5
+hidden_classes = [7, 18]
+edl = false
+
+[[layers]]
+name = "LiDAR HD"
+visible = false
+opacity = 0.5
+
+[[bookmarks]]
+name = "La place"
+caption = "Aujourd'hui"
+eye = [652150.0, 6861900.0, 120.0]
+target = [652200.0, 6862000.0, 40.0]
+
+[[annotations]]
+text = "Future piste cyclable"
+at = [652210.5, 6862010.25, 41.75]
+
+[[measurements]]
+kind = "distance"
+points = [[652200.0, 6862000.0, 40.0], [652230.0, 6862000.0, 40.5]]
+
+[clip]
+keep = "outside"
+box = { min = [652150.0, 6861950.0, 0.0], max = [652300.0, 6862100.0, 80.0] }
+section = { point = [652200.0, 6862000.0, 55.0], normal = [0.0, 0.0, 1.0] }
+"#;
+
+    /// The world a viewer keeps the view in, without rendering.
+    fn viewer_world() -> World {
+        let mut world = World::new();
+        world.insert_resource(PointCloudSettings::default());
+        world.insert_resource(MeasureTool::default());
+        world.insert_resource(ClipVolume::default());
+        world.spawn(ViewerCamera::look_at(
+            DVec3::new(0.0, -100.0, 100.0),
+            DVec3::ZERO,
+        ));
+        world
+    }
+
+    /// The camera kept to the micrometre (the rig stores focus, distance and angles, so the
+    /// eye comes back through trigonometry), then compared whole.
+    fn same_state(mut a: ProjectState, b: &ProjectState) {
+        let (ca, cb) = (a.camera.unwrap(), b.camera.unwrap());
+        for (x, y) in ca
+            .eye
+            .iter()
+            .chain(&ca.target)
+            .zip(cb.eye.iter().chain(&cb.target))
+        {
+            assert!((x - y).abs() < 1e-6, "camera {ca:?} vs {cb:?}");
+        }
+        a.camera = b.camera;
+        assert_eq!(&a, b);
+    }
+
+    #[test]
+    fn saving_and_opening_again_gives_exactly_the_same_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("place.toml");
+        std::fs::write(&path, PROJECT).unwrap();
+        let mut world = viewer_world();
+        open_project(&mut world, path.clone()).unwrap();
+        let opened = capture_state(&mut world);
+        same_state(
+            opened.clone(),
+            &ScenarioFile::read(&path).unwrap().project(),
+        );
+        assert!(
+            !world
+                .resource::<PointCloudSettings>()
+                .classes
+                .is_visible(18)
+        );
+        assert_eq!(
+            world.resource::<ClipVolume>().0.keep,
+            crate::spatial::clip::Keep::Outside
+        );
+        // The planner adds a bookmark and a measurement, then saves.
+        {
+            let mut project = world.resource_mut::<Project>();
+            project.bookmarks.push(Bookmark {
+                name: "Le parc".into(),
+                caption: String::new(),
+                eye: [652400.0, 6862300.0, 90.0],
+                target: [652380.0, 6862250.0, 38.0],
+            });
+        }
+        world.resource_mut::<MeasureTool>().done.push(Measurement {
+            kind: MeasureKind::Point,
+            points: vec![DVec3::new(652201.001, 6862002.002, 40.003)],
+        });
+        let before = capture_state(&mut world);
+        assert_eq!(save(&mut world).unwrap(), path);
+        let mut again = viewer_world();
+        open_project(&mut again, path.clone()).unwrap();
+        same_state(capture_state(&mut again), &before);
+        // Saving the reopened project changes nothing in the file.
+        let text = std::fs::read_to_string(&path).unwrap();
+        save(&mut again).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        assert!(text.contains("Le parc") && text.contains("652201.001"));
+    }
+
+    #[test]
+    fn a_project_that_cannot_be_read_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broken.toml");
+        std::fs::write(&path, PROJECT.replace("[clip]", "[clip\n")).unwrap();
+        let mut world = viewer_world();
+        let before = capture_state(&mut world);
+        let err = open_project(&mut world, path).unwrap_err();
+        assert!(err.contains("broken.toml") && err.contains("line"), "{err}");
+        assert_eq!(capture_state(&mut world), before);
+    }
 
     #[test]
     fn a_flight_eases_from_one_view_to_the_next_and_arrives() {

@@ -659,7 +659,7 @@ step_minutes = 15
     }
 
     /// A project: the minimal file plus every part of the view.
-    pub(crate) const PROJECT_KEYS: &str = r#"
+    const PROJECT_KEYS: &str = r#"
 [camera]
 eye = [652100.125, 6861950.5, 180.25]
 target = [652300.0, 6862100.0, 42.0]

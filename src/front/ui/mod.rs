@@ -6,6 +6,7 @@ pub mod i18n;
 mod measure;
 mod network;
 mod profile;
+mod project;
 mod radio;
 mod scenario;
 
@@ -78,17 +79,23 @@ type PanelInputs<'w> = (
     Option<ResMut<'w, crate::front::measure::MeasureTool>>,
 );
 
+/// What the panel reads of the view: its inset, the twin's frame, the cameras, the project
+/// and the clip.
+type ViewInputs<'w, 's> = (
+    ResMut<'w, ViewInset>,
+    Option<Res<'w, crate::front::opening::TwinFrame>>,
+    Query<'w, 's, &'static crate::camera::ViewerCamera>,
+    Option<ResMut<'w, crate::front::project::Project>>,
+    Option<ResMut<'w, crate::camera::ClipVolume>>,
+);
+
 fn side_panel(
     mut contexts: EguiContexts,
     mut clouds: ResMut<PointClouds>,
     mut buildings: ResMut<Buildings>,
     mut networks: ResMut<crate::network::render::Networks>,
     mut settings: ResMut<PointCloudSettings>,
-    (mut inset, frame, cameras): (
-        ResMut<ViewInset>,
-        Option<Res<crate::front::opening::TwinFrame>>,
-        Query<&crate::camera::ViewerCamera>,
-    ),
+    (mut inset, frame, cameras, mut project, mut clip): ViewInputs<'_, '_>,
     (diagnostics, opening, mut requests, mut scenarios, mut tools, mut profile, mut measure): PanelInputs<'_>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -144,6 +151,16 @@ fn side_panel(
                     ui.separator();
                     measure::measure_ui(ui, measure, frame.as_ref().map(|f| &f.0));
                 }
+                if let (Some(project), Some(clip)) = (project.as_mut(), clip.as_mut()) {
+                    ui.separator();
+                    project::project_ui(
+                        ui,
+                        project,
+                        clip,
+                        measure.as_deref(),
+                        cameras.iter().next(),
+                    );
+                }
                 ui.separator();
                 stats_ui(ui, &clouds, &settings, &diagnostics);
                 if let Some(frame) = &frame {
@@ -175,6 +192,9 @@ fn side_panel(
     }
     if let Some(measure) = &measure {
         measure::draw_measurements(ctx, measure, left_px);
+    }
+    if let Some(project) = &project {
+        project::draw_notes(ctx, project, left_px);
     }
     if let Some(view) = scenarios.as_mut() {
         scenario::divider_ui(ctx, view, left_px);
