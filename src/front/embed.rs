@@ -6,7 +6,7 @@
 //! | key | value |
 //! |---|---|
 //! | `data`, `copc`, `vpc`, `tileset`, `geojson` | a data URL (repeatable; attributes take a space-separated list). The kind is told by the URL as on the command line: a `.vpc` is one layer of tiles, each fetched when the view reaches it |
-//! | `project` | URL of a JSON object with any of these keys (lists as arrays) |
+//! | `project` | URL of a project file (`.toml`: a scenario file with its view, as `jumeau view` opens it), or of a JSON object with any of these keys (lists as arrays) |
 //! | `scenario` | URL of a scenario file (TOML): its data opens, its scenarios run and show in the panel |
 //! | `camera` | `X,Y,Z,TX,TY,TZ` in the twin's CRS |
 //! | `color` | `rgb`, `intensity`, `elevation`, `classification` |
@@ -195,6 +195,25 @@ impl EmbedConfig {
     }
 }
 
+/// Whether a `project` URL names a project file (TOML) rather than a JSON list of settings.
+pub fn is_toml_project(url: &str) -> bool {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.to_ascii_lowercase().ends_with(".toml")
+}
+
+/// The page's query string (`?a=b&…`, or empty) with its `camera` set to `camera`
+/// (`X,Y,Z,TX,TY,TZ`), the other keys kept in order: the link that opens the same view.
+pub fn query_with_camera(search: &str, camera: &str) -> String {
+    let mut pairs: Vec<String> = search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty() && p.split('=').next() != Some("camera"))
+        .map(str::to_owned)
+        .collect();
+    pairs.push(format!("camera={camera}"));
+    format!("?{}", pairs.join("&"))
+}
+
 fn parse_switch(value: &str) -> Result<bool, String> {
     match value.to_ascii_lowercase().as_str() {
         "on" | "true" | "1" | "yes" | "" => Ok(true),
@@ -206,6 +225,32 @@ fn parse_switch(value: &str) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_link_keeps_the_page_keys_and_carries_the_current_view() {
+        let camera = "292450.000,6832700.000,400.000,292450.000,6832701.000,50.000";
+        assert_eq!(
+            query_with_camera("?copc=/d/a.copc.laz&camera=1,2,3,4,5,6&lang=fr", camera),
+            format!("?copc=/d/a.copc.laz&lang=fr&camera={camera}")
+        );
+        assert_eq!(query_with_camera("", camera), format!("?camera={camera}"));
+        // What the link holds opens the same view.
+        let mut config = EmbedConfig::default();
+        let link = query_with_camera("?project=p.toml", camera);
+        config.apply(
+            link.trim_start_matches('?')
+                .split('&')
+                .filter_map(|p| p.split_once('=')),
+        );
+        assert_eq!(
+            config.camera,
+            Some((
+                DVec3::new(292450.0, 6832700.0, 400.0),
+                DVec3::new(292450.0, 6832701.0, 50.0)
+            ))
+        );
+        assert!(is_toml_project("https://x/a/projet.TOML?v=2") && !is_toml_project("p.json"));
+    }
 
     #[test]
     fn attributes_then_query_make_one_config() {

@@ -52,6 +52,8 @@ pub struct Project {
     pub typed_note: String,
     pub typed_path: String,
     pub box_size_m: f64,
+    /// The page's address with the current view (the web build keeps it up to date).
+    pub link: Option<String>,
 }
 
 /// The camera flying from one view to another.

@@ -62,7 +62,16 @@ const scenarios = [
     native: "scenario.png",
     expect: (status) => (status?.scenarios ?? []).includes("crue") || `no scenario result: ${JSON.stringify(status?.scenarios)}`,
   },
+  {
+    // A project file (?project=): its camera, style and clip box as in the native render.
+    name: "project",
+    query: "project=/data/projet.toml&embed=minimal",
+    native: "project.png",
+  },
 ];
+
+/// The `camera` key of a page's address, as six numbers.
+const cameraOf = (url) => new URL(url).searchParams.get("camera")?.split(",").map(Number);
 
 mkdirSync(args.out, { recursive: true });
 const { server, port, stats } = await serve(args.bundle, args.data);
@@ -206,6 +215,33 @@ for (const scenario of scenarios) {
   await run.page.screenshot({ path: join(args.out, "broken.web.png") });
   results.broken = { errors, box };
   await run.page.close();
+}
+
+// The view in the address: the page writes the project's camera into its URL, a drag moves it
+// there as the user orbits, and the address opens the same view again.
+{
+  const run = await open("project=/data/projet.toml&embed=minimal");
+  const first = cameraOf(run.page.url());
+  const expected = [292450, 6832700, 700, 292450, 6832701, 50];
+  if (!first || first.some((v, i) => Math.abs(v - expected[i]) > 0.01))
+    failures.push(`url state: the project's camera is not in the address: ${run.page.url()}`);
+  await run.page.mouse.move(WIDTH / 2, HEIGHT / 2);
+  await run.page.mouse.down();
+  await run.page.mouse.move(WIDTH / 2 + 60, HEIGHT / 2 + 20, { steps: 6 });
+  await run.page.mouse.up();
+  await run.page.waitForTimeout(1500);
+  const moved = cameraOf(run.page.url());
+  if (!moved || moved.every((v, i) => Math.abs(v - first[i]) < 0.01))
+    failures.push(`url state: a drag did not change the address: ${run.page.url()}`);
+  const link = run.page.url();
+  await run.page.close();
+  const again = await open(link.split("?")[1]);
+  await again.page.waitForTimeout(500);
+  const reopened = cameraOf(again.page.url());
+  if (!reopened || reopened.some((v, i) => Math.abs(v - moved[i]) > 0.01))
+    failures.push(`url state: the link does not open the same view: ${link} -> ${again.page.url()}`);
+  results.urlState = { first, moved, reopened };
+  await again.page.close();
 }
 
 await browser.close();

@@ -61,6 +61,25 @@ level_m = 48.0
 TOML
 "$jumeau" render "$out/data/crue.toml" --scenario crue --color classification \
     --camera=292400,6832600,1400,292400,6832601,50 --width 320 --height 240 -o "$out/native/scenario.png"
+# A project file (?project=): its camera looking down on the tile, its style and a clip box
+# keeping the tile's western part; the page draws it with the splats, the native render with
+# the compute rasterizer.
+cat > "$out/data/projet.toml" <<'TOML'
+version = 1
+name = "Projet"
+data = ["ign.copc.laz"]
+
+[camera]
+eye = [292450.0, 6832700.0, 700.0]
+target = [292450.0, 6832701.0, 50.0]
+
+[style]
+color = "classification"
+
+[clip]
+box = { min = [292000.0, 6832000.0, -100.0], max = [292500.0, 6833000.0, 500.0] }
+TOML
+"$jumeau" render "$out/data/projet.toml" --width 320 --height 240 -o "$out/native/project.png"
 
 (cd web/test && npm ci --no-audit --no-fund --loglevel=error)
 node web/test/browser.mjs --bundle "$out/bundle" --data "$out/data" --native "$out/native" --out "$out"

@@ -168,7 +168,12 @@ fn side_panel(
                     // for Lambert-93 clouds that declare none).
                     ui.label(format!("{}: {}", t(ui, "frame"), frame.0.label()));
                 }
-                if let Some(rig) = cameras.iter().next() {
+                if let Some(link) = project.as_ref().and_then(|p| p.link.clone()) {
+                    // The page's address with the current view: it opens the same view.
+                    if ui.button(t(ui, "Copy link")).on_hover_text(&link).clicked() {
+                        ui.ctx().copy_text(link);
+                    }
+                } else if let Some(rig) = cameras.iter().next() {
                     // The view as command-line text: `jumeau view … --camera …` opens it again.
                     let text = format!("--camera {}", crate::front::inputs::camera_text(rig));
                     if ui.button(t(ui, "Copy view")).on_hover_text(&text).clicked() {

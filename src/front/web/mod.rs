@@ -7,6 +7,10 @@
 //! `nodesShown`, `bytesFetched`, `frameMs`, `backend`, `scenarios` (the ids of the scenario
 //! results shown, with `?scenario=`) and `errors` (what failed, in words).
 //! The page's loader (`web/jumeau.js`) shows the errors over the canvas.
+//!
+//! The page keeps the current view in its URL as the user moves (`history.replaceState`, the
+//! `camera` key): reloading or sharing the address opens the same view; the panel's *Copy
+//! link* gives it. `?project=projet.toml` opens a project file as `jumeau view` does.
 
 use crate::buildings::streaming::BuildingColor;
 use crate::front::app::viewer_app;
@@ -120,7 +124,7 @@ async fn read_config(canvas: &str) -> Result<EmbedConfig, String> {
         .find(|(k, _)| k == "project")
         .map(|(_, v)| v.clone())
         .or(config.project.clone());
-    if let Some(project) = project {
+    if let Some(project) = project.filter(|p| !crate::front::embed::is_toml_project(p)) {
         let url = resolve(&project)?;
         let bytes = retry_fetched(|| crate::io::open(&url).and_then(|s| s.read_all()))
             .await
@@ -131,12 +135,19 @@ async fn read_config(canvas: &str) -> Result<EmbedConfig, String> {
     Ok(config)
 }
 
-/// The scenario file at `url` (`?scenario=`): its view, with the territory built here, where
-/// the page can still wait for requests (the runs then go straight to the scenarios), and its
-/// data URLs for the twin to open.
-async fn open_scenario(
-    url: &str,
-) -> Result<(crate::scenario::view::ScenarioView, Vec<String>), String> {
+/// What a scenario or project file (`?scenario=`, `?project=….toml`) brings to the page.
+struct PageFile {
+    /// The view running its scenarios (none when it has none), with the territory built
+    /// here, where the page can still wait for requests.
+    view: Option<crate::scenario::view::ScenarioView>,
+    /// Its data URLs for the twin to open.
+    data: Vec<String>,
+    file: crate::scenario::ScenarioFile,
+    url: String,
+}
+
+/// The scenario or project file at `url`.
+async fn open_scenario(url: &str) -> Result<PageFile, String> {
     use crate::scenario::{ScenarioFile, run::Territory, view::ScenarioView};
     let url = resolve(url)?;
     let bytes = retry_fetched(|| crate::io::open(&url).and_then(|s| s.read_all()))
@@ -146,11 +157,59 @@ async fn open_scenario(
     let file = ScenarioFile::parse(&url, &text).map_err(|e| e.to_string())?;
     let base = std::path::PathBuf::from(url.rsplit_once('/').map_or("", |(dir, _)| dir));
     let data = file.view_inputs(&base);
-    let territory = retry_fetched(|| Territory::load(&file, &base, None))
-        .await
-        .map_err(|e| e.to_string())?;
-    let view = ScenarioView::with_file(file, base).with_territory(std::sync::Arc::new(territory));
-    Ok((view, data))
+    let view = if file.scenarios.is_empty() {
+        None
+    } else {
+        let territory = retry_fetched(|| Territory::load(&file, &base, None))
+            .await
+            .map_err(|e| e.to_string())?;
+        Some(
+            ScenarioView::with_file(file.clone(), base)
+                .with_territory(std::sync::Arc::new(territory)),
+        )
+    };
+    Ok(PageFile {
+        view,
+        data,
+        file,
+        url,
+    })
+}
+
+/// Keeps the current view in the page's URL (`camera=…`, replacing the history entry, a few
+/// times a second at most) and the link for the panel's *Copy link*.
+fn keep_view_in_url(
+    cameras: Query<&crate::camera::ViewerCamera>,
+    project: Option<ResMut<crate::front::project::Project>>,
+    time: Res<Time<Real>>,
+    mut last: Local<(String, f64)>,
+) {
+    let Some(rig) = cameras.iter().next() else {
+        return;
+    };
+    let now = time.elapsed_secs_f64();
+    let text = crate::front::inputs::camera_text(rig);
+    if text == last.0 || now - last.1 < 0.25 {
+        return;
+    }
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let location = window.location();
+    let query =
+        crate::front::embed::query_with_camera(&location.search().unwrap_or_default(), &text);
+    let url = format!(
+        "{}{query}{}",
+        location.pathname().unwrap_or_default(),
+        location.hash().unwrap_or_default()
+    );
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+    }
+    if let Some(mut project) = project {
+        project.link = location.href().ok();
+    }
+    *last = (text, now);
 }
 
 /// A URL relative to the page made absolute.
@@ -186,11 +245,20 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
         .extend(config.warnings.iter().cloned());
     let mut inputs = Vec::new();
     let mut scenarios = None;
-    if let Some(scenario) = &config.scenario {
-        match open_scenario(scenario).await {
-            Ok((view, data)) => {
-                inputs.extend(data);
-                scenarios = Some(view);
+    let mut project = None;
+    let toml_project = config
+        .project
+        .as_ref()
+        .filter(|p| crate::front::embed::is_toml_project(p));
+    for (file, is_project) in [(&config.scenario, false), (&toml_project.cloned(), true)] {
+        let Some(file) = file else { continue };
+        match open_scenario(file).await {
+            Ok(page) => {
+                inputs.extend(page.data);
+                scenarios = page.view.or(scenarios);
+                if is_project {
+                    project = Some((page.file, std::path::PathBuf::from(page.url)));
+                }
             }
             Err(error) => status.opening_errors.push(error),
         }
@@ -272,6 +340,10 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
         project: None,
         project_data: Vec::new(),
     };
+    let setup = match project {
+        Some((file, url)) => setup.with_project(file, url),
+        None => setup,
+    };
     let window = Window {
         title: "Jumeau".into(),
         canvas: Some(canvas),
@@ -290,7 +362,7 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
     };
     let mut app = viewer_app(setup, window, free_width / height.max(1.0), panel);
     app.insert_resource(status.clone())
-        .add_systems(Last, publish_status);
+        .add_systems(Last, (publish_status, keep_view_in_url));
     if let Some(view) = scenarios {
         app.insert_resource(view);
     }
