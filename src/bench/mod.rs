@@ -2,6 +2,7 @@
 //! (raw LAZ decode/encode, a peer converter), plus the default job of a bare `jumeau` run.
 
 pub mod network;
+pub mod pick;
 pub mod render;
 pub mod scenario;
 pub mod tiles;
@@ -69,6 +70,9 @@ pub enum BenchCommand {
     /// Scenarios: flood connection levels against a fill per level, a level change, a day of
     /// sunlight hours against ray marching, the terrain of the IGN tile against decoding it.
     Scenario(crate::bench::scenario::ScenarioBench),
+    /// Picking and snapping with 20 M points loaded (target ≤ 2 ms on the main thread),
+    /// against reading every point.
+    Pick(crate::bench::pick::PickBench),
     /// Bytes fetched over HTTP (local server) to show an overview of a COPC file.
     Stream {
         /// A COPC file.
@@ -533,6 +537,7 @@ pub fn run(command: BenchCommand) -> Result<(), Box<dyn std::error::Error>> {
         BenchCommand::Network(options) => crate::bench::network::run(&options),
         BenchCommand::Vpc(options) => crate::bench::vpc::run(options),
         BenchCommand::Scenario(options) => crate::bench::scenario::run(&options),
+        BenchCommand::Pick(options) => crate::bench::pick::run(&options),
         BenchCommand::Stream {
             input,
             budget,
