@@ -130,6 +130,10 @@ pub enum Command {
         /// Then time this many frames of the settled view and print their median.
         #[arg(long, default_value_t = 0)]
         timed_frames: u32,
+        /// Draw the measurements and notes of a project, a legend, a scale bar and a north
+        /// arrow on the image.
+        #[arg(long)]
+        decorate: bool,
         /// With a scenario file among the inputs: the scenario shown (default: the first).
         #[arg(long)]
         scenario: Option<String>,
@@ -930,6 +934,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             camera,
             timeout_secs,
             timed_frames,
+            decorate,
             scenario,
             display,
         }) => {
@@ -945,6 +950,7 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 height,
                 timeout: std::time::Duration::from_secs(timeout_secs),
                 timed_frames,
+                decorate,
             };
             let report = crate::front::headless::render_with(setup, options, |app| {
                 if let Some(mut view) = scenarios {

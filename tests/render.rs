@@ -81,6 +81,7 @@ fn options() -> RenderOptions {
         height: H,
         timeout: Duration::from_secs(120),
         timed_frames: 0,
+        decorate: false,
     }
 }
 
@@ -823,6 +824,58 @@ fn a_clip_box_cuts_points_on_both_paths_and_buildings() {
         "the building inside its box: {covered:?}"
     );
     assert_eq!(covered[1], 0.0, "the building outside the box: {covered:?}");
+}
+
+/// A project's screenshot (`jumeau render --decorate`): the clip box, the saved measurement
+/// with its label, a note, the legend of the classes shown, a scale bar and the north arrow.
+#[test]
+fn a_decorated_screenshot_shows_the_clip_the_measurement_and_the_legend() {
+    let data = require_data!();
+    let _gpu = gpu();
+    let tile = data.join("lidar/test_semis_2023_0292_6833_LA93_IGN69.laz");
+    let setup = opened(std::slice::from_ref(&tile), None, ColorMode::Classification);
+    let text = format!(
+        "version = 1\nname = \"screenshot\"\n[camera]\n{DOWN_ON_THE_TILE}\n\
+         [[measurements]]\nkind = \"distance\"\n\
+         points = [[292150.0, 6832500.0, 60.0], [292450.0, 6832500.0, 60.0]]\n\
+         [[annotations]]\ntext = \"Place du marché\"\nat = [292380.0, 6832820.0, 60.0]\n\
+         [clip]\nbox = {{ min = [292000.0, 6832000.0, -100.0], max = [292500.0, 6833000.0, 500.0] }}\n"
+    );
+    let file = jumeau::scenario::ScenarioFile::parse("shot.toml", &text).unwrap();
+    let setup = setup.with_project(file, PathBuf::from("shot.toml"));
+    let report = render(
+        setup,
+        RenderOptions {
+            decorate: true,
+            ..options()
+        },
+    )
+    .unwrap();
+    let image = &report.image;
+    // The measurement's line: 300 m at about 3 m a pixel, 2 px wide.
+    let line = count_color(image, [120, 220, 255], 2);
+    assert!(line > 150, "measurement line pixels {line}");
+    // The legend's first swatch is a class shown, the most common first (ground or vegetation).
+    let swatch = image.get_pixel(20, 36).0;
+    assert!(
+        [2u8, 3, 4, 5, 6]
+            .iter()
+            .any(|&c| class_color(c) == [swatch[0], swatch[1], swatch[2]]),
+        "legend swatch {swatch:?}"
+    );
+    // North is up (the camera looks down from the south): the arrow's red tip above its centre.
+    let tip = image.get_pixel(W - 28, 38).0;
+    assert!(tip[0] > 200 && tip[1] < 100, "north arrow tip {tip:?}");
+    // The note's yellow background.
+    assert!(count_color(image, [255, 236, 160], 30) > 50);
+    // The clipped half stays empty between the note and the measurement's label.
+    let band = image::imageops::crop_imm(image, W * 65 / 100, 80, W * 20 / 100, 80).to_image();
+    assert!(
+        coverage(&band) < 0.01,
+        "clipped side covered {}",
+        coverage(&band)
+    );
+    assert_matches_snapshot("ign_clip_decorated", image);
 }
 
 /// The IGN tile drawn with `path` (and 32-bit atomics when `atomics_64` is false).

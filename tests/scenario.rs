@@ -1079,6 +1079,7 @@ fn render_scene_from(scenario: &str, eye: bevy::math::DVec3) -> image::RgbaImage
         height: 240,
         timeout: std::time::Duration::from_secs(120),
         timed_frames: 0,
+        decorate: false,
     };
     let report = render_with(setup, options, |app| {
         let view = jumeau::scenario::view::ScenarioView::with_file(file, dir.path().to_path_buf());

@@ -27,6 +27,9 @@ pub struct RenderOptions {
     pub timeout: Duration,
     /// Frames to time once the frame is captured (the settled view, GPU work included).
     pub timed_frames: u32,
+    /// Draw the measurements, notes, legend, scale bar and north arrow on the frame
+    /// ([`crate::front::decorate`]).
+    pub decorate: bool,
 }
 
 impl Default for RenderOptions {
@@ -36,6 +39,7 @@ impl Default for RenderOptions {
             height: 720,
             timeout: Duration::from_secs(300),
             timed_frames: 0,
+            decorate: false,
         }
     }
 }
@@ -237,7 +241,17 @@ pub fn render_with(
     let mut offscreen = Offscreen::new(setup, options.width, options.height)?;
     prepare(&mut offscreen.app);
     let (frames, settled) = offscreen.settle(options.timeout);
-    let image = offscreen.capture()?;
+    let mut image = offscreen.capture()?;
+    if options.decorate {
+        let size = UVec2::new(image.width(), image.height());
+        let world = offscreen.app.world_mut();
+        let notes = world
+            .get_resource::<crate::front::project::Project>()
+            .map(|p| p.annotations.clone())
+            .unwrap_or_default();
+        let decorations = crate::front::decorate::decorations_of(world, size, &notes);
+        crate::front::decorate::draw(&mut image, &decorations);
+    }
     let seconds = started.elapsed().as_secs_f64();
     let mut times: Vec<f64> = (0..options.timed_frames)
         .map(|_| {

@@ -3,6 +3,7 @@
 //! page ([`embed`], `web`).
 
 pub mod app;
+pub mod decorate;
 pub mod embed;
 pub mod error;
 #[cfg(not(target_arch = "wasm32"))]

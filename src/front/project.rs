@@ -43,6 +43,8 @@ pub struct Project {
     /// The panel asked to save, or to open the project at this path.
     pub save_requested: bool,
     pub open_requested: Option<String>,
+    /// The panel asked for a screenshot (the view with legend, scale bar and north arrow).
+    pub screenshot_requested: bool,
     /// The app's clock (seconds) this frame, for flights started from the panel.
     pub clock: f64,
     /// Where CRS points fall on the screen, for the notes.
@@ -425,6 +427,57 @@ fn answer_requests(world: &mut World) {
     {
         world.resource_mut::<Project>().message = Some(e);
     }
+    #[cfg(not(target_arch = "wasm32"))]
+    if std::mem::take(&mut world.resource_mut::<Project>().screenshot_requested) {
+        screenshot(world);
+    }
+}
+
+/// Saves the window's view (the panel cut off) as `screenshot-<unix time>.png` in the working
+/// folder, with the legend, scale bar and north arrow drawn on it (the measurements and notes
+/// are already drawn over the view).
+#[cfg(not(target_arch = "wasm32"))]
+fn screenshot(world: &mut World) {
+    use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
+    let height = world
+        .query::<&Window>()
+        .iter(world)
+        .next()
+        .map_or(1, |w| w.physical_height());
+    // The measurements and notes are drawn over the view already.
+    let mut decorations = crate::front::decorate::decorations_of(world, UVec2::new(1, height), &[]);
+    decorations.overlays.clear();
+    decorations.notes.clear();
+    let left = world
+        .get_resource::<crate::camera::ViewInset>()
+        .map_or(0, |i| i.left_px.max(0.0) as u32);
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let path = PathBuf::from(format!("screenshot-{seconds}.png"));
+    world.spawn(Screenshot::primary_window()).observe(
+        move |captured: On<ScreenshotCaptured>, mut project: ResMut<Project>| {
+            let saved = captured
+                .image
+                .clone()
+                .try_into_dynamic()
+                .map_err(|e| e.to_string())
+                .and_then(|image| {
+                    let image = image.to_rgba8();
+                    let (width, height) =
+                        (image.width().saturating_sub(left).max(1), image.height());
+                    let mut view =
+                        image::imageops::crop_imm(&image, left, 0, width, height).to_image();
+                    crate::front::decorate::draw(&mut view, &decorations);
+                    view.save(&path)
+                        .map_err(|e| format!("{}: {e}", path.display()))
+                });
+            project.message = Some(match saved {
+                Ok(()) => format!("written: {}", path.display()),
+                Err(e) => e,
+            });
+        },
+    );
 }
 
 /// Opens the project at `path` in the running twin: its view replaces the current one, its

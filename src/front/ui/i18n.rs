@@ -183,6 +183,7 @@ const FRENCH: &[(&str, &str)] = &[
     // Projects: bookmarks, the tour, annotations, the clip.
     ("Project", "Projet"),
     ("Save", "Enregistrer"),
+    ("Screenshot", "Capture d'écran"),
     ("saved:", "enregistré :"),
     ("Open project", "Ouvrir un projet"),
     ("Bookmarks", "Signets"),

@@ -24,6 +24,9 @@ pub fn project_ui(
             if ui.button(t(ui, "Save")).clicked() {
                 project.save_requested = true;
             }
+            if ui.button(t(ui, "Screenshot")).clicked() {
+                project.screenshot_requested = true;
+            }
             if let Some(path) = &project.path {
                 ui.label(path.display().to_string());
             }
