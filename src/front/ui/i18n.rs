@@ -173,6 +173,19 @@ const FRENCH: &[(&str, &str)] = &[
     ("longitude_deg", "longitude (°)"),
     ("latitude_deg", "latitude (°)"),
     ("ellipsoidal_height_m", "hauteur ellipsoïdale (m)"),
+    ("height_above_ground_m", "hauteur au-dessus du sol (m)"),
+    ("angle_deg", "angle (°)"),
+    (
+        "click where a vertex goes: the nearest one moves there",
+        "cliquez où placer un sommet : le plus proche s'y déplace",
+    ),
+    ("draped_area_m2", "surface drapée (m²)"),
+    ("volume_above_ground_m3", "volume au-dessus du sol (m³)"),
+    ("volume_below_ground_m3", "volume sous le sol (m³)"),
+    (
+        "building the terrain for heights and volumes…",
+        "calcul du terrain pour les hauteurs et volumes…",
+    ),
     (
         "draw a profile: click its start, then its end",
         "tracer un profil : cliquez son début, puis sa fin",

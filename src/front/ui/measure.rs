@@ -23,6 +23,7 @@ pub fn measure_ui(ui: &mut egui::Ui, tool: &mut MeasureTool, frame: Option<&GeoF
     });
     if tool.kind != before {
         tool.current.clear();
+        tool.editing = None;
     }
     ui.horizontal(|ui| {
         if matches!(tool.kind, MeasureKind::Polyline | MeasureKind::Polygon)
@@ -37,17 +38,38 @@ pub fn measure_ui(ui: &mut egui::Ui, tool: &mut MeasureTool, frame: Option<&GeoF
             tool.done.clear();
         }
     });
+    match &tool.terrain_state {
+        crate::front::measure::TerrainState::Building(_) if tool.terrain.is_none() => {
+            ui.label(t(ui, "building the terrain for heights and volumes…"));
+        }
+        crate::front::measure::TerrainState::Failed(e) => {
+            ui.colored_label(egui::Color32::from_rgb(230, 120, 60), e);
+        }
+        _ => {}
+    }
     if let Some(message) = &tool.message {
         ui.colored_label(egui::Color32::from_rgb(230, 120, 60), message);
     }
     let mut delete = None;
+    let mut edit = None;
     for (i, m) in tool.done.iter().enumerate() {
         ui.horizontal(|ui| {
             if ui.small_button("✖").clicked() {
                 delete = Some(i);
             }
+            let editing = tool.editing == Some(i);
+            if ui
+                .selectable_label(editing, "✏")
+                .on_hover_text(t(
+                    ui,
+                    "click where a vertex goes: the nearest one moves there",
+                ))
+                .clicked()
+            {
+                edit = Some((!editing).then_some(i));
+            }
             let figures: Vec<String> = m
-                .figures(frame)
+                .figures(frame, tool.terrain.as_deref())
                 .iter()
                 .map(|(name, v)| format!("{} {v:.3}", t(ui, name)))
                 .collect();
@@ -58,8 +80,13 @@ pub fn measure_ui(ui: &mut egui::Ui, tool: &mut MeasureTool, frame: Option<&GeoF
             ));
         });
     }
+    if let Some(editing) = edit {
+        tool.editing = editing;
+        tool.kind = MeasureKind::Off;
+    }
     if let Some(i) = delete {
         tool.done.remove(i);
+        tool.editing = None;
     }
     #[cfg(not(target_arch = "wasm32"))]
     if !tool.done.is_empty() && ui.button(t(ui, "Export as GeoJSON")).clicked() {
