@@ -137,6 +137,8 @@ pub struct MeasureTool {
     /// Where CRS points fall on the screen, for the labels.
     pub screen: Option<Screen>,
     pub message: Option<String>,
+    /// Another tool needs the terrain (the profile's ground line).
+    pub wants_terrain: bool,
     /// The measurement being edited: a click moves its vertex nearest the place clicked.
     pub editing: Option<usize>,
     /// The ground and surface models the figures of the ground use.
@@ -290,7 +292,7 @@ fn provide_terrain(
     scenarios: Option<Res<crate::scenario::view::ScenarioView>>,
     clouds: Option<Res<crate::pointcloud::streaming::PointClouds>>,
 ) {
-    if tool.terrain.is_some() || tool.done.is_empty() {
+    if tool.terrain.is_some() || (tool.done.is_empty() && !tool.wants_terrain) {
         return;
     }
     if let Some(territory) = scenarios.as_ref().and_then(|s| s.territory.as_ref()) {

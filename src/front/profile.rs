@@ -29,6 +29,8 @@ pub struct ProfileTool {
     pub screen: Option<Screen>,
     /// Where the export buttons write.
     pub export_stem: String,
+    /// Places clicked in the plot (distance along, height): two measure between them.
+    pub marks: Vec<[f64; 2]>,
     pool: WorkerPool<ProfileTask>,
     requests: u64,
 }
@@ -46,6 +48,7 @@ impl Default for ProfileTool {
             message: None,
             screen: None,
             export_stem: "profile".into(),
+            marks: Vec::new(),
             pool: WorkerPool::new(workers, "profile"),
             requests: 0,
         }
@@ -73,6 +76,7 @@ impl ProfileTool {
         let (Some(from), Some(to)) = (self.from, self.to) else {
             return;
         };
+        self.marks.clear();
         let band = match Band::new(from.truncate(), to.truncate(), self.width_m) {
             Ok(band) => band,
             Err(e) => {

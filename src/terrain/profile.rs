@@ -21,6 +21,22 @@ pub struct Band {
 }
 
 impl Band {
+    /// The ground along the line: (distance along, height) every cell of `dtm` (none where
+    /// the line leaves it).
+    pub fn ground_line(&self, dtm: &super::Raster) -> Vec<[f64; 2]> {
+        let length = self.length_m();
+        let steps = (length / dtm.grid.cell_m.max(1e-3))
+            .ceil()
+            .clamp(1.0, 100_000.0) as usize;
+        (0..=steps)
+            .filter_map(|i| {
+                let along = length * i as f64 / steps as f64;
+                let z = dtm.sample(self.from.lerp(self.to, along / length))?;
+                Some([along, z])
+            })
+            .collect()
+    }
+
     /// The band, or why it is not one (ends at one place, a width that is not positive).
     pub fn new(from: DVec2, to: DVec2, width_m: f64) -> Result<Self, String> {
         if !(from.is_finite() && to.is_finite()) || from.distance(to) < 1e-6 {
@@ -342,6 +358,37 @@ pub fn to_las(profile: &Profile) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ground line follows the DTM: a 1-in-10 slope eastwards at Lambert-93 magnitudes,
+    /// sampled every cell along a diagonal line.
+    #[test]
+    fn the_ground_line_follows_the_dtm() {
+        let grid = crate::terrain::Grid {
+            min_xy: DVec2::new(651_000.0, 6_861_000.0),
+            cell_m: 1.0,
+            cols: 100,
+            rows: 100,
+        };
+        let mut dtm = crate::terrain::Raster::filled(grid, 0.0);
+        for row in 0..100 {
+            for col in 0..100 {
+                dtm.values[row * 100 + col] = (40.0 + 0.1 * (col as f64 + 0.5)) as f32;
+            }
+        }
+        let band = Band::new(
+            DVec2::new(651_010.0, 6_861_010.0),
+            DVec2::new(651_070.0, 6_861_090.0),
+            2.0,
+        )
+        .unwrap();
+        let line = band.ground_line(&dtm);
+        assert_eq!(line.len(), 101);
+        for [along, z] in line {
+            // x grows by 0.6 m per metre along the line.
+            let x = 10.0 + 0.6 * along;
+            assert!((z - (40.0 + 0.1 * x)).abs() < 1e-4, "{along}: {z}");
+        }
+    }
 
     #[test]
     fn a_band_holds_what_lies_within_half_its_width_of_the_segment() {

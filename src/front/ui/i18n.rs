@@ -192,6 +192,12 @@ const FRENCH: &[(&str, &str)] = &[
     ),
     ("reading the band…", "lecture de la bande…"),
     ("along the line", "le long de la ligne"),
+    ("ground (DTM)", "sol (MNT)"),
+    ("measured", "mesure"),
+    (
+        "click twice in the plot to measure between two places",
+        "cliquez deux fois dans le graphique pour mesurer entre deux points",
+    ),
     ("Pause", "Pause"),
     // Projects: bookmarks, the tour, annotations, the clip.
     ("Project", "Projet"),

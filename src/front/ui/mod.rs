@@ -145,7 +145,13 @@ fn side_panel(
                     && !clouds.layers.is_empty()
                 {
                     ui.separator();
-                    profile::profile_ui(ui, profile, &clouds);
+                    if let Some(measure) = measure.as_mut()
+                        && profile.profile.is_some()
+                    {
+                        measure.wants_terrain = true;
+                    }
+                    let terrain = measure.as_ref().and_then(|m| m.terrain.clone());
+                    profile::profile_ui(ui, profile, &clouds, terrain.as_deref());
                 }
                 if let Some(measure) = measure.as_mut() {
                     ui.separator();

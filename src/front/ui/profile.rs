@@ -1,6 +1,7 @@
 //! The panel's profile: the tool switched on, the band's width, the points of the band plotted
-//! along the line (coloured by class, as in 3D), the pointer's distance and height, and the
-//! export as CSV or LAS; the line drawn over the 3D view.
+//! along the line (coloured by class, as in 3D) with the ground line, the pointer's distance
+//! and height, two clicks in the plot measuring between them, and the export as CSV or LAS;
+//! the line drawn over the 3D view.
 
 use super::i18n::t;
 use crate::front::profile::ProfileTool;
@@ -13,7 +14,12 @@ use std::collections::BTreeMap;
 /// Most points plotted (every n-th beyond; the exports keep them all).
 const MAX_PLOTTED: usize = 200_000;
 
-pub fn profile_ui(ui: &mut egui::Ui, tool: &mut ProfileTool, clouds: &PointClouds) {
+pub fn profile_ui(
+    ui: &mut egui::Ui,
+    tool: &mut ProfileTool,
+    clouds: &PointClouds,
+    terrain: Option<&crate::terrain::TerrainModels>,
+) {
     ui.label(egui::RichText::new(t(ui, "Profile")).strong());
     ui.checkbox(
         &mut tool.on,
@@ -58,10 +64,15 @@ pub fn profile_ui(ui: &mut egui::Ui, tool: &mut ProfileTool, clouds: &PointCloud
             .or_default()
             .push([p.distance_m, p.position.z]);
     }
+    let (t_ground, t_measure) = (
+        t(ui, "ground (DTM)").to_owned(),
+        t(ui, "measured").to_owned(),
+    );
     let names: Vec<(u8, String)> = by_class
         .keys()
         .map(|&c| (c, t(ui, class_name(c)).to_owned()))
         .collect();
+    let ground = terrain.map(|t| profile.band.ground_line(&t.dtm));
     let response = egui_plot::Plot::new("point_profile")
         .height(200.0)
         .data_aspect(1.0)
@@ -78,6 +89,20 @@ pub fn profile_ui(ui: &mut egui::Ui, tool: &mut ProfileTool, clouds: &PointCloud
                         .color(egui::Color32::from_rgb(r, g, b)),
                 );
             }
+            if let Some(ground) = ground {
+                plot.line(
+                    egui_plot::Line::new(t_ground, ground)
+                        .color(egui::Color32::from_rgb(250, 250, 250))
+                        .width(1.5),
+                );
+            }
+            if tool.marks.len() == 2 {
+                plot.line(
+                    egui_plot::Line::new(t_measure, tool.marks.clone())
+                        .color(egui::Color32::from_rgb(120, 220, 255))
+                        .width(2.0),
+                );
+            }
             plot.pointer_coordinate()
         });
     if let Some(at) = response.inner {
@@ -86,6 +111,31 @@ pub fn profile_ui(ui: &mut egui::Ui, tool: &mut ProfileTool, clouds: &PointCloud
             t(ui, "along the line"),
             at.x,
             at.y
+        ));
+        if response.response.clicked() {
+            // Two clicks measure; a third starts over.
+            if tool.marks.len() == 2 {
+                tool.marks.clear();
+            }
+            tool.marks.push([at.x, at.y]);
+        }
+    }
+    if let [a, b] = tool.marks[..] {
+        let (along, dz) = (b[0] - a[0], b[1] - a[1]);
+        ui.label(format!(
+            "Δ {:.2} m · Δz {:+.2} m · {:+.1} %",
+            along.abs(),
+            dz,
+            if along.abs() > 1e-9 {
+                100.0 * dz / along.abs()
+            } else {
+                f64::NAN
+            }
+        ));
+    } else {
+        ui.label(t(
+            ui,
+            "click twice in the plot to measure between two places",
         ));
     }
     #[cfg(not(target_arch = "wasm32"))]
