@@ -256,6 +256,16 @@ impl Plugin for MeasurePlugin {
                 .chain()
                 .after(crate::camera::CameraSystems::Apply),
         );
+        // Clicks snap to the terrain's surface too (where no point or building is drawn: a
+        // GeoTIFF terrain, gaps between points), where the clip keeps it.
+        crate::camera::add_picker(app, |world, eye, direction| {
+            let terrain = world.get_resource::<MeasureTool>()?.terrain.clone()?;
+            let hit = crate::scenario::tools::surface_hit(&terrain.dsm, eye, direction)?;
+            world
+                .get_resource::<crate::camera::ClipVolume>()
+                .is_none_or(|c| c.0.keeps(hit))
+                .then_some(hit)
+        });
     }
 }
 
@@ -285,18 +295,22 @@ fn measure_hit(world: &mut World, hit: Option<DVec3>) {
     }
 }
 
-/// Gives the tool a terrain once there are measurements: the scenario file's when one was
-/// opened, else one built from the twin's point clouds on a thread of its own (native builds).
+/// Gives the tool a terrain: the scenario file's as soon as it is built, else, once there are
+/// measurements (or a profile), one built from the twin's point clouds on a thread of its own
+/// (native builds).
 fn provide_terrain(
     mut tool: ResMut<MeasureTool>,
     scenarios: Option<Res<crate::scenario::view::ScenarioView>>,
     clouds: Option<Res<crate::pointcloud::streaming::PointClouds>>,
 ) {
-    if tool.terrain.is_some() || (tool.done.is_empty() && !tool.wants_terrain) {
+    if tool.terrain.is_some() {
         return;
     }
     if let Some(territory) = scenarios.as_ref().and_then(|s| s.territory.as_ref()) {
         tool.terrain = Some(Arc::new(territory.models.clone()));
+        return;
+    }
+    if tool.done.is_empty() && !tool.wants_terrain {
         return;
     }
     match &tool.terrain_state {
@@ -395,6 +409,34 @@ mod tests {
 
     /// Heights above the ground, the draped area and the block's volume, against the analytic
     /// scene: area within 0.1 %, volume within 0.5 %.
+    #[test]
+    fn clicks_snap_to_the_terrain_where_the_clip_keeps_it() {
+        let mut app = App::new();
+        app.add_plugins(MeasurePlugin);
+        app.world_mut().resource_mut::<MeasureTool>().terrain = Some(Arc::new(hill_with_a_block()));
+        let pick = |app: &App, eye: DVec3| {
+            let world = app.world();
+            world
+                .resource::<crate::camera::Pickers>()
+                .nearest(world, eye, DVec3::NEG_Z)
+        };
+        // Straight down onto the block's roof: ground 40 + 0.1 × 50, plus 10 m.
+        let above = DVec3::new(651_050.0, 6_861_050.0, 200.0);
+        let hit = pick(&app, above).expect("the roof");
+        assert!((hit.z - 55.0).abs() < 0.05, "{hit}");
+        assert!(pick(&app, DVec3::new(640_000.0, 6_861_050.0, 200.0)).is_none());
+        // A section plane at 50 m cuts the roof away: a clipped surface is not reported.
+        app.world_mut()
+            .insert_resource(crate::camera::ClipVolume(crate::spatial::Clipping {
+                section: Some(crate::spatial::clip::Section {
+                    point: [651_000.0, 6_861_000.0, 50.0],
+                    normal: [0.0, 0.0, 1.0],
+                }),
+                ..Default::default()
+            }));
+        assert!(pick(&app, above).is_none());
+    }
+
     #[test]
     fn editing_moves_the_vertex_nearest_the_click() {
         let p = |x: f64| DVec3::new(651_000.0 + x, 6_861_000.0, 40.0);
