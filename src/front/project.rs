@@ -550,43 +550,12 @@ mod tests {
     use super::*;
 
     /// A project with every part of the view, naming no data.
-    const PROJECT: &str = r#"version = 1
-name = "Place du marché"
-
-[camera]
-eye = [652100.125, 6861950.5, 180.25]
-target = [652300.0, 6862100.0, 42.0]
-
-[style]
-color = "classification"
-point_size_px = 3.5
-hidden_classes = [7, 18]
-edl = false
-
-[[layers]]
-name = "LiDAR HD"
-visible = false
-opacity = 0.5
-
-[[bookmarks]]
-name = "La place"
-caption = "Aujourd'hui"
-eye = [652150.0, 6861900.0, 120.0]
-target = [652200.0, 6862000.0, 40.0]
-
-[[annotations]]
-text = "Future piste cyclable"
-at = [652210.5, 6862010.25, 41.75]
-
-[[measurements]]
-kind = "distance"
-points = [[652200.0, 6862000.0, 40.0], [652230.0, 6862000.0, 40.5]]
-
-[clip]
-keep = "outside"
-box = { min = [652150.0, 6861950.0, 0.0], max = [652300.0, 6862100.0, 80.0] }
-section = { point = [652200.0, 6862000.0, 55.0], normal = [0.0, 0.0, 1.0] }
-"#;
+    fn project_text() -> String {
+        format!(
+            "version = 1\nname = \"Place du marché\"\n{}",
+            crate::scenario::file::tests::PROJECT_KEYS
+        )
+    }
 
     /// The world a viewer keeps the view in, without rendering.
     fn viewer_world() -> World {
@@ -621,7 +590,7 @@ section = { point = [652200.0, 6862000.0, 55.0], normal = [0.0, 0.0, 1.0] }
     fn saving_and_opening_again_gives_exactly_the_same_state() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("place.toml");
-        std::fs::write(&path, PROJECT).unwrap();
+        std::fs::write(&path, project_text()).unwrap();
         let mut world = viewer_world();
         open_project(&mut world, path.clone()).unwrap();
         let opened = capture_state(&mut world);
@@ -643,7 +612,7 @@ section = { point = [652200.0, 6862000.0, 55.0], normal = [0.0, 0.0, 1.0] }
         {
             let mut project = world.resource_mut::<Project>();
             project.bookmarks.push(Bookmark {
-                name: "Le parc".into(),
+                name: "Le lavoir".into(),
                 caption: String::new(),
                 eye: [652400.0, 6862300.0, 90.0],
                 target: [652380.0, 6862250.0, 38.0],
@@ -662,14 +631,14 @@ section = { point = [652200.0, 6862000.0, 55.0], normal = [0.0, 0.0, 1.0] }
         let text = std::fs::read_to_string(&path).unwrap();
         save(&mut again).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
-        assert!(text.contains("Le parc") && text.contains("652201.001"));
+        assert!(text.contains("Le lavoir") && text.contains("652201.001"));
     }
 
     #[test]
     fn a_project_that_cannot_be_read_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("broken.toml");
-        std::fs::write(&path, PROJECT.replace("[clip]", "[clip\n")).unwrap();
+        std::fs::write(&path, project_text().replace("[clip]", "[clip\n")).unwrap();
         let mut world = viewer_world();
         let before = capture_state(&mut world);
         let err = open_project(&mut world, path).unwrap_err();

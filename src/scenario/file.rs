@@ -604,7 +604,7 @@ pub fn parse_offset(text: &str) -> Result<chrono::FixedOffset, SunError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The README's minimal form, word for word.
@@ -658,8 +658,9 @@ step_minutes = 15
         assert_eq!(back.scenarios.len(), 3);
     }
 
-    /// A project: the minimal file plus every part of the view.
-    const PROJECT_KEYS: &str = r#"
+    /// Every part of a project's view (the keys after `name`), for the tests here and the
+    /// viewer's.
+    pub(crate) const PROJECT_KEYS: &str = r#"
 [camera]
 eye = [652100.125, 6861950.5, 180.25]
 target = [652300.0, 6862100.0, 42.0]
