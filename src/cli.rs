@@ -152,6 +152,9 @@ pub enum Command {
     /// Radio: a point-to-point link over a scenario file's terrain.
     #[command(subcommand)]
     Radio(RadioCommand),
+    /// A public consultation's opinions (the kiosk's journal).
+    #[command(subcommand)]
+    Consultation(ConsultationCommand),
     /// The sun's position (NREL SPA) at a time and place.
     Sun {
         /// RFC 3339 time with its offset, e.g. 2026-03-20T12:00:00+01:00.
@@ -268,6 +271,28 @@ pub enum ScenarioCommand {
     },
     /// Check a scenario file (keys, types, version, dates) without running it.
     Check { file: PathBuf },
+}
+
+/// `jumeau consultation …`.
+#[derive(Debug, Subcommand)]
+pub enum ConsultationCommand {
+    /// The opinions of a journal as CSV or GeoJSON (by the output's extension), with the
+    /// counts per alternative printed as JSON; torn or bad lines are skipped and named.
+    Export {
+        journal: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Appends COUNT opinions of visit VISIT to a journal, printing `ack VISIT I` once each is
+    /// on the disk (the crash test kills it while it writes).
+    #[command(hide = true)]
+    WriteTest {
+        journal: PathBuf,
+        #[arg(long)]
+        visit: u64,
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+    },
 }
 
 /// `jumeau radio …`.
@@ -730,6 +755,54 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     p.azimuth_deg,
                     p.altitude_deg()
                 );
+            }
+            Ok(())
+        }
+        Some(Command::Consultation(ConsultationCommand::Export { journal, output })) => {
+            use crate::scenario::consultation as c;
+            let read = c::read_journal(&journal)?;
+            for skipped in &read.skipped {
+                eprintln!("warning: {}: {skipped}", journal.display());
+            }
+            let geojson = output.extension().is_some_and(|e| {
+                e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json")
+            });
+            let text = if geojson {
+                c::to_geojson(&read.opinions).to_string()
+            } else {
+                c::to_csv(&read.opinions)
+            };
+            std::fs::write(&output, text).map_err(|e| format!("{}: {e}", output.display()))?;
+            let summary = serde_json::json!({
+                "output": output,
+                "opinions": read.opinions.len(),
+                "skipped": read.skipped,
+                "alternatives": c::counts(&read.opinions),
+            });
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(())
+        }
+        Some(Command::Consultation(ConsultationCommand::WriteTest {
+            journal,
+            visit,
+            count,
+        })) => {
+            use std::io::Write;
+            let mut log = crate::scenario::consultation::Journal::open(&journal)?;
+            let stdout = std::io::stdout();
+            for i in 0..count {
+                log.append(&crate::scenario::consultation::Opinion {
+                    v: crate::scenario::consultation::JOURNAL_VERSION,
+                    visit,
+                    alternative: format!("alternative-{}", i % 3),
+                    value: (i % 5 + 1) as u8,
+                    comment: i.to_string(),
+                    at: None,
+                    time: 0,
+                })?;
+                let mut out = stdout.lock();
+                writeln!(out, "ack {visit} {i}")?;
+                out.flush()?;
             }
             Ok(())
         }

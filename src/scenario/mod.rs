@@ -1,6 +1,7 @@
 //! Simulation scenarios: pure, deterministic functions over the terrain ([`crate::terrain`])
 //! read from versioned scenario files, run headless by `jumeau scenario run`.
 //!
+//! - [`consultation`]: a public consultation's opinions: the append-only journal, its export.
 //! - [`file`]: the scenario file (TOML, `schemas/scenario.schema.json`).
 //! - [`flood`]: connection levels by priority flood, water depths at a level.
 //! - [`sun`]: the sun's position (SPA), shadows and hours of sun on the DSM.
@@ -18,6 +19,7 @@
 //!   mouse (what if).
 
 pub mod buildings;
+pub mod consultation;
 pub mod file;
 pub mod flood;
 pub mod map;
