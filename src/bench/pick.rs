@@ -27,13 +27,7 @@ pub fn run(options: &PickBench) -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let mut reader = CopcReader::open(crate::io::FileSource::open(&copc)?)?;
     reader.load_all_pages()?;
-    let keys: Vec<_> = reader
-        .hierarchy
-        .nodes()
-        .iter()
-        .filter(|n| n.data.is_some_and(|d| d.point_count > 0))
-        .map(|n| n.key)
-        .collect();
+    let keys: Vec<_> = reader.hierarchy.keys_with_points().collect();
     let attributes = Attributes {
         intensity: false,
         classification: false,

@@ -144,6 +144,14 @@ impl Hierarchy {
         }
     }
 
+    /// The keys of the loaded nodes that hold points.
+    pub fn keys_with_points(&self) -> impl Iterator<Item = VoxelKey> + '_ {
+        self.nodes
+            .iter()
+            .filter(|n| n.data.is_some_and(|d| d.point_count > 0))
+            .map(|n| n.key)
+    }
+
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
     }

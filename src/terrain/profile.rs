@@ -229,10 +229,7 @@ pub fn band_points(sources: &[Arc<dyn ByteSource>], band: &Band) -> Result<Profi
                 let cube = reader.hierarchy.cube;
                 let keys: Vec<_> = reader
                     .hierarchy
-                    .nodes()
-                    .iter()
-                    .filter(|n| n.data.is_some_and(|d| d.point_count > 0))
-                    .map(|n| n.key)
+                    .keys_with_points()
                     .filter(|k| {
                         let b = cube.bounds(*k);
                         band.meets(b.min.truncate(), b.max.truncate())
