@@ -6,7 +6,6 @@
 //! a point also gets its height above the ground, a polygon its draped area and the volumes
 //! between the surface and the ground (cut and fill); a polyline of three points its angle.
 
-use crate::camera::ViewerCamera;
 use crate::georef::GeoFrame;
 use crate::network::overlay::Screen;
 use crate::terrain::TerrainModels;
@@ -357,20 +356,12 @@ fn provide_terrain(
     }
 }
 
-fn track_screen(
-    view: Option<Res<crate::camera::StreamingView>>,
-    inset: Option<Res<crate::camera::ViewInset>>,
-    cameras: Query<&Camera, With<ViewerCamera>>,
-    mut tool: ResMut<MeasureTool>,
-) {
-    let Some(view) = view.filter(|_| tool.kind != MeasureKind::Off || !tool.done.is_empty()) else {
-        return;
-    };
-    tool.screen = Some(crate::network::render::screen_now(
-        &view,
-        cameras.iter(),
-        inset.as_deref(),
-    ));
+fn track_screen(screen: crate::network::render::ScreenNow, mut tool: ResMut<MeasureTool>) {
+    if (tool.kind != MeasureKind::Off || !tool.done.is_empty())
+        && let Some(screen) = screen.get()
+    {
+        tool.screen = Some(screen);
+    }
 }
 
 #[cfg(test)]

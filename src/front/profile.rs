@@ -3,7 +3,6 @@
 //! read at full resolution off the main thread ([`crate::terrain::profile::band_points`], as
 //! `jumeau profile` does), for the panel's plot and its CSV and LAS export.
 
-use crate::camera::{StreamingView, ViewerCamera};
 use crate::jobs::{Task, WorkerPool};
 use crate::network::overlay::Screen;
 use crate::pointcloud::streaming::PointClouds;
@@ -172,20 +171,12 @@ fn collect_profiles(mut tool: ResMut<ProfileTool>) {
 }
 
 /// Where CRS points fall on the screen this frame (for the line over the view).
-fn track_screen(
-    view: Option<Res<StreamingView>>,
-    inset: Option<Res<crate::camera::ViewInset>>,
-    cameras: Query<&Camera, With<ViewerCamera>>,
-    mut tool: ResMut<ProfileTool>,
-) {
-    let Some(view) = view.filter(|_| tool.on) else {
-        return;
-    };
-    tool.screen = Some(crate::network::render::screen_now(
-        &view,
-        cameras.iter(),
-        inset.as_deref(),
-    ));
+fn track_screen(screen: crate::network::render::ScreenNow, mut tool: ResMut<ProfileTool>) {
+    if tool.on
+        && let Some(screen) = screen.get()
+    {
+        tool.screen = Some(screen);
+    }
 }
 
 #[cfg(test)]

@@ -507,20 +507,12 @@ pub fn open_project(world: &mut World, path: PathBuf) -> Result<(), String> {
     Ok(())
 }
 
-fn track_screen(
-    view: Option<Res<crate::camera::StreamingView>>,
-    inset: Option<Res<crate::camera::ViewInset>>,
-    cameras: Query<&Camera, With<ViewerCamera>>,
-    mut project: ResMut<Project>,
-) {
-    let Some(view) = view.filter(|_| !project.annotations.is_empty()) else {
-        return;
-    };
-    project.screen = Some(crate::network::render::screen_now(
-        &view,
-        cameras.iter(),
-        inset.as_deref(),
-    ));
+fn track_screen(screen: crate::network::render::ScreenNow, mut project: ResMut<Project>) {
+    if !project.annotations.is_empty()
+        && let Some(screen) = screen.get()
+    {
+        project.screen = Some(screen);
+    }
 }
 
 /// With a note to pin, a click pins it on what the twin draws there.

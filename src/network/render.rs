@@ -559,6 +559,23 @@ pub fn screen_now<'a>(
     }
 }
 
+/// Where CRS points fall on the screen this frame ([`screen_now`] of the viewer's camera), for
+/// the tools that draw over the view.
+#[derive(bevy::ecs::system::SystemParam)]
+pub struct ScreenNow<'w, 's> {
+    view: Option<Res<'w, StreamingView>>,
+    inset: Option<Res<'w, crate::camera::ViewInset>>,
+    cameras: Query<'w, 's, &'static Camera, With<crate::camera::ViewerCamera>>,
+}
+
+impl ScreenNow<'_, '_> {
+    /// The screen, once the camera has been placed.
+    pub fn get(&self) -> Option<Screen> {
+        let view = self.view.as_ref()?;
+        Some(screen_now(view, self.cameras.iter(), self.inset.as_deref()))
+    }
+}
+
 /// Chunks follow the camera-relative frame; hidden layers hide their chunks.
 fn place_chunks(
     networks: Option<ResMut<Networks>>,

@@ -7,7 +7,6 @@
 use super::radio::{Antenna, Coverage, Diffraction, Link, link};
 use super::run::{ScenarioResult, Territory, coverage_result};
 use super::view::{ScenarioView, Split};
-use crate::camera::{StreamingView, ViewerCamera};
 use crate::jobs::{Task, WorkerPool};
 use crate::network::overlay::Screen;
 use crate::terrain::{Raster, TerrainModels};
@@ -523,23 +522,12 @@ fn collect_edits(mut tools: ResMut<RadioTools>, mut view: ResMut<ScenarioView>) 
 }
 
 /// Where CRS points fall on the screen this frame.
-fn track_screen(
-    view: Option<Res<StreamingView>>,
-    inset: Option<Res<crate::camera::ViewInset>>,
-    cameras: Query<&Camera, With<ViewerCamera>>,
-    mut tools: ResMut<RadioTools>,
-) {
-    if tools.mode == ToolMode::Off {
-        return;
+fn track_screen(screen: crate::network::render::ScreenNow, mut tools: ResMut<RadioTools>) {
+    if tools.mode != ToolMode::Off
+        && let Some(screen) = screen.get()
+    {
+        tools.screen = Some(screen);
     }
-    let Some(view) = view else {
-        return;
-    };
-    tools.screen = Some(crate::network::render::screen_now(
-        &view,
-        cameras.iter(),
-        inset.as_deref(),
-    ));
 }
 
 /// The radio tools, for an app with the [`super::view::ScenarioPlugin`].
