@@ -78,6 +78,14 @@ impl ViewerCamera {
         }
     }
 
+    /// The same camera (its field of view) moved to look from `eye` at `target` (orbiting).
+    pub fn set_look_at(&mut self, eye: DVec3, target: DVec3) {
+        *self = Self {
+            fov_y: self.fov_y,
+            ..Self::look_at(eye, target)
+        };
+    }
+
     /// Unit view direction in the CRS.
     pub fn forward(&self) -> DVec3 {
         DVec3::new(

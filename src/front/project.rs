@@ -177,12 +177,10 @@ pub fn apply_state(world: &mut World, state: &ProjectState) {
     if let Some(camera) = state.camera {
         let mut cameras = world.query::<&mut ViewerCamera>();
         for mut rig in cameras.iter_mut(world) {
-            let fov = rig.fov_y;
-            *rig = ViewerCamera::look_at(
+            rig.set_look_at(
                 DVec3::from_array(camera.eye),
                 DVec3::from_array(camera.target),
             );
-            rig.fov_y = fov;
         }
     }
     if let Some(mut settings) = world.get_resource_mut::<PointCloudSettings>() {
@@ -395,9 +393,7 @@ fn fly_camera(
     let Some(flight) = project.flight else { return };
     let (eye, target, arrived) = flight.at(time.elapsed_secs_f64());
     for mut rig in &mut cameras {
-        let fov = rig.fov_y;
-        *rig = ViewerCamera::look_at(eye, target);
-        rig.fov_y = fov;
+        rig.set_look_at(eye, target);
     }
     if arrived {
         project.flight = None;
