@@ -71,9 +71,10 @@ impl ClipUniform {
         out
     }
 
-    /// The CPU twin of the shader's `clip_keeps`, for render-frame positions (tests check
-    /// that it agrees with [`Clipping::keeps`]).
-    pub fn keeps(&self, p: [f32; 3]) -> bool {
+    /// The CPU twin of the shader's `clip_keeps`, for render-frame positions (the tests check
+    /// that it agrees with [`Clipping::keeps`]; nothing else draws on the CPU).
+    #[cfg(test)]
+    fn keeps(&self, p: [f32; 3]) -> bool {
         let p = Vec4::new(p[0], p[1], p[2], 1.0);
         if self.flags & 4 != 0 && self.section.dot(p) > 0.0 {
             return false;
