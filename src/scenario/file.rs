@@ -61,6 +61,9 @@ pub struct ScenarioFile {
     /// What the view clips away.
     #[serde(default, skip_serializing_if = "is_default")]
     pub clip: Clipping,
+    /// The consultation kiosk (`jumeau kiosk`, the page's `embed=kiosk`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kiosk: Option<super::kiosk::KioskSpec>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -375,6 +378,10 @@ impl ScenarioFile {
             message,
         };
         self.project().check().map_err(semantics)?;
+        if let Some(kiosk) = &self.kiosk {
+            let ids: Vec<&str> = self.scenarios.iter().map(|s| s.id()).collect();
+            kiosk.check(&ids).map_err(semantics)?;
+        }
         let mut ids = std::collections::BTreeSet::new();
         for (i, s) in self.scenarios.iter().enumerate() {
             let id = s.id();
@@ -847,6 +854,9 @@ section = { point = [652200.0, 6862000.0, 55.0], normal = [0.0, 0.0, 1.0] }
                 "clip" => {
                     "{ keep = \"outside\", box = { min = [0.0, 0.0, 0.0], max = [1.0, 1.0, 1.0] } }"
                         .to_owned()
+                }
+                "kiosk" => {
+                    "{ idle_seconds = 60, alternatives = [{ name = \"Aujourd'hui\" }] }".to_owned()
                 }
                 other => panic!("a new top-level key `{other}` needs a line in this test"),
             };

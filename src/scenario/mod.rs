@@ -9,6 +9,8 @@
 //! - [`meshes`]: building tilesets and models rasterised into the terrain's surface.
 //! - [`radio`], [`sites`]: radio coverage (P.525, P.526, TR 36.814) and its antennas.
 //! - [`rollout`]: the fibre roll-out: buildings served by quarter, phases moved.
+//! - [`kiosk`]: the consultation kiosk's rules: its `[kiosk]`, the visitor's session (attract,
+//!   visit, idle warning, reset), the staff PIN's hash.
 //! - [`map`]: a result drawn over the shaded surface with its legend.
 //! - [`project`]: the view a project file keeps (camera, style, bookmarks, annotations,
 //!   measurements, clip).
@@ -22,6 +24,7 @@ pub mod buildings;
 pub mod consultation;
 pub mod file;
 pub mod flood;
+pub mod kiosk;
 pub mod map;
 pub mod meshes;
 pub mod project;
