@@ -2,6 +2,7 @@
 //! double-click to focus a point. The camera lives in the CRS in f64; Bevy's camera stays at the
 //! origin of the render frame (camera-relative rendering) and only gets the rotation.
 
+pub mod gestures;
 mod picking;
 
 use crate::georef::world_from_crs;
@@ -353,26 +354,50 @@ fn orbit_with_mouse(
     }
 }
 
-/// One finger orbits, two fingers pinch to zoom and drag to pan.
-fn orbit_with_touch(touches: Res<Touches>, mut cameras: Query<(&mut ViewerCamera, &Camera)>) {
-    let active: Vec<_> = touches.iter().collect();
-    for (mut rig, camera) in &mut cameras {
-        match active.as_slice() {
-            [one] => {
-                let d = one.delta();
-                rig.rotate(f64::from(d.x) * 0.005, -f64::from(d.y) * 0.005);
-            }
-            [a, b, ..] => {
-                let before = a.previous_position().distance(b.previous_position());
-                let after = a.position().distance(b.position());
-                if before > 1.0 && after > 1.0 {
-                    rig.zoom(f64::from(before / after));
-                }
-                let mid = (a.delta() + b.delta()) * 0.5;
-                let m = metres_per_pixel(&rig, viewport_height(camera));
-                rig.pan(-f64::from(mid.x) * m, f64::from(mid.y) * m);
-            }
-            [] => {}
+/// One finger orbits, two fingers drag to pan, pinch to zoom and twist to turn the view; a
+/// double tap focuses on what lies under it ([`gestures`]).
+fn orbit_with_touch(
+    mut commands: Commands,
+    touches: Res<Touches>,
+    time: Res<Time>,
+    mut started: Local<std::collections::HashMap<u64, (f64, Vec2)>>,
+    mut taps: Local<gestures::Taps>,
+    mut cameras: Query<(Entity, &mut ViewerCamera, &Camera, &GlobalTransform)>,
+) {
+    let now = time.elapsed_secs_f64();
+    for touch in touches.iter_just_pressed() {
+        started.insert(touch.id(), (now, touch.position()));
+    }
+    let mut double_tap = None;
+    for touch in touches.iter_just_released() {
+        if let Some(start) = started.remove(&touch.id()) {
+            double_tap = double_tap.or(taps.lifted(start, (now, touch.position())));
+        }
+    }
+    for touch in touches.iter_just_canceled() {
+        started.remove(&touch.id());
+    }
+    let fingers: Vec<(Vec2, Vec2)> = touches
+        .iter()
+        .map(|t| (t.previous_position(), t.position()))
+        .collect();
+    let g = gestures::gesture(&fingers);
+    for (entity, mut rig, camera, transform) in &mut cameras {
+        if g.orbit != Vec2::ZERO {
+            rig.rotate(f64::from(g.orbit.x) * 0.005, -f64::from(g.orbit.y) * 0.005);
+        }
+        if g.pan != Vec2::ZERO {
+            let m = metres_per_pixel(&rig, viewport_height(camera));
+            rig.pan(-f64::from(g.pan.x) * m, f64::from(g.pan.y) * m);
+        }
+        if g.zoom != 1.0 {
+            rig.zoom(f64::from(g.zoom));
+        }
+        if g.twist != 0.0 {
+            rig.rotate(f64::from(g.twist), 0.0);
+        }
+        if let Some(at) = double_tap {
+            focus_at(&mut commands, (entity, &rig, camera, transform), at);
         }
     }
 }
@@ -431,22 +456,31 @@ fn focus_on_double_click(
         return;
     };
     for (entity, rig, camera, transform) in &cameras {
-        let Ok(ray) = camera.viewport_to_world(transform, cursor) else {
-            continue;
-        };
-        let d = ray.direction;
-        let direction = crate::georef::crs_from_world([d.x, d.y, d.z]);
-        let eye = rig.eye();
-        // The nearest of what the capabilities draw under the cursor (points, walls).
-        commands.queue(move |world: &mut World| {
-            let nearest = world
-                .get_resource::<Pickers>()
-                .and_then(|pickers| pickers.nearest(world, eye, direction));
-            if let (Some(point), Some(mut rig)) = (nearest, world.get_mut::<ViewerCamera>(entity)) {
-                rig.focus_on(point);
-            }
-        });
+        focus_at(&mut commands, (entity, rig, camera, transform), cursor);
     }
+}
+
+/// Focuses a camera on the nearest of what the capabilities draw (points, walls) under the
+/// screen position `at`.
+fn focus_at(
+    commands: &mut Commands,
+    (entity, rig, camera, transform): (Entity, &ViewerCamera, &Camera, &GlobalTransform),
+    at: Vec2,
+) {
+    let Ok(ray) = camera.viewport_to_world(transform, at) else {
+        return;
+    };
+    let d = ray.direction;
+    let direction = crate::georef::crs_from_world([d.x, d.y, d.z]);
+    let eye = rig.eye();
+    commands.queue(move |world: &mut World| {
+        let nearest = world
+            .get_resource::<Pickers>()
+            .and_then(|pickers| pickers.nearest(world, eye, direction));
+        if let (Some(point), Some(mut rig)) = (nearest, world.get_mut::<ViewerCamera>(entity)) {
+            rig.focus_on(point);
+        }
+    });
 }
 
 /// Points every viewer camera at `bounds`, framed for the part of its viewport the panel
@@ -666,6 +700,87 @@ mod input_tests {
         // The streaming view follows the rig.
         let view = app.world().resource::<StreamingView>();
         assert!((view.eye - zoomed.eye()).length() < 1e-9);
+    }
+
+    /// Sends touch phases (finger id, phase, position) as a window would.
+    fn touch(app: &mut App, fingers: &[(u64, bevy::input::touch::TouchPhase, Vec2)]) {
+        for &(id, phase, position) in fingers {
+            app.world_mut()
+                .write_message(bevy::input::touch::TouchInput {
+                    phase,
+                    position,
+                    window: Entity::PLACEHOLDER,
+                    force: None,
+                    id,
+                });
+        }
+        app.update();
+    }
+
+    #[test]
+    fn fingers_orbit_pan_pinch_and_twist_the_camera() {
+        use bevy::input::touch::TouchPhase::{Ended, Moved, Started};
+        let (mut app, camera) = app_with_camera();
+        app.add_message::<bevy::input::touch::TouchInput>()
+            .add_systems(PreUpdate, bevy::input::touch::touch_screen_input_system);
+        app.update();
+        let start = rig(&app, camera);
+        let (a, b) = (Vec2::new(300.0, 300.0), Vec2::new(500.0, 300.0));
+        touch(&mut app, &[(1, Started, a), (2, Started, b)]);
+        // Spread to twice the distance: zoom in by half, the focus stays.
+        touch(
+            &mut app,
+            &[
+                (1, Moved, Vec2::new(200.0, 300.0)),
+                (2, Moved, Vec2::new(600.0, 300.0)),
+            ],
+        );
+        let pinched = rig(&app, camera);
+        assert!(
+            (pinched.distance - start.distance * 0.5).abs() < 1e-6,
+            "{} → {}",
+            start.distance,
+            pinched.distance
+        );
+        assert!((pinched.focus - start.focus).length() < 1e-9);
+        // Turn the line between the fingers by 90°: the view turns by 90°.
+        touch(
+            &mut app,
+            &[
+                (1, Moved, Vec2::new(400.0, 100.0)),
+                (2, Moved, Vec2::new(400.0, 500.0)),
+            ],
+        );
+        let twisted = rig(&app, camera);
+        let turned = (twisted.yaw - pinched.yaw).rem_euclid(std::f64::consts::TAU);
+        assert!(
+            (turned - std::f64::consts::FRAC_PI_2).abs() < 1e-4,
+            "{turned}"
+        );
+        // Both fingers move down together: a pan.
+        touch(
+            &mut app,
+            &[
+                (1, Moved, Vec2::new(400.0, 150.0)),
+                (2, Moved, Vec2::new(400.0, 550.0)),
+            ],
+        );
+        let panned = rig(&app, camera);
+        assert!((panned.focus - twisted.focus).length() > 1.0);
+        assert!((panned.distance - twisted.distance).abs() < 1e-9);
+        touch(
+            &mut app,
+            &[
+                (1, Ended, Vec2::new(400.0, 150.0)),
+                (2, Ended, Vec2::new(400.0, 550.0)),
+            ],
+        );
+        // One finger: an orbit.
+        touch(&mut app, &[(3, Started, a)]);
+        touch(&mut app, &[(3, Moved, a + Vec2::new(100.0, 0.0))]);
+        let orbited = rig(&app, camera);
+        assert!((orbited.yaw - panned.yaw).abs() > 0.1);
+        assert_eq!(orbited.focus, panned.focus);
     }
 
     #[test]
