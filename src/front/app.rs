@@ -36,6 +36,39 @@ pub fn run_viewer(
     app.run()
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+/// The consultation kiosk full screen until the staff's PIN: no panel, no close by the window
+/// manager's shortcut, the kiosk's own screen.
+pub fn run_kiosk(
+    setup: ViewerSetup,
+    scenarios: Option<crate::scenario::view::ScenarioView>,
+    kiosk: crate::front::kiosk::Kiosk,
+) -> AppExit {
+    let window = Window {
+        title: "Jumeau — consultation".into(),
+        mode: bevy::window::WindowMode::BorderlessFullscreen(
+            bevy::window::MonitorSelection::Primary,
+        ),
+        ..default()
+    };
+    let plugin = WindowPlugin {
+        primary_window: Some(window),
+        // Alt+F4 and the like do nothing: the staff leave with the PIN.
+        close_when_requested: false,
+        ..default()
+    };
+    let mut app = viewer_app_with(setup, plugin, 16.0 / 9.0, None);
+    if let Some(view) = scenarios {
+        app.insert_resource(view);
+    }
+    app.add_plugins((
+        crate::front::kiosk::KioskPlugin,
+        crate::front::ui::kiosk::KioskUiPlugin,
+    ))
+    .insert_resource(kiosk);
+    app.run()
+}
+
 /// The interactive twin in `window` (a desktop window or a page's canvas), with the side panel
 /// in a language or without it; the camera is framed for `aspect` unless the setup names one.
 pub fn viewer_app(
@@ -44,11 +77,22 @@ pub fn viewer_app(
     aspect: f64,
     panel: Option<crate::front::embed::Lang>,
 ) -> App {
-    let mut app = App::new();
-    app.add_plugins(DefaultPlugins.set(WindowPlugin {
+    let plugin = WindowPlugin {
         primary_window: Some(window),
         ..default()
-    }));
+    };
+    viewer_app_with(setup, plugin, aspect, panel)
+}
+
+/// [`viewer_app`] with its window plugin.
+fn viewer_app_with(
+    setup: ViewerSetup,
+    window: WindowPlugin,
+    aspect: f64,
+    panel: Option<crate::front::embed::Lang>,
+) -> App {
+    let mut app = App::new();
+    app.add_plugins(DefaultPlugins.set(window));
     let camera = add_twin(&mut app, setup, aspect);
     if let Some(lang) = panel {
         crate::front::ui::plugin(&mut app, lang);

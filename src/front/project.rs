@@ -56,6 +56,8 @@ pub struct Project {
     pub box_size_m: f64,
     /// The page's address with the current view (the web build keeps it up to date).
     pub link: Option<String>,
+    /// A clock that replaces real time for the tour and flights (the kiosk's soak run).
+    pub simulated_clock: Option<f64>,
 }
 
 /// The camera flying from one view to another.
@@ -189,6 +191,49 @@ pub fn apply_state(world: &mut World, state: &ProjectState) {
     world.insert_resource(ClipVolume(state.clip.clone()));
     world.init_resource::<MeasureTool>();
     world.resource_mut::<MeasureTool>().done = measurements(state);
+}
+
+/// Sets each named layer's visibility and opacity: at once on the layers open, later on those
+/// still opening.
+pub fn apply_layers(world: &mut World, layers: &[LayerSpec]) {
+    world.init_resource::<Project>();
+    let mut pending: Vec<LayerSpec> = layers.to_vec();
+    world.resource_scope(|world, mut project: Mut<Project>| {
+        project
+            .pending_layers
+            .retain(|l| !layers.iter().any(|k| k.name == l.name));
+        let clouds = world.get_resource_mut::<PointClouds>();
+        set_layer_states(&mut pending, clouds, None);
+        let buildings = world.get_resource_mut::<crate::buildings::streaming::Buildings>();
+        set_layer_states(&mut pending, None, buildings);
+        project.pending_layers.extend(pending);
+    });
+}
+
+/// Sets the states of `specs` on the layers that are open; the others stay in `specs`.
+fn set_layer_states(
+    specs: &mut Vec<LayerSpec>,
+    mut clouds: Option<Mut<PointClouds>>,
+    mut buildings: Option<Mut<crate::buildings::streaming::Buildings>>,
+) {
+    specs.retain(|spec| {
+        if let Some(layer) = clouds
+            .as_mut()
+            .and_then(|c| c.layers.iter_mut().find(|l| l.name == spec.name))
+        {
+            layer.visible = spec.visible;
+            layer.opacity = spec.opacity;
+            return false;
+        }
+        if let Some(layer) = buildings
+            .as_mut()
+            .and_then(|b| b.layers.iter_mut().find(|l| l.name == spec.name))
+        {
+            layer.visible = spec.visible;
+            return false;
+        }
+        true
+    });
 }
 
 /// The measurements of `state`, as the measure tool keeps them.
@@ -333,25 +378,11 @@ fn apply_layer_states(
     if project.pending_layers.is_empty() {
         return;
     }
-    let (mut clouds, mut buildings) = (clouds, buildings);
-    project.pending_layers.retain(|spec| {
-        if let Some(layer) = clouds
-            .as_mut()
-            .and_then(|c| c.layers.iter_mut().find(|l| l.name == spec.name))
-        {
-            layer.visible = spec.visible;
-            layer.opacity = spec.opacity;
-            return false;
-        }
-        if let Some(layer) = buildings
-            .as_mut()
-            .and_then(|b| b.layers.iter_mut().find(|l| l.name == spec.name))
-        {
-            layer.visible = spec.visible;
-            return false;
-        }
-        true
-    });
+    set_layer_states(
+        &mut project.pending_layers,
+        clouds.map(Into::into),
+        buildings.map(Into::into),
+    );
 }
 
 /// Starts a flight of the camera to `to`.
@@ -365,7 +396,9 @@ pub fn fly_to(project: &mut Project, rig: &ViewerCamera, to: CameraSpec, now: f6
 
 /// The tour: when the hold of a bookmark ends, fly to the next (looping).
 fn tour(mut project: ResMut<Project>, time: Res<Time<Real>>, cameras: Query<&ViewerCamera>) {
-    let now = time.elapsed_secs_f64();
+    let now = project
+        .simulated_clock
+        .unwrap_or_else(|| time.elapsed_secs_f64());
     project.clock = now;
     let Some(t) = project.tour else { return };
     if t.paused || project.flight.is_some() || now < t.next_at || project.bookmarks.is_empty() {
@@ -391,7 +424,10 @@ fn fly_camera(
     mut cameras: Query<&mut ViewerCamera>,
 ) {
     let Some(flight) = project.flight else { return };
-    let (eye, target, arrived) = flight.at(time.elapsed_secs_f64());
+    let now = project
+        .simulated_clock
+        .unwrap_or_else(|| time.elapsed_secs_f64());
+    let (eye, target, arrived) = flight.at(now);
     for mut rig in &mut cameras {
         rig.set_look_at(eye, target);
     }

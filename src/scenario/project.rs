@@ -116,7 +116,7 @@ fn one() -> f32 {
 
 /// The view state a project holds: each part as the scenario file's top-level key of the same
 /// name.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ProjectState {
     pub camera: Option<CameraSpec>,
     pub style: StyleSpec,

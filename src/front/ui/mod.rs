@@ -3,6 +3,7 @@
 //! live statistics and the errors of nodes and tiles that failed to load.
 
 pub mod i18n;
+pub mod kiosk;
 mod measure;
 mod network;
 mod profile;
