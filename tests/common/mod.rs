@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub mod scene;
 pub mod snapshot;
 
 /// `../shared/data` (real files made by others, never committed): see
