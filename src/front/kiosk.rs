@@ -528,3 +528,189 @@ fn pin_comment_on_click(
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::kiosk::Alternative;
+    use crate::scenario::project::Bookmark;
+    use bevy::math::DVec3;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Kept(Arc<Mutex<Vec<Opinion>>>);
+
+    impl OpinionSink for Kept {
+        fn keep(&mut self, opinion: &Opinion) -> Result<(), String> {
+            self.0.lock().unwrap().push(opinion.clone());
+            Ok(())
+        }
+    }
+
+    fn app(kept: Kept) -> App {
+        let mut app = crate::camera::test_app_with_input();
+        app.add_plugins((crate::front::project::ProjectPlugin, KioskPlugin));
+        app.init_resource::<Time<Real>>();
+        app.insert_resource(crate::pointcloud::streaming::PointCloudSettings::default());
+        app.world_mut().spawn((
+            ViewerCamera::look_at(DVec3::new(10.0, -100.0, 80.0), DVec3::new(0.0, 0.0, 5.0)),
+            Camera::default(),
+            Transform::default(),
+            Projection::Perspective(PerspectiveProjection::default()),
+        ));
+        let bookmark = |name: &str, x: f64| Bookmark {
+            name: name.into(),
+            caption: format!("{name}, vu du sud"),
+            eye: [x, -50.0, 40.0],
+            target: [x, 0.0, 0.0],
+        };
+        app.insert_resource(Project {
+            bookmarks: vec![bookmark("Mairie", 0.0), bookmark("Berges", 200.0)],
+            ..Default::default()
+        });
+        let alternative = |name: &str, scenario: Option<&str>| Alternative {
+            name: name.into(),
+            caption: String::new(),
+            scenario: scenario.map(str::to_owned),
+            layers: Vec::new(),
+        };
+        let spec = KioskSpec {
+            idle_seconds: 60.0,
+            warning_seconds: 20.0,
+            alternatives: vec![
+                alternative("Aujourd'hui", None),
+                alternative("Projet A", Some("a")),
+            ],
+            ..Default::default()
+        };
+        let mut kiosk = Kiosk::new(spec, Box::new(kept), Lang::Fr, 11);
+        kiosk.simulated = true;
+        app.insert_resource(kiosk);
+        app
+    }
+
+    fn at(app: &mut App, clock: f64, requests: &[Request]) {
+        let mut kiosk = app.world_mut().resource_mut::<Kiosk>();
+        kiosk.clock = clock;
+        kiosk.requests.extend_from_slice(requests);
+        app.update();
+    }
+
+    fn rig(app: &mut App) -> ViewerCamera {
+        *app.world_mut()
+            .query::<&ViewerCamera>()
+            .single(app.world())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_visit_changes_everything_and_the_reset_puts_back_the_start_exactly() {
+        let kept = Kept::default();
+        let mut app = app(kept.clone());
+        at(&mut app, 0.0, &[]);
+        let start = app.world().resource::<Kiosk>().start.clone().unwrap();
+        let start_rig = rig(&mut app);
+        assert!(
+            app.world().resource::<Project>().tour.is_some(),
+            "the attract loop plays"
+        );
+        // The tour flies: the camera leaves the start view.
+        at(&mut app, 1.0, &[]);
+        assert_ne!(rig(&mut app), start_rig);
+
+        at(&mut app, 10.0, &[Request::Touch]);
+        assert!(
+            app.world().resource::<Project>().tour.is_none(),
+            "a touch stops the tour"
+        );
+        let visit = app.world().resource::<Kiosk>().session.visit;
+        at(
+            &mut app,
+            12.0,
+            &[
+                Request::Alternative(1),
+                Request::Lang(Lang::En),
+                Request::Chapter(1),
+            ],
+        );
+        {
+            let mut kiosk = app.world_mut().resource_mut::<Kiosk>();
+            kiosk.draft.value = Some(4);
+            kiosk.draft.comment = "  trop près de l'école  ".into();
+            kiosk.draft.at = Some([5.0, 6.0, 7.0]);
+        }
+        at(&mut app, 15.0, &[Request::Give]);
+        {
+            let kiosk = app.world().resource::<Kiosk>();
+            assert!(kiosk.thanking());
+            assert_eq!(kiosk.pins.len(), 1);
+        }
+        // A second opinion on the same alternative in the same visit is refused.
+        app.world_mut().resource_mut::<Kiosk>().draft.value = Some(1);
+        at(&mut app, 16.0, &[Request::Give]);
+        let kiosk = app.world().resource::<Kiosk>();
+        assert_eq!(kiosk.notice, Some(Notice::AlreadyGiven));
+        assert_eq!(kiosk.counts.opinions, 1);
+        let opinions = kept.0.lock().unwrap().clone();
+        assert_eq!(opinions.len(), 1);
+        assert_eq!(opinions[0].alternative, "a");
+        assert_eq!(opinions[0].visit, visit);
+        assert_eq!(opinions[0].comment, "trop près de l'école");
+        assert_eq!(opinions[0].at, Some([5.0, 6.0, 7.0]));
+        assert!(state_hash_now(app.world_mut()) != Some(start.hash));
+
+        // Idle: warned at 60 s, reset 20 s later.
+        at(&mut app, 76.0, &[]);
+        assert!(matches!(
+            app.world().resource::<Kiosk>().session.phase,
+            Phase::Warning { .. }
+        ));
+        at(&mut app, 96.0, &[]);
+        let kiosk = app.world().resource::<Kiosk>();
+        assert_eq!(kiosk.session.phase, Phase::Attract);
+        assert_eq!(kiosk.counts.resets, 1);
+        assert_eq!(kiosk.counts.resets_off_start, 0);
+        assert_eq!(kiosk.lang, Lang::Fr);
+        assert!(kiosk.pins.is_empty());
+        assert_eq!(state_hash_now(app.world_mut()), Some(start.hash));
+        assert_eq!(
+            rig(&mut app),
+            start_rig,
+            "the camera exactly where it started"
+        );
+        assert!(
+            app.world().resource::<Project>().tour.is_some(),
+            "the attract loop again"
+        );
+        // The next visit may give its opinion on the same alternative.
+        at(&mut app, 100.0, &[Request::Touch, Request::Alternative(1)]);
+        app.world_mut().resource_mut::<Kiosk>().draft.value = Some(2);
+        at(&mut app, 101.0, &[Request::Give]);
+        let opinions = kept.0.lock().unwrap().clone();
+        assert_eq!(opinions.len(), 2);
+        assert_ne!(opinions[1].visit, visit);
+    }
+
+    #[test]
+    fn the_pause_button_and_a_wrong_pin_are_not_visits() {
+        let mut app = app(Kept::default());
+        at(&mut app, 0.0, &[Request::PauseTour(true)]);
+        assert!(app.world().resource::<Project>().tour.unwrap().paused);
+        at(&mut app, 1.0, &[Request::StaffPin("0000".into())]);
+        let kiosk = app.world().resource::<Kiosk>();
+        assert_eq!(kiosk.session.phase, Phase::Attract);
+        assert_eq!(kiosk.counts.failed_pins, 1);
+        assert!(
+            !kiosk.exit,
+            "no PIN in the project: nobody leaves from the screen"
+        );
+        app.world_mut().resource_mut::<Kiosk>().spec.pin_hash =
+            Some(crate::scenario::kiosk::hash_pin("2468").unwrap());
+        at(&mut app, 2.0, &[Request::StaffPin("2469".into())]);
+        assert!(!app.world().resource::<Kiosk>().exit);
+        at(&mut app, 3.0, &[Request::StaffPin("2468".into())]);
+        assert!(app.world().resource::<Kiosk>().exit);
+        let exits = app.world().resource::<Messages<AppExit>>();
+        assert!(!exits.is_empty(), "the app is asked to exit");
+    }
+}
