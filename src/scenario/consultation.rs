@@ -204,6 +204,70 @@ pub fn to_geojson(opinions: &[Opinion]) -> serde_json::Value {
     })
 }
 
+/// The longest wait between two tries of the page's outbox, milliseconds.
+pub const OUTBOX_MAX_WAIT_MS: f64 = 60_000.0;
+
+/// The page's opinions waiting for the consultation server (the kiosk's web side): kept in
+/// the browser's storage (as [`Outbox::to_json`]) until the server acknowledges them with a 2xx,
+/// sent oldest first, one at a time; after a failure the next try waits 1 s, 2 s, 4 s … up to
+/// a minute. A visit's number and the alternative name an opinion: a server that receives one
+/// twice (its answer lost on the way) can tell.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outbox {
+    pub pending: Vec<Opinion>,
+    #[serde(skip)]
+    pub failures: u32,
+    /// When the next try may start (the page's clock, ms).
+    #[serde(skip)]
+    pub next_try_ms: f64,
+    #[serde(skip)]
+    pub in_flight: bool,
+}
+
+impl Outbox {
+    /// The outbox kept in storage; a value that is not one is named.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("the stored opinions are unreadable: {e}"))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn push(&mut self, opinion: Opinion) {
+        self.pending.push(opinion);
+    }
+
+    /// The opinion to send `now`, if one waits and no try is on its way or waiting.
+    pub fn due(&mut self, now_ms: f64) -> Option<Opinion> {
+        if self.in_flight || now_ms < self.next_try_ms {
+            return None;
+        }
+        let first = self.pending.first().cloned()?;
+        self.in_flight = true;
+        Some(first)
+    }
+
+    /// The server acknowledged `opinion`: it leaves the outbox.
+    pub fn acknowledged(&mut self, opinion: &Opinion) {
+        self.in_flight = false;
+        self.failures = 0;
+        self.next_try_ms = 0.0;
+        if let Some(i) = self.pending.iter().position(|o| o == opinion) {
+            self.pending.remove(i);
+        }
+    }
+
+    /// The try failed at `now`: the wait before the next, ms.
+    pub fn failed(&mut self, now_ms: f64) -> f64 {
+        self.in_flight = false;
+        self.failures += 1;
+        let wait = (1000.0 * 2f64.powi(self.failures.min(16) as i32 - 1)).min(OUTBOX_MAX_WAIT_MS);
+        self.next_try_ms = now_ms + wait;
+        wait
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +286,45 @@ mod tests {
             at: (value == 5).then_some([652_210.5, 6_862_010.25, 41.75]),
             time: 1_796_000_000 + visit,
         }
+    }
+
+    #[test]
+    fn the_outbox_sends_oldest_first_backs_off_and_survives_storage() {
+        let opinion = |visit: u64| Opinion {
+            v: JOURNAL_VERSION,
+            visit,
+            alternative: "crue".into(),
+            value: 3,
+            comment: String::new(),
+            at: None,
+            time: 1_800_000_000,
+        };
+        let mut outbox = Outbox::default();
+        outbox.push(opinion(1));
+        outbox.push(opinion(2));
+        let first = outbox.due(0.0).unwrap();
+        assert_eq!(first.visit, 1);
+        assert_eq!(outbox.due(0.0), None, "one try at a time");
+        // The server answers 500 again and again: 1 s, 2 s, 4 s … at most a minute.
+        let waits: Vec<f64> = (0..9)
+            .map(|i| {
+                let now = f64::from(i) * 100_000.0;
+                if i > 0 {
+                    let o = outbox.due(now).unwrap();
+                    assert_eq!(o.visit, 1, "the oldest is retried first");
+                }
+                outbox.failed(now)
+            })
+            .collect();
+        assert_eq!(waits, [1e3, 2e3, 4e3, 8e3, 16e3, 32e3, 60e3, 60e3, 60e3]);
+        assert_eq!(outbox.due(800_000.0 + 59_999.0), None, "waiting");
+        // A reload: the stored outbox comes back whole, ready to send at once.
+        let mut reloaded = Outbox::from_json(&outbox.to_json()).unwrap();
+        assert_eq!(reloaded.pending, outbox.pending);
+        let o = reloaded.due(0.0).unwrap();
+        reloaded.acknowledged(&o);
+        assert_eq!(reloaded.due(0.0).unwrap().visit, 2);
+        assert!(Outbox::from_json("{").unwrap_err().contains("unreadable"));
     }
 
     #[test]
