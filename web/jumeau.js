@@ -60,12 +60,45 @@ function messageBox(canvas, texts) {
   return { box, stop: () => clearInterval(timer) };
 }
 
+/// The consultation kiosk's page stays where it is: no context menu, no text selection, no
+/// swipe or pull to navigate or reload, no back button or gesture (the history entry comes
+/// back), no dragging the canvas away.
+function lockPage(canvas) {
+  const stop = (event) => event.preventDefault();
+  for (const type of ["contextmenu", "selectstart", "dragstart", "gesturestart"])
+    document.addEventListener(type, stop, { capture: true });
+  for (const element of [document.documentElement, document.body]) {
+    element.style.overscrollBehavior = "none";
+    element.style.userSelect = "none";
+    element.style.webkitUserSelect = "none";
+    element.style.webkitTouchCallout = "none";
+  }
+  canvas.style.touchAction = "none";
+  history.pushState({ jumeauKiosk: true }, "");
+  addEventListener("popstate", () => history.pushState({ jumeauKiosk: true }, ""));
+  addEventListener(
+    "keydown",
+    (event) => {
+      const back = event.altKey && (event.key === "ArrowLeft" || event.key === "ArrowRight");
+      if (back || event.key === "BrowserBack" || event.key === "BrowserForward") stop(event);
+    },
+    { capture: true },
+  );
+  // A second finger on some browsers zooms the page itself: the twin takes it instead.
+  document.addEventListener("touchmove", (event) => event.touches.length > 1 && stop(event), {
+    passive: false,
+    capture: true,
+  });
+}
+
 export async function start(canvas, { base } = {}) {
   if (!canvas) throw new Error("jumeau: no canvas given to start()");
   if (!canvas.id) canvas.id = "jumeau-canvas";
   canvas.tabIndex = canvas.tabIndex >= 0 ? canvas.tabIndex : 0;
   globalThis.jumeauCanvas = `#${CSS.escape(canvas.id)}`;
-  const texts = TEXTS[(setting(canvas, "lang") ?? "en").slice(0, 2)] ?? TEXTS.en;
+  const kiosk = setting(canvas, "embed") === "kiosk";
+  if (kiosk) lockPage(canvas);
+  const texts = TEXTS[(setting(canvas, "lang") ?? (kiosk ? "fr" : "en")).slice(0, 2)] ?? TEXTS.en;
   const messages = messageBox(canvas, texts);
   const root = new URL(".", base ?? import.meta.url);
   const forced = setting(canvas, "backend");

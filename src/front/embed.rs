@@ -14,7 +14,7 @@
 //! | `budget`, `point-size`, `edl` | point budget, point size in px, `on`/`off` |
 //! | `place` | where models without georeferencing go (as `--place`) |
 //! | `lang` | `en` or `fr` (the panel and the page's messages) |
-//! | `embed` | `minimal` hides the panel (kiosk-like); `full` (default) shows it |
+//! | `embed` | `minimal` hides the panel; `kiosk` is the consultation kiosk of the project file (its `[kiosk]`, touch first, the page locked); `full` (default) shows the panel |
 //! | `backend` | `webgpu` or `webgl2`: forces the bundle (read by the page's loader) |
 
 use crate::buildings::open::Place;
@@ -38,8 +38,12 @@ pub struct EmbedConfig {
     pub edl: bool,
     pub place: Option<Place>,
     pub lang: Lang,
-    /// The panel is hidden (`embed=minimal`).
+    /// The panel is hidden (`embed=minimal`, `embed=kiosk`).
     pub minimal: bool,
+    /// The consultation kiosk (`embed=kiosk`).
+    pub kiosk: bool,
+    /// `lang` was given (the kiosk speaks French unless told).
+    pub lang_given: bool,
     /// What could not be understood, for the page to show.
     pub warnings: Vec<String>,
 }
@@ -59,6 +63,8 @@ impl Default for EmbedConfig {
             place: None,
             lang: Lang::En,
             minimal: false,
+            kiosk: false,
+            lang_given: false,
             warnings: Vec::new(),
         }
     }
@@ -149,12 +155,16 @@ impl EmbedConfig {
             }
             "edl" => self.edl = parse_switch(value)?,
             "place" => self.place = Some(value.parse()?),
-            "lang" => self.lang = Lang::parse(value)?,
+            "lang" => {
+                self.lang = Lang::parse(value)?;
+                self.lang_given = true;
+            }
             "embed" => {
-                self.minimal = match value {
-                    "minimal" => true,
-                    "full" | "" => false,
-                    _ => return Err("expected minimal or full".into()),
+                (self.minimal, self.kiosk) = match value {
+                    "minimal" => (true, false),
+                    "kiosk" => (true, true),
+                    "full" | "" => (false, false),
+                    _ => return Err("expected minimal, kiosk or full".into()),
                 }
             }
             // Read by the page's loader before the twin starts.
@@ -282,8 +292,11 @@ mod tests {
         let (eye, target) = config.camera.unwrap();
         assert_eq!(eye, DVec3::new(292450.0, 6832700.0, 400.0));
         assert_eq!(target.z, 50.0);
-        assert!(config.minimal);
+        assert!(config.minimal && !config.kiosk);
         assert_eq!(config.lang, Lang::Fr);
+        assert!(config.lang_given);
+        config.apply([("embed", "kiosk")]);
+        assert!(config.minimal && config.kiosk);
         assert_eq!(config.budget, Some(2_000_000));
         assert!(!config.edl);
         assert!(config.warnings.is_empty(), "{:?}", config.warnings);

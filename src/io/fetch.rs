@@ -275,7 +275,8 @@ async fn fetch(url: &str, want: Want) -> Result<Arrived, String> {
     }
 }
 
-fn js_error(error: wasm_bindgen::JsValue) -> String {
+/// A JavaScript error in words.
+pub fn js_error(error: wasm_bindgen::JsValue) -> String {
     error
         .as_string()
         .or_else(|| {

@@ -74,7 +74,7 @@ const scenarios = [
 const cameraOf = (url) => new URL(url).searchParams.get("camera")?.split(",").map(Number);
 
 mkdirSync(args.out, { recursive: true });
-const { server, port, stats } = await serve(args.bundle, args.data);
+const { server, port, stats, consultation } = await serve(args.bundle, args.data);
 // Data servers on other origins: one that allows this page (CORS headers), one that does not.
 const open_ = await serve(args.bundle, args.data, 0, { cors: true });
 const closed = await serve(args.bundle, args.data, 0, { cors: false });
@@ -242,6 +242,90 @@ for (const scenario of scenarios) {
     failures.push(`url state: the link does not open the same view: ${link} -> ${again.page.url()}`);
   results.urlState = { first, moved, reopened };
   await again.page.close();
+}
+
+// The consultation kiosk (embed=kiosk): the page is locked (no context menu), every touch
+// target is at least 44 px, a tap starts a visit, an opinion is kept in the browser's storage
+// while the consultation server answers 500, retried, kept through a reload, and sent once the
+// server is back.
+{
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  const log = [];
+  page.on("console", (m) => log.push({ type: m.type(), text: m.text() }));
+  page.on("pageerror", (e) => log.push({ type: "pageerror", text: String(e) }));
+  consultation.failing = true;
+  const status = () => page.evaluate("window.jumeau && window.jumeau.kiosk");
+  const waitFor = async (what, test, timeout = 180_000) => {
+    const started = Date.now();
+    for (;;) {
+      const s = await status();
+      if (s && test(s)) return s;
+      if (Date.now() - started > timeout) throw new Error(`kiosk: no ${what}: ${JSON.stringify(s)?.slice(0, 600)}`);
+      await page.waitForTimeout(250);
+    }
+  };
+  const tap = async (label) => {
+    const s = await status();
+    const target = s.targets.find(([l]) => l.startsWith(label));
+    if (!target) throw new Error(`kiosk: no target "${label}" among ${JSON.stringify(s.targets.map(([l]) => l))}`);
+    const [x, y, w, h] = target[1];
+    await page.mouse.move(x + w / 2, y + h / 2);
+    await page.mouse.down();
+    await page.waitForTimeout(150);
+    await page.mouse.up();
+    await page.waitForTimeout(400);
+  };
+  const small = (s) => s.targets.filter(([, [, , w, h]]) => w < 44 || h < 44);
+  const stored = () =>
+    page.evaluate(() =>
+      Object.keys(localStorage)
+        .filter((k) => k.startsWith("jumeau.opinions:"))
+        .map((k) => JSON.parse(localStorage.getItem(k)).pending.length)
+        .reduce((a, b) => a + b, 0),
+    );
+  const result = {};
+  try {
+    await page.goto(`http://127.0.0.1:${port}/index.html?project=/data/kiosque.toml&embed=kiosk`);
+    let s = await waitFor("attract loop", (s) => s.phase === "attract" && s.targets.length >= 2);
+    if (s.lang !== "fr") failures.push(`kiosk: speaks ${s.lang}, not French, by default`);
+    if (small(s).length) failures.push(`kiosk: small targets on the attract loop: ${JSON.stringify(small(s))}`);
+    const menu = await page.evaluate(() => {
+      const event = new MouseEvent("contextmenu", { bubbles: true, cancelable: true });
+      document.querySelector("canvas").dispatchEvent(event);
+      return event.defaultPrevented;
+    });
+    if (!menu) failures.push("kiosk: the context menu is not prevented");
+    await tap("Touchez pour commencer");
+    s = await waitFor("visit", (s) => s.phase === "active" && s.targets.some(([l]) => l.startsWith("Crue")));
+    if (small(s).length) failures.push(`kiosk: small targets in a visit: ${JSON.stringify(small(s))}`);
+    result.targets = s.targets.length;
+    await tap("Crue");
+    await tap("4");
+    await tap("Envoyer mon avis");
+    s = await waitFor("opinion kept", (s) => s.counts.opinions === 1 && s.outbox.queued === 1);
+    const retried = Date.now();
+    while (consultation.tries < 2 && Date.now() - retried < 30_000) await page.waitForTimeout(250);
+    if (consultation.tries < 2) failures.push(`kiosk: no retry after a 500 (${consultation.tries} tries)`);
+    if ((await stored()) !== 1) failures.push(`kiosk: the opinion is not in the browser's storage`);
+    await page.screenshot({ path: join(args.out, "kiosk.web.png") });
+    await page.reload();
+    s = await waitFor("queue after a reload", (s) => s.outbox.queued === 1);
+    result.triesWhileDown = consultation.tries;
+    consultation.failing = false;
+    s = await waitFor("opinion sent", (s) => s.outbox.queued === 0 && s.outbox.sent === 1, 90_000);
+    const got = consultation.received;
+    if (got.length !== 1 || got[0].alternative !== "crue" || got[0].value !== 4 || !(got[0].visit > 0))
+      failures.push(`kiosk: the server received ${JSON.stringify(got)}`);
+    if ((await stored()) !== 0) failures.push("kiosk: the sent opinion is still stored");
+    result.received = got;
+  } catch (error) {
+    failures.push(String(error));
+    await page.screenshot({ path: join(args.out, "kiosk-failed.web.png") });
+  }
+  if (panics(log).length) failures.push(`kiosk: panic ${JSON.stringify(panics(log))}`);
+  results.kiosk = result;
+  console.log(`kiosk: ${JSON.stringify(result)}`);
+  await page.close();
 }
 
 await browser.close();

@@ -81,5 +81,46 @@ box = { min = [292000.0, 6832000.0, -100.0], max = [292500.0, 6833000.0, 500.0] 
 TOML
 "$jumeau" render "$out/data/projet.toml" --width 320 --height 240 -o "$out/native/project.png"
 
+# A consultation kiosk (?project=…&embed=kiosk): the tile today and flooded, two chapters,
+# opinions POSTed to the test server's /consultation.
+cat > "$out/data/kiosque.toml" <<'TOML'
+version = 1
+name = "Consultation"
+data = ["ign.copc.laz"]
+
+[camera]
+eye = [292400.0, 6832600.0, 1400.0]
+target = [292400.0, 6832601.0, 50.0]
+
+[style]
+color = "classification"
+
+[[scenarios]]
+id = "crue"
+kind = "flood"
+seeds = [[292097.0, 6832967.0]]
+level_m = 48.0
+
+[[bookmarks]]
+name = "Le coin bas"
+caption = "Là où l'eau arrive d'abord"
+eye = [292000.0, 6832700.0, 500.0]
+target = [292097.0, 6832967.0, 45.0]
+
+[[bookmarks]]
+name = "Vue d'ensemble"
+caption = "Toute la dalle"
+eye = [292400.0, 6832600.0, 1400.0]
+target = [292400.0, 6832601.0, 50.0]
+
+[kiosk]
+consultation_url = "/consultation"
+alternatives = [
+  { name = "Aujourd'hui" },
+  { name = "Crue de 48 m", scenario = "crue", caption = "L'eau à 48 m" },
+]
+TOML
+"$jumeau" scenario check "$out/data/kiosque.toml"
+
 (cd web/test && npm ci --no-audit --no-fund --loglevel=error)
 node web/test/browser.mjs --bundle "$out/bundle" --data "$out/data" --native "$out/native" --out "$out"

@@ -5,8 +5,9 @@
 //
 // `/…` serves BUNDLE_DIR, `/data/…` serves DATA_DIR, `/norange/…` serves DATA_DIR ignoring
 // Range headers (a server without range support), `/stall/…` never answers (a stalled
-// server). With `cors`, any origin may read it (the
-// headers a data server on another origin needs). Prints the port on its first line.
+// server), `POST /consultation` is a consultation server that can be made to fail. With
+// `cors`, any origin may read it (the headers a data server on another origin needs). Prints
+// the port on its first line.
 import { createServer } from "node:http";
 import { createReadStream, statSync } from "node:fs";
 import { extname, join, normalize, resolve } from "node:path";
@@ -28,6 +29,7 @@ const CORS = {
 
 export function serve(bundleDir, dataDir, port = 0, { cors = false } = {}) {
   const stats = { requests: 0, bytes: 0 };
+  const consultation = { failing: false, tries: 0, received: [] };
   const server = createServer((request, response) => {
     stats.requests += 1;
     if (cors) for (const [k, v] of Object.entries(CORS)) response.setHeader(k, v);
@@ -37,6 +39,29 @@ export function serve(bundleDir, dataDir, port = 0, { cors = false } = {}) {
       return;
     }
     const url = new URL(request.url, "http://localhost");
+    // A consultation server: POST /consultation takes an opinion (JSON) and answers 200, or
+    // 500 while `consultation.failing` is set; every try is counted.
+    if (url.pathname === "/consultation" && request.method === "POST") {
+      const chunks = [];
+      request.on("data", (c) => chunks.push(c));
+      request.on("end", () => {
+        consultation.tries += 1;
+        if (consultation.failing) {
+          response.writeHead(500, { "Content-Type": "text/plain" });
+          response.end("the consultation server is down");
+          return;
+        }
+        try {
+          consultation.received.push(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+          response.writeHead(200, { "Content-Type": "application/json" });
+          response.end('{"ok":true}');
+        } catch {
+          response.writeHead(400, { "Content-Type": "text/plain" });
+          response.end("not JSON");
+        }
+      });
+      return;
+    }
     // A stalled server: the request stays open until the client gives up.
     if (url.pathname.startsWith("/stall/")) return;
     let root = resolve(bundleDir);
@@ -90,7 +115,9 @@ export function serve(bundleDir, dataDir, port = 0, { cors = false } = {}) {
     createReadStream(file, { start, end }).pipe(response);
   });
   return new Promise((done) =>
-    server.listen(port, "127.0.0.1", () => done({ server, port: server.address().port, stats })),
+    server.listen(port, "127.0.0.1", () =>
+      done({ server, port: server.address().port, stats, consultation }),
+    ),
   );
 }
 

@@ -58,6 +58,7 @@ fn kiosk_screen(
     project: Option<Res<Project>>,
     view: Option<Res<crate::scenario::view::ScenarioView>>,
     mut input: ResMut<CameraInput>,
+    published: Option<ResMut<KioskTargets>>,
 ) -> Result {
     let (Some(mut kiosk), Some(project)) = (kiosk, project) else {
         return Ok(());
@@ -65,8 +66,18 @@ fn kiosk_screen(
     let ctx = contexts.ctx_mut()?;
     let computing = view.is_some_and(|v| v.running.is_some());
     let facts = Facts::of(&project, computing);
-    let (requests, free) = screen(ctx, &mut kiosk, &facts);
+    let Screen {
+        requests,
+        free,
+        targets,
+    } = screen(ctx, &mut kiosk, &facts);
     kiosk.requests.extend(requests);
+    if let Some(mut published) = published {
+        published.0 = targets
+            .into_iter()
+            .map(|(label, r)| (label, [r.min.x, r.min.y, r.width(), r.height()]))
+            .collect();
+    }
     // The panels are on egui's background layer, which egui does not count as under the
     // pointer: the view is what they leave free.
     let over_panels = ctx
@@ -110,26 +121,56 @@ fn kiosk_style(ctx: &egui::Context) {
 
 /// A touch target: at least `MIN_TARGET_PX` high and wide (more for short words).
 fn big(ui: &mut egui::Ui, text: &str, selected: bool) -> egui::Response {
-    ui.add(
+    let response = ui.add(
         egui::Button::new(text)
             .selected(selected)
             .min_size(egui::vec2(MIN_TARGET_PX.max(96.0), MIN_TARGET_PX + 12.0)),
-    )
+    );
+    note_target(ui.ctx(), text, response.rect);
+    response
 }
 
 /// A key of the on-screen keyboard or the PIN pad.
 fn key(ui: &mut egui::Ui, text: &str) -> bool {
-    ui.add(
+    let response = ui.add(
         egui::Button::new(egui::RichText::new(text).size(26.0))
             .min_size(egui::vec2(MIN_TARGET_PX + 8.0, MIN_TARGET_PX + 8.0)),
-    )
-    .clicked()
+    );
+    note_target(ui.ctx(), text, response.rect);
+    response.clicked()
 }
 
-/// Draws the kiosk's screen; what the visitor asked, and the part of the screen the panels
-/// leave to the view.
-pub fn screen(ctx: &egui::Context, kiosk: &mut Kiosk, facts: &Facts) -> (Vec<Request>, egui::Rect) {
+fn targets_id() -> egui::Id {
+    egui::Id::new("kiosk_targets")
+}
+
+/// Keeps a target's label and place for [`Screen::targets`].
+fn note_target(ctx: &egui::Context, label: &str, rect: egui::Rect) {
+    ctx.data_mut(|d| {
+        d.get_temp_mut_or_default::<Vec<(String, egui::Rect)>>(targets_id())
+            .push((label.to_owned(), rect))
+    });
+}
+
+/// What a frame of the screen gives back.
+pub struct Screen {
+    /// What the visitor asked.
+    pub requests: Vec<Request>,
+    /// The part of the screen the panels leave to the view.
+    pub free: egui::Rect,
+    /// Every touch target drawn: its label and rectangle (logical pixels). The page publishes
+    /// them (`window.jumeau.kiosk.targets`) for tests and audits.
+    pub targets: Vec<(String, egui::Rect)>,
+}
+
+/// The targets of the last frame, for the page's status.
+#[derive(Resource, Default, Clone, Debug)]
+pub struct KioskTargets(pub Vec<(String, [f32; 4])>);
+
+/// Draws the kiosk's screen.
+pub fn screen(ctx: &egui::Context, kiosk: &mut Kiosk, facts: &Facts) -> Screen {
     kiosk_style(ctx);
+    ctx.data_mut(|d| d.remove::<Vec<(String, egui::Rect)>>(targets_id()));
     let mut requests = Vec::new();
     let mut root = egui::Ui::new(
         ctx.clone(),
@@ -149,7 +190,13 @@ pub fn screen(ctx: &egui::Context, kiosk: &mut Kiosk, facts: &Facts) -> (Vec<Req
         }
     }
     staff(ctx, kiosk, &mut requests);
-    (requests, root.available_rect_before_wrap())
+    Screen {
+        requests,
+        free: root.available_rect_before_wrap(),
+        targets: ctx
+            .data_mut(|d| d.remove_temp::<Vec<(String, egui::Rect)>>(targets_id()))
+            .unwrap_or_default(),
+    }
 }
 
 /// The attract loop: a tap anywhere starts; the pause button only pauses.
@@ -160,6 +207,11 @@ fn attract(ctx: &egui::Context, lang: Lang, facts: &Facts, requests: &mut Vec<Re
         .order(egui::Order::Middle)
         .show(ctx, |ui| {
             let (rect, response) = ui.allocate_exact_size(screen.size(), egui::Sense::click());
+            note_target(
+                ctx,
+                say(lang, "Touchez pour commencer", "Touch to start"),
+                rect,
+            );
             ui.painter()
                 .rect_filled(rect, 0.0, egui::Color32::from_black_alpha(60));
             let centre = rect.center_bottom() - egui::vec2(0.0, rect.height() * 0.22);
@@ -385,16 +437,14 @@ fn opinion(ui: &mut egui::Ui, kiosk: &mut Kiosk, requests: &mut Vec<Request>) {
     }
     ui.separator();
     let ready = kiosk.draft.value.is_some();
-    if ui
-        .add_enabled(
-            ready,
-            egui::Button::new(
-                egui::RichText::new(say(lang, "Envoyer mon avis", "Send my opinion")).size(30.0),
-            )
+    let send = say(lang, "Envoyer mon avis", "Send my opinion");
+    let response = ui.add_enabled(
+        ready,
+        egui::Button::new(egui::RichText::new(send).size(30.0))
             .min_size(egui::vec2(260.0, MIN_TARGET_PX + 20.0)),
-        )
-        .clicked()
-    {
+    );
+    note_target(ui.ctx(), send, response.rect);
+    if response.clicked() {
         requests.push(Request::Give);
     }
     if let Some(notice) = &kiosk.notice {
@@ -461,11 +511,9 @@ fn keyboard(ui: &mut egui::Ui, text: &mut String, max: usize) {
         });
     }
     ui.horizontal(|ui| {
-        if ui
-            .add(egui::Button::new("␣").min_size(egui::vec2(240.0, MIN_TARGET_PX + 8.0)))
-            .clicked()
-            && text.chars().count() < max
-        {
+        let space = ui.add(egui::Button::new("␣").min_size(egui::vec2(240.0, MIN_TARGET_PX + 8.0)));
+        note_target(ui.ctx(), "␣", space.rect);
+        if space.clicked() && text.chars().count() < max {
             text.push(' ');
         }
     });
@@ -606,7 +654,7 @@ mod tests {
         };
         let mut pass = |raw: egui::RawInput| {
             ctx.begin_pass(raw);
-            let requests = screen(&ctx, kiosk, facts).0;
+            let requests = screen(&ctx, kiosk, facts).requests;
             let _ = ctx.end_pass();
             requests
         };

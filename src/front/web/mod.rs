@@ -23,6 +23,8 @@ use bevy::prelude::*;
 use std::path::Path;
 use wasm_bindgen::JsValue;
 
+mod outbox;
+
 /// The canvas the twin draws into when the page's loader names none.
 const DEFAULT_CANVAS: &str = "#jumeau";
 
@@ -55,6 +57,8 @@ struct PageStatus {
     scenarios: Vec<String>,
     /// Errors of opening, then of streaming (newest last).
     errors: Vec<String>,
+    /// The consultation kiosk (`embed=kiosk`).
+    kiosk: Option<KioskStatus>,
     #[serde(skip)]
     opening_errors: Vec<String>,
     #[serde(skip)]
@@ -63,6 +67,19 @@ struct PageStatus {
     calm_frames: u32,
     #[serde(skip)]
     frame_times: Vec<f64>,
+}
+
+/// What the page tells of its kiosk (`window.jumeau.kiosk`).
+#[derive(Debug, Default, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KioskStatus {
+    /// `attract`, `active` or `warning`.
+    phase: &'static str,
+    lang: &'static str,
+    counts: crate::front::kiosk::KioskCounts,
+    outbox: outbox::OutboxStatus,
+    /// Every touch target on the screen: label, x, y, width, height (CSS pixels).
+    targets: Vec<(String, [f32; 4])>,
 }
 
 impl PageStatus {
@@ -340,6 +357,17 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
         project: None,
         project_data: Vec::new(),
     };
+    let kiosk = if config.kiosk {
+        match kiosk_of(project.as_ref(), config.lang_given.then_some(config.lang)) {
+            Ok(kiosk) => Some(kiosk),
+            Err(error) => {
+                status.opening_errors.push(error);
+                None
+            }
+        }
+    } else {
+        None
+    };
     let setup = match project {
         Some((file, url)) => setup.with_project(file, url),
         None => setup,
@@ -362,13 +390,58 @@ async fn run(status: &mut PageStatus) -> Result<(), String> {
     };
     let mut app = viewer_app(setup, window, free_width / height.max(1.0), panel);
     app.insert_resource(status.clone())
-        .add_systems(Last, (publish_status, keep_view_in_url));
+        .add_systems(Last, publish_status);
+    match kiosk {
+        Some(kiosk) => {
+            app.add_plugins((
+                crate::front::kiosk::KioskPlugin,
+                crate::front::ui::kiosk::KioskUiPlugin,
+            ))
+            .insert_resource(kiosk)
+            .init_resource::<crate::front::ui::kiosk::KioskTargets>();
+        }
+        // A kiosk's address stays as the staff set it.
+        None => {
+            app.add_systems(Last, keep_view_in_url);
+        }
+    }
     if let Some(view) = scenarios {
         app.insert_resource(view);
     }
     // On the web the event loop is spawned and this returns at once.
     app.run();
     Ok(())
+}
+
+/// The kiosk of the page's project: its `[kiosk]`, opinions POSTed to its
+/// `consultation_url` (relative to the project file), in French unless the page says.
+fn kiosk_of(
+    project: Option<&(crate::scenario::ScenarioFile, std::path::PathBuf)>,
+    lang: Option<crate::front::embed::Lang>,
+) -> Result<crate::front::kiosk::Kiosk, String> {
+    let (file, url) = project.ok_or("embed=kiosk needs a project file (?project=….toml)")?;
+    let spec = file
+        .kiosk
+        .clone()
+        .ok_or_else(|| format!("embed=kiosk: {} has no [kiosk] table", url.display()))?;
+    match &spec.consultation_url {
+        Some(to) => {
+            let absolute = web_sys::Url::new_with_base(to, &url.display().to_string())
+                .map(|u| u.href())
+                .map_err(|_| format!("kiosk.consultation_url: `{to}` is not a URL"))?;
+            outbox::start(absolute)?;
+        }
+        None => web_sys::console::warn_1(&JsValue::from_str(
+            "the project's [kiosk] names no consultation_url: opinions cannot be given",
+        )),
+    }
+    let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+    Ok(crate::front::kiosk::Kiosk::new(
+        spec,
+        Box::new(outbox::PageOutbox),
+        lang.unwrap_or(crate::front::embed::Lang::Fr),
+        seed,
+    ))
 }
 
 /// The CSS size of the canvas' parent (what the canvas is fitted to).
@@ -419,7 +492,28 @@ fn publish_status(world: &mut World) {
             errors,
         )
     };
+    let kiosk = world.get_resource::<crate::front::kiosk::Kiosk>().map(|k| {
+        use crate::scenario::kiosk::Phase;
+        KioskStatus {
+            phase: match k.session.phase {
+                Phase::Attract => "attract",
+                Phase::Active => "active",
+                Phase::Warning { .. } => "warning",
+            },
+            lang: match k.lang {
+                crate::front::embed::Lang::En => "en",
+                crate::front::embed::Lang::Fr => "fr",
+            },
+            counts: k.counts.clone(),
+            outbox: outbox::status(),
+            targets: world
+                .get_resource::<crate::front::ui::kiosk::KioskTargets>()
+                .map(|t| t.0.clone())
+                .unwrap_or_default(),
+        }
+    });
     let mut status = world.resource_mut::<PageStatus>();
+    status.kiosk = kiosk;
     let now = now_ms();
     status.frames += 1;
     status.first_frame_ms.get_or_insert(now);
