@@ -59,6 +59,7 @@ fn kiosk_screen(
     view: Option<Res<crate::scenario::view::ScenarioView>>,
     mut input: ResMut<CameraInput>,
     published: Option<ResMut<KioskTargets>>,
+    screen_now: crate::network::render::ScreenNow,
 ) -> Result {
     let (Some(mut kiosk), Some(project)) = (kiosk, project) else {
         return Ok(());
@@ -71,6 +72,19 @@ fn kiosk_screen(
         free,
         targets,
     } = screen(ctx, &mut kiosk, &facts);
+    // The project's notes and the comments pinned in this visit, over the view.
+    if let Some(on_screen) = screen_now.get() {
+        let painter = ctx.layer_painter(egui::LayerId::new(
+            egui::Order::Middle,
+            egui::Id::new("kiosk_pins"),
+        ));
+        let notes = project
+            .annotations
+            .iter()
+            .map(|n| (n.text.as_str(), n.at))
+            .chain(kiosk.pins.iter().map(|(text, at)| (text.as_str(), *at)));
+        super::project::draw_pinned(&painter, &on_screen, notes, (0.0, 22.0));
+    }
     kiosk.requests.extend(requests);
     if let Some(mut published) = published {
         published.0 = targets

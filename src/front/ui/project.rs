@@ -236,6 +236,42 @@ fn clip_ui(
         });
 }
 
+/// Text pinned at places (twin CRS), drawn where they fall on `screen` right of `left_px`
+/// physical pixels, in type of `size` points.
+pub fn draw_pinned<'a>(
+    painter: &egui::Painter,
+    screen: &crate::network::overlay::Screen,
+    notes: impl IntoIterator<Item = (&'a str, [f64; 3])>,
+    (left_px, size): (f32, f32),
+) {
+    let ppp = painter.ctx().pixels_per_point();
+    for (text, at) in notes {
+        let Some(px) = screen.project(bevy::math::DVec3::from_array(at)) else {
+            continue;
+        };
+        if px.x <= f64::from(left_px) {
+            continue;
+        }
+        let at = egui::pos2(px.x as f32 / ppp, px.y as f32 / ppp);
+        painter.circle_filled(at, size * 0.4, egui::Color32::from_rgb(255, 210, 60));
+        let galley = painter.layout(
+            text.to_owned(),
+            egui::FontId::proportional(size),
+            egui::Color32::BLACK,
+            size * 16.0,
+        );
+        let rect = egui::Align2::LEFT_BOTTOM
+            .anchor_size(at + egui::vec2(8.0, -8.0), galley.size())
+            .expand(3.0);
+        painter.rect_filled(rect, 4.0, egui::Color32::from_rgb(255, 236, 160));
+        painter.galley(
+            rect.min + egui::vec2(3.0, 3.0),
+            galley,
+            egui::Color32::BLACK,
+        );
+    }
+}
+
 /// The notes over the 3D view right of the panel, and the tour's caption at the bottom.
 pub fn draw_notes(ctx: &egui::Context, project: &Project, left_px: f32) {
     let painter = ctx.layer_painter(egui::LayerId::new(
@@ -244,31 +280,8 @@ pub fn draw_notes(ctx: &egui::Context, project: &Project, left_px: f32) {
     ));
     let ppp = ctx.pixels_per_point();
     if let Some(screen) = project.screen {
-        for note in &project.annotations {
-            let Some(px) = screen.project(bevy::math::DVec3::from_array(note.at)) else {
-                continue;
-            };
-            if px.x <= f64::from(left_px) {
-                continue;
-            }
-            let at = egui::pos2(px.x as f32 / ppp, px.y as f32 / ppp);
-            painter.circle_filled(at, 5.0, egui::Color32::from_rgb(255, 210, 60));
-            let galley = painter.layout(
-                note.text.clone(),
-                egui::FontId::proportional(14.0),
-                egui::Color32::BLACK,
-                220.0,
-            );
-            let rect = egui::Align2::LEFT_BOTTOM
-                .anchor_size(at + egui::vec2(8.0, -8.0), galley.size())
-                .expand(3.0);
-            painter.rect_filled(rect, 4.0, egui::Color32::from_rgb(255, 236, 160));
-            painter.galley(
-                rect.min + egui::vec2(3.0, 3.0),
-                galley,
-                egui::Color32::BLACK,
-            );
-        }
+        let notes = project.annotations.iter().map(|n| (n.text.as_str(), n.at));
+        draw_pinned(&painter, &screen, notes, (left_px, 14.0));
     }
     if let Some(bookmark) = project.caption() {
         let text = if bookmark.caption.is_empty() {
