@@ -17,7 +17,7 @@ pub const JOURNAL_VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 pub struct Opinion {
     pub v: u32,
-    /// Which visit gave it (random, renewed at each idle reset).
+    /// Which visit gave it (random, below 2⁵³, renewed at each idle reset).
     pub visit: u64,
     /// The alternative's id (a scenario id, or `today`).
     pub alternative: String,

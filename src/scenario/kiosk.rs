@@ -313,7 +313,8 @@ impl Session {
         match self.phase {
             Phase::Attract => {
                 self.phase = Phase::Active;
-                self.visit = self.next_random().max(1);
+                // 53 bits: the number stays exact in JavaScript (the page, a JSON server).
+                self.visit = (self.next_random() >> 11).max(1);
                 Some(Change::VisitStarted)
             }
             Phase::Active => None,
@@ -412,6 +413,7 @@ mod tests {
         assert_eq!(s.touch(10.0), Some(Change::VisitStarted));
         let visit = s.visit;
         assert_ne!(visit, 0);
+        assert!(visit < 1 << 53, "exact as a JavaScript number");
         assert_eq!(s.tick(99.9), None, "89.9 s idle is not yet 90");
         assert_eq!(s.tick(100.0), Some(Change::Warned));
         assert_eq!(s.seconds_left(110.0), Some(20.0));

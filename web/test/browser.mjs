@@ -299,7 +299,10 @@ for (const scenario of scenarios) {
     s = await waitFor("visit", (s) => s.phase === "active" && s.targets.some(([l]) => l.startsWith("Crue")));
     if (small(s).length) failures.push(`kiosk: small targets in a visit: ${JSON.stringify(small(s))}`);
     result.targets = s.targets.length;
+    // The panels take their places over a frame or two.
+    await page.waitForTimeout(1500);
     await tap("Crue");
+    await waitFor("flood shown", (s) => s.alternative === "crue", 30_000);
     await tap("4");
     await tap("Envoyer mon avis");
     s = await waitFor("opinion kept", (s) => s.counts.opinions === 1 && s.outbox.queued === 1);

@@ -564,9 +564,11 @@ fn warning(ctx: &egui::Context, kiosk: &Kiosk, left: f64, requests: &mut Vec<Req
         });
 }
 
-/// The staff's corner: a PIN pad that leaves the kiosk (only with a PIN in the project).
+/// The staff's corner: a PIN pad that leaves the kiosk (on the desktop, with a PIN in the
+/// project).
 fn staff(ctx: &egui::Context, kiosk: &mut Kiosk, requests: &mut Vec<Request>) {
-    if kiosk.spec.pin_hash.is_none() {
+    // A page is left through the browser's own kiosk mode: leaving would stop the twin.
+    if kiosk.spec.pin_hash.is_none() || cfg!(target_arch = "wasm32") {
         return;
     }
     let lang = kiosk.lang;

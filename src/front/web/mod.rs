@@ -76,6 +76,8 @@ struct KioskStatus {
     /// `attract`, `active` or `warning`.
     phase: &'static str,
     lang: &'static str,
+    /// The id of the alternative shown (`today` or a scenario's).
+    alternative: Option<String>,
     counts: crate::front::kiosk::KioskCounts,
     outbox: outbox::OutboxStatus,
     /// Every touch target on the screen: label, x, y, width, height (CSS pixels).
@@ -504,6 +506,7 @@ fn publish_status(world: &mut World) {
                 crate::front::embed::Lang::En => "en",
                 crate::front::embed::Lang::Fr => "fr",
             },
+            alternative: k.alternative_id().map(str::to_owned),
             counts: k.counts.clone(),
             outbox: outbox::status(),
             targets: world
