@@ -19,21 +19,7 @@ const DENSITY_PER_M2: f64 = 10.0;
 pub(crate) const BLOCK_M: f64 = 80.0;
 pub(crate) const STREET_M: f64 = 12.0;
 
-/// SplitMix64: small, fast and deterministic across platforms.
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+pub(crate) use crate::spatial::random::SplitMix64 as Rng;
 
 pub(crate) fn hash2(a: i64, b: i64, salt: u64) -> f64 {
     let mut r = Rng((a as u64).wrapping_mul(0x1234_5678_9ABC_DEF1)

@@ -8,6 +8,7 @@
 use crate::front::kiosk::{Kiosk, KioskCounts, Request};
 use crate::front::twin::ViewerSetup;
 use crate::scenario::kiosk::Phase;
+use crate::spatial::random::SplitMix64 as Random;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -56,33 +57,6 @@ pub struct SoakReport {
     pub journal_lines_skipped: usize,
     pub start_state_hash: String,
     pub memory: Memory,
-}
-
-/// Splitmix64, for a run that can be replayed from its seed.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    /// Exponentially distributed with this mean.
-    fn exp(&mut self, mean: f64) -> f64 {
-        -mean * (1.0 - self.unit()).ln()
-    }
 }
 
 /// Resident and peak memory of this process, KiB.

@@ -290,7 +290,7 @@ pub struct Session {
     pub visit: u64,
     /// Alternatives given an opinion in this visit.
     given: BTreeSet<String>,
-    random: u64,
+    random: crate::spatial::random::SplitMix64,
 }
 
 impl Session {
@@ -303,7 +303,7 @@ impl Session {
             extensions_used: 0,
             visit: 0,
             given: BTreeSet::new(),
-            random: seed,
+            random: crate::spatial::random::SplitMix64(seed),
         }
     }
 
@@ -314,7 +314,7 @@ impl Session {
             Phase::Attract => {
                 self.phase = Phase::Active;
                 // 53 bits: the number stays exact in JavaScript (the page, a JSON server).
-                self.visit = (self.next_random() >> 11).max(1);
+                self.visit = (self.random.next_u64() >> 11).max(1);
                 Some(Change::VisitStarted)
             }
             Phase::Active => None,
@@ -377,15 +377,6 @@ impl Session {
             ));
         }
         Ok(self.visit)
-    }
-
-    /// Splitmix64.
-    fn next_random(&mut self) -> u64 {
-        self.random = self.random.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.random;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
     }
 }
 

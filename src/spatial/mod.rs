@@ -1,10 +1,12 @@
 //! Space shared by every capability: the one box ([`Aabb`]), the one camera model ([`View`]:
 //! frustum, screen-space error), the byte-bounded LRU ([`LruCache`]) that keeps them under one
-//! memory budget, and the back-off of what failed to load ([`Failure`]).
+//! memory budget, the back-off of what failed to load ([`Failure`]), and a seeded generator
+//! ([`random::SplitMix64`]).
 
 pub mod aabb;
 pub mod clip;
 pub mod lru;
+pub mod random;
 pub mod retry;
 pub mod view;
 
