@@ -161,31 +161,8 @@ pub enum Command {
     Kiosk {
         /// The project file: its `[kiosk]`, bookmarks and scenarios are the kiosk's content.
         project: PathBuf,
-        /// Runs the soak instead, for this much simulated time (`90s`, `15m`, `1h`, `24h`).
-        #[arg(long, value_parser = parse_duration)]
-        soak: Option<f64>,
-        /// Without a window (the soak renders offscreen).
-        #[arg(long)]
-        headless: bool,
-        /// Where the soak writes its report (JSON); default: printed.
-        #[arg(long)]
-        report: Option<PathBuf>,
-        /// Simulated seconds per soak frame.
-        #[arg(long, default_value_t = 1.0)]
-        step: f64,
-        /// Seeds the soak's visitors (the same seed, the same run).
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// The soak's frame size.
-        #[arg(long, default_value = "320x180", value_parser = parse_size)]
-        size: (u32, u32),
-        /// The soak's journal (default: beside the report, `<report>.opinions.jsonl`). A
-        /// soak never writes to the consultation's journal.
-        #[arg(long)]
-        journal: Option<PathBuf>,
-        /// The kiosk's first language (a button switches).
-        #[arg(long, value_parser = crate::front::embed::Lang::parse, default_value = "fr")]
-        lang: crate::front::embed::Lang,
+        #[command(flatten)]
+        run: KioskRun,
         #[command(flatten)]
         display: DisplayArgs,
     },
@@ -615,7 +592,8 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
 }
 
 mod kiosk;
-use kiosk::{KioskRun, parse_duration, parse_size, run_kiosk};
+pub use kiosk::KioskRun;
+use kiosk::run_kiosk;
 
 /// Runs a parsed command line; errors are printed by `main`.
 pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
@@ -832,29 +810,9 @@ pub fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Some(Command::Kiosk {
             project,
-            soak,
-            headless,
-            report,
-            step,
-            seed,
-            size,
-            journal,
-            lang,
+            run,
             display,
-        }) => run_kiosk(
-            &project,
-            KioskRun {
-                soak,
-                headless,
-                report,
-                step,
-                seed,
-                size,
-                journal,
-                lang,
-            },
-            &display,
-        ),
+        }) => run_kiosk(&project, run, &display),
         Some(Command::Consultation(ConsultationCommand::WriteTest {
             journal,
             visit,

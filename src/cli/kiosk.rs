@@ -4,15 +4,33 @@ use super::{DisplayArgs, check_local_inputs, display_setup, open_job, scenario_i
 use std::path::PathBuf;
 
 /// `jumeau kiosk`'s options besides the project and the display.
-pub(super) struct KioskRun {
-    pub(super) soak: Option<f64>,
-    pub(super) headless: bool,
-    pub(super) report: Option<PathBuf>,
-    pub(super) step: f64,
-    pub(super) seed: u64,
-    pub(super) size: (u32, u32),
-    pub(super) journal: Option<PathBuf>,
-    pub(super) lang: crate::front::embed::Lang,
+#[derive(Debug, clap::Args)]
+pub struct KioskRun {
+    /// Runs the soak instead, for this much simulated time (`90s`, `15m`, `1h`, `24h`).
+    #[arg(long, value_parser = parse_duration)]
+    pub soak: Option<f64>,
+    /// Without a window (the soak renders offscreen).
+    #[arg(long)]
+    pub headless: bool,
+    /// Where the soak writes its report (JSON); default: printed.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Simulated seconds per soak frame.
+    #[arg(long, default_value_t = 1.0)]
+    pub step: f64,
+    /// Seeds the soak's visitors (the same seed, the same run).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The soak's frame size.
+    #[arg(long, default_value = "320x180", value_parser = parse_size)]
+    pub size: (u32, u32),
+    /// The soak's journal (default: beside the report, `<report>.opinions.jsonl`). A
+    /// soak never writes to the consultation's journal.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// The kiosk's first language (a button switches).
+    #[arg(long, value_parser = crate::front::embed::Lang::parse, default_value = "fr")]
+    pub lang: crate::front::embed::Lang,
 }
 
 /// The kiosk of a project, in a window or (`--soak`) offscreen on a simulated clock.
