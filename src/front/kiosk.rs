@@ -96,7 +96,7 @@ pub struct KioskCounts {
 #[derive(Clone)]
 pub struct Start {
     pub view: ProjectState,
-    rig: Option<ViewerCamera>,
+    rig: ViewerCamera,
     pub hash: u64,
 }
 
@@ -327,7 +327,7 @@ fn step(world: &mut World, kiosk: &mut Kiosk) {
         kiosk.start = Some(Start {
             hash: kiosk.snapshot(view.clone()),
             view,
-            rig: Some(rig),
+            rig,
         });
         start_tour(world, now);
     }
@@ -450,10 +450,8 @@ fn reset(world: &mut World, kiosk: &mut Kiosk) {
     apply_state(world, &start.view);
     apply_layers(world, &start.view.layers);
     // The camera as it was, bit for bit (eye and target would round).
-    if let Some(rig) = start.rig {
-        for mut camera in world.query::<&mut ViewerCamera>().iter_mut(world) {
-            *camera = rig;
-        }
+    for mut camera in world.query::<&mut ViewerCamera>().iter_mut(world) {
+        *camera = start.rig;
     }
     kiosk.alternative = (!kiosk.spec.alternatives.is_empty()).then_some(0);
     kiosk.split = false;

@@ -134,7 +134,7 @@ pub fn soak(
                 }
             }
             Visitor::Here { leaves, .. } if now >= leaves => {
-                // Someone walks up during the warning a fifth of the time: a tap extends.
+                // The visitor leaves; the warning and the reset follow unless someone taps.
                 Visitor::Away {
                     until: now + random.exp(240.0),
                 }
@@ -151,6 +151,7 @@ pub fn soak(
             }
             other => other,
         };
+        // Someone passing by taps the warning now and then: the visit is extended.
         if let (Phase::Warning { .. }, Visitor::Away { .. }) = (phase, &visitor)
             && random.unit() < 0.01
         {

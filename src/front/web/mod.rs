@@ -431,7 +431,7 @@ fn kiosk_of(
             let absolute = web_sys::Url::new_with_base(to, &url.display().to_string())
                 .map(|u| u.href())
                 .map_err(|_| format!("kiosk.consultation_url: `{to}` is not a URL"))?;
-            outbox::start(absolute)?;
+            outbox::start(absolute);
         }
         None => web_sys::console::warn_1(&JsValue::from_str(
             "the project's [kiosk] names no consultation_url: opinions cannot be given",

@@ -64,7 +64,7 @@ impl OpinionSink for PageOutbox {
 }
 
 /// Starts sending to `url` (absolute) what the storage holds and what comes.
-pub fn start(url: String) -> Result<(), String> {
+pub fn start(url: String) {
     let key = format!("jumeau.opinions:{url}");
     let outbox = match load(&key) {
         Some(text) => Outbox::from_json(&text).unwrap_or_else(|e| {
@@ -81,7 +81,6 @@ pub fn start(url: String) -> Result<(), String> {
         last_error: None,
     });
     wasm_bindgen_futures::spawn_local(send_forever());
-    Ok(())
 }
 
 async fn send_forever() {
